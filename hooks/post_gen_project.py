@@ -1,0 +1,74 @@
+"""Trim the generated project to the chosen switches and print next steps.
+
+What each switch removes lives in one table, ``OPTIONAL_PATHS``. Removing a
+path that is already gone is not an error, so the hook is safe to run again
+on a project it has already trimmed (template updates re-run it).
+Stdlib only.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ANSWERS_JSON = r"""
+{
+  "project_slug": {{ cookiecutter.project_slug | tojson }},
+  "include_github_actions": {{ cookiecutter.include_github_actions | tojson }},
+  "include_pre_commit": {{ cookiecutter.include_pre_commit | tojson }},
+  "include_dockerfile": {{ cookiecutter.include_dockerfile | tojson }}
+}
+"""
+
+# switch -> paths (relative to the project root) that exist only when it is on
+OPTIONAL_PATHS: dict[str, tuple[str, ...]] = {
+    "include_github_actions": (".github",),
+    "include_pre_commit": (".pre-commit-config.yaml",),
+    "include_dockerfile": ("Dockerfile", ".dockerignore"),
+}
+
+
+def paths_to_remove(answers: Mapping[str, Any]) -> list[str]:
+    return [
+        path
+        for switch, paths in OPTIONAL_PATHS.items()
+        if not answers[switch]
+        for path in paths
+    ]
+
+
+def remove(root: Path, relative: str) -> None:
+    target = root / relative
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    elif target.exists() or target.is_symlink():
+        target.unlink()
+
+
+def next_steps(slug: str) -> str:
+    return f"""
+Created {slug}. Next steps:
+
+  cd {slug}
+  python3 -m venv .venv && . .venv/bin/activate
+  pip install -e '.[dev]'        # or: uv pip install -e '.[dev]'
+  pytest && ruff check . && ruff format --check . && mypy
+  {slug} --help                  # dry-run is the default; --apply changes things
+"""
+
+
+def main(root: Path | None = None) -> int:
+    answers = json.loads(ANSWERS_JSON)
+    project = root if root is not None else Path.cwd()
+    for relative in paths_to_remove(answers):
+        remove(project, relative)
+    print(next_steps(answers["project_slug"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

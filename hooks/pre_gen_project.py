@@ -1,0 +1,198 @@
+"""Refuse a bake whose answers would produce a broken or unsafe project.
+
+Every answer is checked and every problem is reported at once, one
+``ERROR: <field>: <reason>`` line each on stderr, so a person fixes all of
+them in one go. Cookiecutter deletes the half-made project folder when this
+hook exits non-zero, so a refused bake leaves nothing on disk.
+
+Answers arrive as JSON rendered with ``tojson`` and are parsed as data: a
+value full of quotes or backslashes can neither break this file nor run.
+Stdlib only: the hook runs in whatever interpreter runs cookiecutter.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+ANSWERS_JSON = r"""
+{
+  "project_name": {{ cookiecutter.project_name | tojson }},
+  "project_slug": {{ cookiecutter.project_slug | tojson }},
+  "package_name": {{ cookiecutter.package_name | tojson }},
+  "description": {{ cookiecutter.description | tojson }},
+  "author_name": {{ cookiecutter.author_name | tojson }},
+  "author_email": {{ cookiecutter.author_email | tojson }},
+  "python_version": {{ cookiecutter.python_version | tojson }},
+  "aws_region": {{ cookiecutter.aws_region | tojson }},
+  "allowed_account_ids": {{ cookiecutter.allowed_account_ids | tojson }},
+  "starter_job": {{ cookiecutter.starter_job | tojson }},
+  "include_github_actions": {{ cookiecutter.include_github_actions | tojson }},
+  "include_pre_commit": {{ cookiecutter.include_pre_commit | tojson }},
+  "include_dockerfile": {{ cookiecutter.include_dockerfile | tojson }}
+}
+"""
+
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
+STARTER_JOBS = ("s3-cleanup", "blank")
+SWITCHES = ("include_github_actions", "include_pre_commit", "include_dockerfile")
+
+SLUG_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+SLUG_MAX = 64
+PACKAGE_RE = re.compile(r"[a-z][a-z0-9_]*")
+# Standard regions (us-east-1) and the other partitions' (us-gov-west-1,
+# cn-north-1, us-iso-east-1, eu-isoe-west-1).
+REGION_RE = re.compile(r"[a-z]{2}(?:-(?:gov|iso|isob|isoe|isof))?-[a-z]+-[0-9]{1,2}")
+ACCOUNT_RE = re.compile(r"[0-9]{12}")
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+FREE_TEXT_MAX = 200
+
+# Import names the generated project (or its tests and tools) imports: a
+# package with one of these names would shadow it.
+SHADOWED = frozenset(
+    {
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "jmespath",
+        "dateutil",
+        "urllib3",
+        "moto",
+        "pytest",
+        "_pytest",
+        "mypy",
+        "ruff",
+        "mypy_boto3_s3",
+        "mypy_boto3_sts",
+        "mypy_boto3_sns",
+        "mypy_boto3_secretsmanager",
+        "setuptools",
+        "pip",
+        "hatchling",
+        "tests",
+        "test",
+        "src",
+        "conftest",
+        "typing_extensions",
+        "yaml",
+        "requests",
+    }
+)
+
+
+def check_free_text(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "must be non-empty text"
+    if len(value) > FREE_TEXT_MAX:
+        return f"must be at most {FREE_TEXT_MAX} characters, got {len(value)}"
+    if any(ch in value for ch in "\r\n\x00"):
+        return "must be a single line"
+    return None
+
+
+def check_slug(value: object) -> str | None:
+    if not isinstance(value, str) or not SLUG_RE.fullmatch(value):
+        return (
+            f"{value!r} must be lowercase letters, digits and single hyphens, "
+            "starting with a letter"
+        )
+    if len(value) > SLUG_MAX:
+        return f"must be at most {SLUG_MAX} characters, got {len(value)}"
+    return None
+
+
+def check_package(value: object) -> str | None:
+    if not isinstance(value, str) or not PACKAGE_RE.fullmatch(value):
+        return (
+            f"{value!r} must be a lowercase Python identifier "
+            "(letters, digits, underscores, starting with a letter)"
+        )
+    if keyword.iskeyword(value):
+        return f"{value!r} is a Python keyword"
+    if value in sys.stdlib_module_names:
+        return f"{value!r} would shadow the standard library module of that name"
+    if value in SHADOWED:
+        return f"{value!r} would shadow a package the project depends on"
+    return None
+
+
+def check_email(value: object) -> str | None:
+    if value == "":
+        return None
+    if not isinstance(value, str) or not EMAIL_RE.fullmatch(value):
+        return f"{value!r} is not a plausible email address (leave it empty for none)"
+    return None
+
+
+def check_region(value: object) -> str | None:
+    if not isinstance(value, str) or not REGION_RE.fullmatch(value):
+        return f"{value!r} is not an AWS region name like us-east-1 or us-gov-west-1"
+    return None
+
+
+def check_account_ids(value: object) -> str | None:
+    if not isinstance(value, str):
+        return "must be comma-separated 12-digit account ids"
+    bad = [part.strip() for part in value.split(",") if part.strip()]
+    bad = [part for part in bad if not ACCOUNT_RE.fullmatch(part)]
+    if bad:
+        return f"each account id must be exactly 12 digits, got {', '.join(map(repr, bad))}"
+    return None
+
+
+def one_of(choices: tuple[str, ...]) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        if value not in choices:
+            return f"{value!r} must be one of {', '.join(choices)}"
+        return None
+
+    return check
+
+
+def check_switch(value: object) -> str | None:
+    if not isinstance(value, bool):
+        return f"{value!r} must be a JSON boolean (true or false)"
+    return None
+
+
+CHECKS: dict[str, Callable[[object], str | None]] = {
+    "project_name": check_free_text,
+    "project_slug": check_slug,
+    "package_name": check_package,
+    "description": check_free_text,
+    "author_name": check_free_text,
+    "author_email": check_email,
+    "python_version": one_of(PYTHON_VERSIONS),
+    "aws_region": check_region,
+    "allowed_account_ids": check_account_ids,
+    "starter_job": one_of(STARTER_JOBS),
+    **{switch: check_switch for switch in SWITCHES},
+}
+
+
+def problems(answers: Mapping[str, Any]) -> list[str]:
+    """Return one ``field: reason`` string per bad answer, in field order."""
+    found = []
+    for field, check in CHECKS.items():
+        reason = check(answers.get(field))
+        if reason is not None:
+            found.append(f"{field}: {reason}")
+    return found
+
+
+def main() -> int:
+    found = problems(json.loads(ANSWERS_JSON))
+    for problem in found:
+        print(f"ERROR: {problem}", file=sys.stderr)
+    if found:
+        print(f"Refused: {len(found)} invalid answer(s); nothing was generated.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The job: replace ``plan`` with what your script should change.
+
+How it is meant to grow:
+- ``plan`` only reads. It looks at the account and returns the changes it
+  would make as ``Change`` objects, each describing itself. Out of the box
+  it makes one read-only call (list the buckets) and plans nothing.
+- ``run`` is where dry-run guards every write: in dry-run each planned
+  change is only logged; with ``--apply`` it is applied and counted.
+- Each ``Change.apply`` must be idempotent (check, then act; treat
+  "already done" as success), so a re-run after a failure is always safe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .config import Setting, Settings
+
+if TYPE_CHECKING:
+    from .aws import Clients
+
+__all__ = ["DESCRIPTION", "SETTINGS", "Change", "Counts", "JobSettings", "plan", "run"]
+
+DESCRIPTION = "Inspect the account and apply the planned changes (dry-run by default)."
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """The job's own settings; add fields here and rows to SETTINGS."""
+
+
+SETTINGS: tuple[Setting, ...] = ()
+
+
+@dataclass
+class Counts:
+    """What the run did so far; the summary line reports it even after a failure."""
+
+    checked: int = 0
+    planned: int = 0
+    changed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Change:
+    description: str
+    apply: Callable[[], None]
+
+
+def plan(clients: Clients, job: JobSettings, counts: Counts) -> list[Change]:
+    """Read the current state and return the changes to make (none yet)."""
+    buckets = clients.s3.list_buckets().get("Buckets", [])
+    counts.checked = len(buckets)
+    log.info("listed buckets", extra={"buckets": len(buckets)})
+    return []
+
+
+def run(settings: Settings, job: JobSettings, clients: Clients, counts: Counts) -> None:
+    changes = plan(clients, job, counts)
+    counts.planned = len(changes)
+    for change in changes:
+        if settings.dry_run:
+            log.info("would change", extra={"change": change.description})
+            continue
+        change.apply()
+        counts.changed += 1
+        log.info("changed", extra={"change": change.description})

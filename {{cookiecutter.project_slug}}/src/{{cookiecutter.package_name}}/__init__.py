@@ -1,0 +1,1 @@
+"""{{ cookiecutter.project_slug }}: see README.md for settings and exit codes."""

@@ -1,0 +1,218 @@
+"""Command line entry point: flags, exit codes, and the run's summary line.
+
+``main`` is the only function that turns failures into exit codes, and the
+only one that may end the process (by returning the code to the console
+script wrapper). Everything below it raises.
+
+boto3 is imported only once the settings are valid, so ``--help``,
+``--version`` and every configuration error answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from enum import IntEnum
+from importlib import metadata
+from typing import NoReturn
+
+from . import config, job, logs
+from .errors import ConfigError, PartialFailure, SafetyRefusal
+
+__all__ = ["ExitCode", "build_parser", "exit_code_for", "main"]
+
+DIST_NAME = {{ cookiecutter.project_slug | tojson }}
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    CONFIG = 1  # configuration or usage error
+    CREDENTIALS = 2  # credentials missing or invalid
+    NETWORK = 3  # endpoint unreachable, connect or read timeout
+    PERMISSION = 4  # access denied
+    AWS_ERROR = 5  # any other AWS API error, or items that failed
+    REFUSED = 6  # refused for safety (account not allowed)
+    UNEXPECTED = 99  # a bug: the traceback is logged
+    INTERRUPTED = 130  # Ctrl-C
+
+
+# Error codes AWS uses for bad or expired credentials; several come with HTTP 403.
+CREDENTIAL_ERROR_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidToken",
+        "AuthFailure",
+        "MissingAuthenticationToken",
+        "RequestExpired",
+    }
+)
+PERMISSION_ERROR_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "AuthorizationError",
+        "AuthorizationErrorException",
+        "Forbidden",
+        "AllAccessDisabled",
+    }
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Report usage errors as ConfigError (exit 1): exit 2 means credentials here."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError([f"usage: {message}"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=DIST_NAME,
+        description=job.DESCRIPTION,
+        epilog="Dry-run is the default: nothing is changed unless --apply or DRY_RUN=false.",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--apply", dest="dry_run", action="store_false", default=None, help="make the changes"
+    )
+    mode.add_argument(
+        "--dry-run", dest="dry_run", action="store_true", help="only report (the default)"
+    )
+    config.add_flags(parser, config.COMMON_SETTINGS)
+    config.add_flags(parser, job.SETTINGS)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run once and return the exit code; the last log line is always the summary."""
+    started = time.monotonic()
+    run_id = uuid.uuid4().hex
+    env = os.environ if environ is None else environ
+    log = logs.setup("INFO", run_id)
+    counts = job.Counts()
+    dry_run = True
+    try:
+        args = build_parser().parse_args(argv)
+        settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
+        dry_run = settings.dry_run
+        log = logs.setup(settings.log_level, run_id)
+        _run(settings, job_settings, run_id, counts, log)
+        code = ExitCode.OK
+    except SystemExit as done:  # --help and --version
+        return int(done.code or 0)
+    except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
+        code = exit_code_for(error)
+        _report(log, code, error)
+    log.info(
+        "run finished",
+        extra={
+            "summary": True,
+            "exit_code": int(code),
+            "dry_run": dry_run,
+            "duration_ms": round((time.monotonic() - started) * 1000),
+            **counts.as_dict(),
+        },
+    )
+    return int(code)
+
+
+def _run(
+    settings: config.Settings,
+    job_settings: job.JobSettings,
+    run_id: str,
+    counts: job.Counts,
+    log: logging.Logger,
+) -> None:
+    from .aws import Clients  # imports boto3: only once the settings are valid
+
+    log.info(
+        "run started",
+        extra={
+            "environment": settings.environment,
+            "dry_run": settings.dry_run,
+            "region": settings.region,
+            "settings": dataclasses.asdict(job_settings),
+        },
+    )
+    clients = Clients(settings, run_id)
+    clients.check_account()
+    job.run(settings, job_settings, clients, counts)
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    """Map a failure to the documented exit code; most specific first."""
+    if isinstance(error, ConfigError):
+        return ExitCode.CONFIG
+    if isinstance(error, SafetyRefusal):
+        return ExitCode.REFUSED
+    if isinstance(error, PartialFailure):
+        return ExitCode.AWS_ERROR
+    if isinstance(error, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    if "botocore" in sys.modules:  # otherwise it cannot be a botocore error
+        aws_code = _aws_exit_code(error)
+        if aws_code is not None:
+            return aws_code
+    return ExitCode.UNEXPECTED
+
+
+def _aws_exit_code(error: BaseException) -> ExitCode | None:
+    from botocore import exceptions as aws
+
+    if isinstance(
+        error,
+        aws.NoCredentialsError
+        | aws.PartialCredentialsError
+        | aws.CredentialRetrievalError
+        | aws.ProfileNotFound
+        | aws.TokenRetrievalError
+        | aws.SSOError,
+    ):
+        return ExitCode.CREDENTIALS
+    if isinstance(error, aws.ConnectionError | aws.HTTPClientError):
+        return ExitCode.NETWORK
+    if isinstance(error, aws.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in CREDENTIAL_ERROR_CODES:
+            return ExitCode.CREDENTIALS
+        if code in PERMISSION_ERROR_CODES or status == 403:
+            return ExitCode.PERMISSION
+        return ExitCode.AWS_ERROR
+    if isinstance(error, aws.BotoCoreError):
+        return ExitCode.AWS_ERROR
+    return None
+
+
+def _report(log: logging.Logger, code: ExitCode, error: BaseException) -> None:
+    if code is ExitCode.UNEXPECTED:
+        log.critical("unexpected error", exc_info=error)
+        return
+    fields: dict[str, object] = {"error_type": type(error).__name__, "exit_code": int(code)}
+    if isinstance(error, ConfigError):
+        fields["problems"] = list(error.problems)
+        for problem in error.problems:  # people at a terminal read stderr
+            print(f"error: {problem}", file=sys.stderr)
+    log.error("%s: %s", code.name.lower(), str(error) or type(error).__name__, extra=fields)
+
+
+def _version() -> str:
+    try:
+        return metadata.version(DIST_NAME)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

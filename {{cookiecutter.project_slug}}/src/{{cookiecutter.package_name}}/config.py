@@ -1,0 +1,191 @@
+"""Settings from the environment, overridden by flags, validated in one pass.
+
+The same code runs in dev, staging and prod with only the environment
+changed. Each setting is declared once, in a ``Setting`` row that names its
+variable, flag, default and validator; ``load`` reads every row, collects
+every problem, and raises one ``ConfigError`` naming them all before any AWS
+call is made. Defaults are text and pass through the same validator as input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from . import validate
+from .errors import ConfigError
+
+__all__ = ["COMMON_SETTINGS", "Setting", "Settings", "add_flags", "load"]
+
+DEFAULT_REGION = {{ cookiecutter.aws_region | tojson }}
+DEFAULT_ALLOWED_ACCOUNT_IDS = {{ cookiecutter.allowed_account_ids | tojson }}
+ENVIRONMENTS = ("dev", "staging", "prod")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+RETRY_MODES = ("standard", "adaptive", "legacy")
+
+J = TypeVar("J")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: where it is read from, its default, and how it is checked."""
+
+    name: str  # dataclass field, and argparse dest when it has a flag
+    env: tuple[str, ...]  # environment variables, the first one set wins
+    parse: Callable[[str], Any]
+    default: str | None = None  # text, validated like any other input
+    flag: str | None = None
+    help: str = ""
+    required: bool = False
+
+    def describe(self) -> str:
+        where = " / ".join(filter(None, (*self.env, self.flag)))
+        return where or self.name
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: Literal["dev", "staging", "prod"]
+    dry_run: bool
+    log_level: str
+    region: str
+    profile: str | None
+    assume_role_arn: str | None
+    allowed_account_ids: tuple[str, ...]
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+    retry_mode: Literal["standard", "adaptive", "legacy"]
+
+
+def _text(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise validate.InvalidValue("must not be empty")
+    return value
+
+
+COMMON_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "environment",
+        ("ENVIRONMENT",),
+        lambda raw: validate.choice(raw, ENVIRONMENTS),
+        default="dev",
+        help="deployment stage",
+    ),
+    # The --apply / --dry-run pair is added by the CLI; it shares this dest.
+    Setting("dry_run", ("DRY_RUN",), validate.boolean, default="true"),
+    Setting(
+        "log_level",
+        ("LOG_LEVEL",),
+        lambda raw: validate.choice(raw, LOG_LEVELS),
+        default="INFO",
+        flag="--log-level",
+        help="log level",
+    ),
+    Setting(
+        "region",
+        ("AWS_REGION", "AWS_DEFAULT_REGION"),
+        validate.region,
+        default=DEFAULT_REGION,
+        flag="--region",
+        help="AWS region",
+    ),
+    Setting("profile", ("AWS_PROFILE",), _text, flag="--profile", help="AWS profile name"),
+    Setting("assume_role_arn", ("ASSUME_ROLE_ARN",), validate.role_arn),
+    Setting(
+        "allowed_account_ids",
+        ("ALLOWED_ACCOUNT_IDS",),
+        validate.account_ids,
+        default=DEFAULT_ALLOWED_ACCOUNT_IDS,
+    ),
+    Setting(
+        "connect_timeout",
+        ("CONNECT_TIMEOUT",),
+        lambda raw: validate.number(raw, minimum=0.1, maximum=300),
+        default="5",
+    ),
+    Setting(
+        "read_timeout",
+        ("READ_TIMEOUT",),
+        lambda raw: validate.number(raw, minimum=0.1, maximum=900),
+        default="15",
+    ),
+    Setting(
+        "max_attempts",
+        ("AWS_MAX_ATTEMPTS",),
+        lambda raw: validate.integer(raw, minimum=1, maximum=20),
+        default="4",
+    ),
+    Setting(
+        "retry_mode",
+        ("AWS_RETRY_MODE",),
+        lambda raw: validate.choice(raw, RETRY_MODES),
+        default="standard",
+    ),
+)
+
+
+def add_flags(parser: argparse.ArgumentParser, settings: Sequence[Setting]) -> None:
+    """Add a flag for every setting that has one; help names the variable too."""
+    for setting in settings:
+        if setting.flag is None:
+            continue
+        details = ", ".join(
+            filter(
+                None,
+                (
+                    f"env {' or '.join(setting.env)}" if setting.env else "",
+                    f"default {setting.default!r}" if setting.default else "",
+                ),
+            )
+        )
+        parser.add_argument(
+            setting.flag,
+            dest=setting.name,
+            metavar=setting.name.upper(),
+            help=f"{setting.help} ({details})" if details else setting.help,
+        )
+
+
+def load(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    job_type: Callable[..., J],
+    job_settings: Sequence[Setting],
+) -> tuple[Settings, J]:
+    """Read and validate the common and the job's settings, or raise ConfigError."""
+    common, problems = _read(COMMON_SETTINGS, args, env)
+    specific, job_problems = _read(job_settings, args, env)
+    problems += job_problems
+    if problems:
+        raise ConfigError(problems)
+    return Settings(**common), job_type(**specific)
+
+
+def _read(
+    settings: Sequence[Setting], args: argparse.Namespace, env: Mapping[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in settings:
+        raw = getattr(args, setting.name, None)
+        if raw is not None and not isinstance(raw, str):
+            values[setting.name] = raw  # already typed by argparse (--apply)
+            continue
+        if raw is None:
+            raw = next((env[name] for name in setting.env if env.get(name, "") != ""), None)
+        if raw is None:
+            raw = setting.default
+        if raw is None:
+            if setting.required:
+                problems.append(f"{setting.describe()}: is required")
+            values[setting.name] = None
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except validate.InvalidValue as error:
+            problems.append(f"{setting.describe()}: {error}")
+    return values, problems

@@ -1,0 +1,92 @@
+"""One JSON object per log line, on stdout, for CloudWatch Logs Insights.
+
+Why these choices:
+- ``time`` is UTC with milliseconds and a ``Z`` whatever the machine's TZ, so
+  lines from hosts in different zones sort and join correctly.
+- Every ``extra`` field is kept. A field whose name collides with a base key
+  is kept as ``extra_<name>``; a value JSON cannot encode is stringified, so
+  nothing a caller logged is ever silently dropped.
+- ``setup()`` replaces its own handler instead of adding another, so calling
+  it twice (tests, a Lambda's warm start, a level change) never duplicates
+  lines.
+- The handler sits on the root logger so botocore's own records come out as
+  JSON with the same ``run_id``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from datetime import UTC, datetime
+from typing import IO, Any
+
+__all__ = ["JsonFormatter", "setup"]
+
+BASE_KEYS = ("time", "level", "logger", "message", "run_id")
+
+# Attributes every LogRecord has; anything else on a record came from ``extra``.
+_RECORD_ATTRS = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "taskName"}
+)
+_HANDLER_MARK = "_json_lines_handler"
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": _utc_timestamp(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "run_id": self.run_id,
+        }
+        for key, value in vars(record).items():
+            if key in _RECORD_ATTRS or key.startswith("_"):
+                continue
+            entry[f"extra_{key}" if key in entry else key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(_jsonable(entry), ensure_ascii=False, allow_nan=False)
+
+
+def setup(level: str, run_id: str, stream: IO[str] | None = None) -> logging.Logger:
+    """Send every log record to ``stream`` (stdout) as JSON; idempotent."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _HANDLER_MARK, False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+    setattr(handler, _HANDLER_MARK, True)
+    handler.setFormatter(JsonFormatter(run_id))
+    root.addHandler(handler)
+    root.setLevel(level)
+    return logging.getLogger(__package__)
+
+
+def _utc_timestamp(created: float) -> str:
+    moment = datetime.fromtimestamp(created, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _jsonable(value: Any) -> Any:
+    """Return ``value`` made of JSON types only, stringifying what is not."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

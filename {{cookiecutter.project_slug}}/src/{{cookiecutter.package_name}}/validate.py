@@ -1,0 +1,158 @@
+"""Validators for every value that crosses into the script.
+
+Each takes raw text (from the environment or a flag), returns a normalised
+value, and raises ``InvalidValue`` with a reason that says what is wrong and
+what is expected. They never touch AWS: bad input is caught before the first
+API call, where it costs nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+__all__ = [
+    "InvalidValue",
+    "account_ids",
+    "boolean",
+    "bucket_name",
+    "choice",
+    "integer",
+    "number",
+    "region",
+    "role_arn",
+    "s3_prefix",
+    "sns_topic_arn",
+]
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_REGION = re.compile(r"[a-z]{2}(?:-(?:gov|iso|isob|isoe|isof))?-[a-z]+-[0-9]{1,2}")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f)?"
+_ROLE_ARN = re.compile("arn:" + _PARTITION + r":iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
+_TOPIC_ARN = re.compile(
+    "arn:" + _PARTITION + ":sns:" + _REGION.pattern + r":[0-9]{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?"
+)
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_PREFIX_MAX_BYTES = 1024
+
+
+class InvalidValue(ValueError):
+    """A value that fails validation; the message is safe to show a person."""
+
+
+def boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidValue(f"must be true or false, got {raw!r}")
+
+
+def integer(raw: str, *, minimum: int, maximum: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise InvalidValue(f"must be a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise InvalidValue(f"must be from {minimum} to {maximum}, got {value}")
+    return value
+
+
+def number(raw: str, *, minimum: float, maximum: float) -> float:
+    """Parse a finite number of seconds; ``nan`` and ``inf`` are refused."""
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise InvalidValue(f"must be a number, got {raw!r}") from None
+    if not minimum <= value <= maximum:  # also false for nan
+        raise InvalidValue(f"must be from {minimum:g} to {maximum:g}, got {raw.strip()!r}")
+    return value
+
+
+def choice(raw: str, choices: tuple[str, ...], *, fold_case: bool = True) -> str:
+    value = raw.strip().lower() if fold_case else raw.strip()
+    wanted = tuple(c.lower() for c in choices) if fold_case else choices
+    if value not in wanted:
+        raise InvalidValue(f"must be one of {', '.join(choices)}, got {raw!r}")
+    return choices[wanted.index(value)]
+
+
+def region(raw: str) -> str:
+    value = raw.strip()
+    if not _REGION.fullmatch(value):
+        raise InvalidValue(f"must be an AWS region like us-east-1, got {raw!r}")
+    return value
+
+
+def account_ids(raw: str) -> tuple[str, ...]:
+    """Parse a comma-separated allow-list; empty text means no list."""
+    ids = tuple(part.strip() for part in raw.split(",") if part.strip())
+    bad = [part for part in ids if not _ACCOUNT.fullmatch(part)]
+    if bad:
+        raise InvalidValue(f"account ids must be exactly 12 digits, got {', '.join(bad)}")
+    return tuple(dict.fromkeys(ids))
+
+
+def role_arn(raw: str) -> str:
+    value = raw.strip()
+    if not _ROLE_ARN.fullmatch(value):
+        raise InvalidValue(
+            f"must be an IAM role ARN like arn:aws:iam::123456789012:role/name, got {raw!r}"
+        )
+    return value
+
+
+def sns_topic_arn(raw: str) -> str:
+    value = raw.strip()
+    if not _TOPIC_ARN.fullmatch(value):
+        raise InvalidValue(
+            f"must be an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:topic, got {raw!r}"
+        )
+    return value
+
+
+def bucket_name(raw: str) -> str:
+    """Apply S3's general-purpose bucket naming rules."""
+    value = raw.strip()
+    if not value:
+        raise InvalidValue("is required")
+    if not 3 <= len(value) <= 63:
+        raise InvalidValue(f"must be 3 to 63 characters long, got {len(value)}")
+    if not _BUCKET.fullmatch(value):
+        raise InvalidValue(
+            "may contain only lowercase letters, digits, dots and hyphens, and must "
+            f"start and end with a letter or digit, got {raw!r}"
+        )
+    if ".." in value:
+        raise InvalidValue(f"must not contain two adjacent dots, got {raw!r}")
+    if _is_ip_address(value):
+        raise InvalidValue(f"must not be formatted as an IP address, got {raw!r}")
+    if value.startswith(_BUCKET_RESERVED_PREFIXES) or value.endswith(_BUCKET_RESERVED_SUFFIXES):
+        raise InvalidValue(f"uses a prefix or suffix reserved by S3, got {raw!r}")
+    return value
+
+
+def s3_prefix(raw: str) -> str:
+    """Accept a key prefix; an empty one is refused because it means the whole bucket."""
+    if not raw:
+        raise InvalidValue("must not be empty: an empty prefix would match the whole bucket")
+    if raw.startswith("/"):
+        raise InvalidValue(f"must not start with '/' (S3 keys rarely do), got {raw!r}")
+    if len(raw.encode("utf-8")) > _PREFIX_MAX_BYTES:
+        raise InvalidValue(f"must be at most {_PREFIX_MAX_BYTES} bytes of UTF-8")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
+        raise InvalidValue(f"must not contain control characters, got {raw!r}")
+    return raw
+
+
+def _is_ip_address(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True

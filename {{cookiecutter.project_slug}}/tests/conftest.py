@@ -1,0 +1,134 @@
+"""Shared fixtures: a sealed AWS environment, moto, and a CLI runner.
+
+Every test runs with fake credentials, no profile files, the instance
+metadata service disabled and no endpoint override, so nothing can reach a
+real AWS account or any address off this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+{%- if cookiecutter.starter_job == "s3-cleanup" %}
+from datetime import UTC, datetime, timedelta
+{%- endif %}
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import pytest
+from moto import mock_aws
+
+from {{ cookiecutter.package_name }}.cli import main
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+
+REGION = {{ cookiecutter.aws_region | tojson }}
+ACCOUNT_ID = "123456789012"  # moto's default account
+{%- if cookiecutter.starter_job == "s3-cleanup" %}
+BUCKET = "example-cleanup-bucket"
+# What the job needs, on top of the defaults, to run successfully.
+JOB_ENV: dict[str, str] = {"S3_BUCKET": BUCKET}
+{%- else %}
+# What the job needs, on top of the defaults, to run successfully.
+JOB_ENV: dict[str, str] = {}
+{%- endif %}
+
+
+@dataclass
+class CliRun:
+    code: int
+    lines: list[dict[str, Any]]
+    stderr: str
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.lines[-1]
+
+    def messages(self) -> list[str]:
+        return [line["message"] for line in self.lines]
+
+
+@pytest.fixture(autouse=True)
+def sealed_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_REGION",
+        "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE",
+        "ASSUME_ROLE_ARN",
+        "ALLOWED_ACCOUNT_IDS",
+        "DRY_RUN",
+        "ENVIRONMENT",
+        "LOG_LEVEL",
+        "CONNECT_TIMEOUT",
+        "READ_TIMEOUT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    # The baked allow-list may name real accounts; tests run in moto's.
+    monkeypatch.setenv("ALLOWED_ACCOUNT_IDS", ACCOUNT_ID)
+
+
+
+
+def make_bucket(s3: S3Client, name: str) -> None:
+    """Create a bucket in the client's region (us-east-1 takes no constraint)."""
+    region = s3.meta.region_name
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        location = cast("BucketLocationConstraintType", region)
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": location})
+{%- if cookiecutter.starter_job == "s3-cleanup" %}
+
+
+def seed_objects(bucket: str, keys: list[str], age_days: float) -> None:
+    """Put objects straight into moto's backend, last modified ``age_days`` ago.
+
+    S3 cannot backdate an object; moto's in-process backend can, and seeding
+    there is far faster than one PutObject call per key.
+    """
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[ACCOUNT_ID]["global"]
+    moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=age_days)
+    for key in keys:
+        backend.put_object(bucket, key, b"x").last_modified = moment
+{%- endif %}
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+class RunCli(Protocol):
+    def __call__(self, *argv: str, env: Mapping[str, str] | None = None) -> CliRun: ...
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
+    """Run ``main`` in-process with extra environment; parse its JSON log lines."""
+
+    def run(*argv: str, env: Mapping[str, str] | None = None) -> CliRun:
+        capsys.readouterr()
+        code = main(list(argv), {**os.environ, **(env or {})})
+        out, err = capsys.readouterr()
+        lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+        return CliRun(code=code, lines=lines, stderr=err)
+
+    return run

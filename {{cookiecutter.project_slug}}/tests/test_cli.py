@@ -1,0 +1,160 @@
+"""The run contract: one exit code per kind of failure, and a summary line always last."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any, cast
+
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.cli import ExitCode, exit_code_for, main
+
+from .conftest import JOB_ENV, RunCli
+
+SUMMARY_FIELDS = {"exit_code", "dry_run", "duration_ms", *job.Counts().as_dict()}
+
+
+def client_error(code: str, status: int) -> ClientError:
+    response = {
+        "Error": {"Code": code, "Message": "test"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(cast(Any, response), "TestOperation")
+
+
+def assert_summary(summary: dict[str, Any], code: int) -> None:
+    assert summary["message"] == "run finished"
+    assert summary.keys() >= SUMMARY_FIELDS
+    assert summary["exit_code"] == code
+
+
+def test_success_exits_0_in_dry_run_with_summary_last(aws: None, run_cli: RunCli) -> None:
+    result = run_cli(env=JOB_ENV)
+    assert result.code == ExitCode.OK
+    assert_summary(result.summary, 0)
+    assert result.summary["dry_run"] is True
+    assert len({line["run_id"] for line in result.lines}) == 1
+
+
+def test_bad_environment_exits_1_naming_every_problem(aws: None, run_cli: RunCli) -> None:
+    result = run_cli(env={**JOB_ENV, "DRY_RUN": "maybe", "READ_TIMEOUT": "-3"})
+    assert result.code == ExitCode.CONFIG
+    assert_summary(result.summary, 1)
+    error = next(line for line in result.lines if line["level"] == "ERROR")
+    assert any(p.startswith("DRY_RUN") for p in error["problems"])
+    assert any(p.startswith("READ_TIMEOUT") for p in error["problems"])
+    assert "DRY_RUN" in result.stderr
+
+
+def test_usage_errors_exit_1_not_2(aws: None, run_cli: RunCli) -> None:
+    result = run_cli("--no-such-flag", env=JOB_ENV)
+    assert result.code == ExitCode.CONFIG
+    assert "--no-such-flag" in result.stderr
+    assert_summary(result.summary, 1)
+
+
+def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"], {}) == 0
+    help_text = capsys.readouterr().out
+    assert "--apply" in help_text
+    assert "AWS_REGION" in help_text  # flags name their environment variable
+    assert main(["--version"], {}) == 0
+    assert capsys.readouterr().out.startswith("{{ cookiecutter.project_slug }} ")
+
+
+def test_missing_credentials_exit_2(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = run_cli(env=JOB_ENV)
+    assert result.code == ExitCode.CREDENTIALS
+    assert_summary(result.summary, 2)
+
+
+def test_unreachable_endpoint_exits_3(run_cli: RunCli) -> None:
+    # Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    env = {
+        **JOB_ENV,
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "CONNECT_TIMEOUT": "1",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    result = run_cli(env=env)
+    assert result.code == ExitCode.NETWORK
+    assert_summary(result.summary, 3)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (client_error("AccessDenied", 403), ExitCode.PERMISSION),
+        (client_error("AccessDeniedException", 400), ExitCode.PERMISSION),
+        (client_error("SomethingForbidden", 403), ExitCode.PERMISSION),
+        (client_error("InvalidClientTokenId", 403), ExitCode.CREDENTIALS),
+        (client_error("ExpiredToken", 400), ExitCode.CREDENTIALS),
+        (client_error("ThrottlingException", 400), ExitCode.AWS_ERROR),
+        (client_error("InternalError", 500), ExitCode.AWS_ERROR),
+        (ReadTimeoutError(endpoint_url="http://127.0.0.1"), ExitCode.NETWORK),
+        (PermissionError("a local file"), ExitCode.UNEXPECTED),
+        (KeyError("x"), ExitCode.UNEXPECTED),
+    ],
+)
+def test_failures_from_the_job_map_to_their_exit_code(
+    aws: None,
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    error: BaseException,
+    code: ExitCode,
+) -> None:
+    def fail(*_: object) -> None:
+        raise error
+
+    monkeypatch.setattr(job, "run", fail)
+    result = run_cli("--apply", env=JOB_ENV)
+    assert result.code == code
+    assert exit_code_for(error) is code
+    assert_summary(result.summary, int(code))
+    assert result.summary["dry_run"] is False
+
+
+def test_unexpected_errors_exit_99_with_traceback(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(job, "run", fail)
+    result = run_cli(env=JOB_ENV)
+    assert result.code == ExitCode.UNEXPECTED
+    critical = next(line for line in result.lines if line["level"] == "CRITICAL")
+    assert "RuntimeError: bug" in critical["exception"]
+    assert_summary(result.summary, 99)
+
+
+def test_account_outside_the_allow_list_exits_6(aws: None, run_cli: RunCli) -> None:
+    result = run_cli("--apply", env={**JOB_ENV, "ALLOWED_ACCOUNT_IDS": "111111111111"})
+    assert result.code == ExitCode.REFUSED
+    assert_summary(result.summary, 6)
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("{{ cookiecutter.project_slug }} ")
+
+
+def test_help_and_config_errors_do_not_import_boto3() -> None:
+    code = (
+        "import sys; from {{ cookiecutter.package_name }}.cli import main; "
+        "rc = main(['--region', 'nowhere'], {}); "
+        "print(rc, 'boto3' in sys.modules, 'botocore' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.stderr.strip().splitlines()[-1] == "1 False False"

@@ -1,0 +1,99 @@
+"""Settings: environment first, flags override, every problem reported at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from {{ cookiecutter.package_name }} import config, job
+from {{ cookiecutter.package_name }}.cli import build_parser
+from {{ cookiecutter.package_name }}.errors import ConfigError
+
+from .conftest import JOB_ENV, REGION
+
+
+def load(env: Mapping[str, str], *argv: str) -> tuple[config.Settings, job.JobSettings]:
+    args = build_parser().parse_args(list(argv))
+    return config.load(args, {**JOB_ENV, **env}, job.JobSettings, job.SETTINGS)
+
+
+def test_defaults_are_safe() -> None:
+    settings, _ = load({})
+    assert settings.dry_run is True
+    assert settings.environment == "dev"
+    assert settings.region == REGION
+    assert settings.retry_mode == "standard"
+    assert settings.max_attempts >= 2
+    assert settings.connect_timeout <= 10
+    assert settings.read_timeout <= 60
+    assert settings.profile is None
+    assert settings.assume_role_arn is None
+
+
+def test_environment_is_read_and_normalised() -> None:
+    settings, _ = load(
+        {
+            "ENVIRONMENT": "PROD",
+            "DRY_RUN": "false",
+            "LOG_LEVEL": "debug",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_PROFILE": "ops",
+            "ASSUME_ROLE_ARN": "arn:aws:iam::123456789012:role/cleanup",
+            "CONNECT_TIMEOUT": "2.5",
+            "READ_TIMEOUT": "10",
+            "AWS_MAX_ATTEMPTS": "7",
+            "AWS_RETRY_MODE": "adaptive",
+            "ALLOWED_ACCOUNT_IDS": "123456789012",
+        }
+    )
+    assert settings.environment == "prod"
+    assert settings.dry_run is False
+    assert settings.log_level == "DEBUG"
+    assert settings.region == "eu-west-1"
+    assert settings.profile == "ops"
+    assert settings.assume_role_arn == "arn:aws:iam::123456789012:role/cleanup"
+    assert (settings.connect_timeout, settings.read_timeout) == (2.5, 10.0)
+    assert (settings.max_attempts, settings.retry_mode) == (7, "adaptive")
+    assert settings.allowed_account_ids == ("123456789012",)
+
+
+def test_aws_region_wins_over_aws_default_region() -> None:
+    settings, _ = load({"AWS_REGION": "eu-north-1", "AWS_DEFAULT_REGION": "eu-west-1"})
+    assert settings.region == "eu-north-1"
+
+
+def test_flags_override_the_environment() -> None:
+    env = {"DRY_RUN": "true", "LOG_LEVEL": "ERROR", "AWS_REGION": "eu-west-1", "AWS_PROFILE": "a"}
+    argv = ("--apply", "--log-level", "info", "--region", "ap-south-1", "--profile", "b")
+    settings, _ = load(env, *argv)
+    assert settings.dry_run is False
+    assert settings.log_level == "INFO"
+    assert settings.region == "ap-south-1"
+    assert settings.profile == "b"
+    settings, _ = load({"DRY_RUN": "false"}, "--dry-run")
+    assert settings.dry_run is True
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(
+            {
+                "ENVIRONMENT": "qa",
+                "DRY_RUN": "perhaps",
+                "AWS_REGION": "moon-1",
+                "CONNECT_TIMEOUT": "0",
+                "AWS_MAX_ATTEMPTS": "many",
+                "ASSUME_ROLE_ARN": "not-an-arn",
+            }
+        )
+    problems = caught.value.problems
+    names = ("ENVIRONMENT", "DRY_RUN", "AWS_REGION", "CONNECT_TIMEOUT", "AWS_MAX_ATTEMPTS")
+    for name in (*names, "ASSUME_ROLE_ARN"):
+        assert sum(problem.startswith(name) for problem in problems) == 1, name
+
+
+def test_empty_variables_count_as_unset() -> None:
+    settings, _ = load({"DRY_RUN": "", "ENVIRONMENT": ""})
+    assert settings.dry_run is True
+    assert settings.environment == "dev"
