@@ -82,8 +82,6 @@ def sealed_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ALLOWED_ACCOUNT_IDS", ACCOUNT_ID)
 
 
-
-
 def make_bucket(s3: S3Client, name: str) -> None:
     """Create a bucket in the client's region (us-east-1 takes no constraint)."""
     region = s3.meta.region_name
