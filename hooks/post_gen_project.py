@@ -34,10 +34,7 @@ OPTIONAL_PATHS: dict[str, tuple[str, ...]] = {
 
 def paths_to_remove(answers: Mapping[str, Any]) -> list[str]:
     return [
-        path
-        for switch, paths in OPTIONAL_PATHS.items()
-        if not answers[switch]
-        for path in paths
+        path for switch, paths in OPTIONAL_PATHS.items() if not answers[switch] for path in paths
     ]
 
 

@@ -1,0 +1,116 @@
+"""The option combinations every template test is driven by.
+
+Structure tests bake every combination; the slower install-and-test runs use
+the ones marked ``install``. Keep this the only list of combinations.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Free text that would break a template pasting values into code unescaped.
+HOSTILE_TEXT = 'O\'Brien "Ops" \\ \'\'\' """ ${HOME} $(touch pwned) `id` <b>&amp;</b> ünï'
+
+
+@dataclass(frozen=True)
+class Combination:
+    id: str
+    context: dict[str, Any] = field(default_factory=dict)
+    install: bool = False
+
+    def answer(self, key: str) -> Any:
+        defaults = {
+            "starter_job": "s3-cleanup",
+            "python_version": "3.11",
+            "include_github_actions": True,
+            "include_pre_commit": True,
+            "include_dockerfile": False,
+        }
+        return self.context.get(key, defaults.get(key))
+
+
+COMBINATIONS = (
+    Combination("defaults", install=True),
+    Combination(
+        "blank-minimal",
+        {
+            "starter_job": "blank",
+            "project_name": "Tag Auditor",
+            "aws_region": "eu-west-1",
+            "allowed_account_ids": "111111111111, 222222222222",
+            "include_github_actions": False,
+            "include_pre_commit": False,
+        },
+        install=True,
+    ),
+    Combination(
+        "hostile-text",
+        {
+            "project_name": HOSTILE_TEXT,
+            "project_slug": "hostile-tool",
+            "description": HOSTILE_TEXT,
+            "author_name": HOSTILE_TEXT,
+            "author_email": "ops+scripts@example.com",
+            "include_dockerfile": True,
+        },
+        install=True,
+    ),
+    Combination(
+        "s3-everything-py312-govcloud",
+        {"python_version": "3.12", "aws_region": "us-gov-west-1", "include_dockerfile": True},
+    ),
+    Combination(
+        "blank-py313-china",
+        {
+            "starter_job": "blank",
+            "python_version": "3.13",
+            "aws_region": "cn-north-1",
+            "include_pre_commit": False,
+        },
+    ),
+    Combination(
+        "s3-py314-no-ci",
+        {"python_version": "3.14", "include_github_actions": False, "include_dockerfile": True},
+    ),
+)
+
+
+@functools.cache
+def interpreter(version: str) -> str | None:
+    """A working python executable for ``version`` on this machine, if there is one.
+
+    Looks on PATH, then in pyenv's versions folder (its shims exist for
+    versions that are installed but not active, and fail when run).
+    """
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(map(str, pyenv_root.glob(f"versions/{version}.*/bin/python{version}")))
+    probe = "import sys; print('%d.%d' % sys.version_info[:2])"
+    for candidate in filter(None, candidates):
+        done = subprocess.run(
+            [candidate, "-c", probe], capture_output=True, text=True, check=False, timeout=30
+        )
+        if done.returncode == 0 and done.stdout.strip() == version:
+            return candidate
+    return None
+
+
+def installable() -> list[Combination]:
+    """Install combinations, plus the defaults at every newer Python found here."""
+    chosen = [
+        combo
+        for combo in COMBINATIONS
+        if combo.install and interpreter(combo.answer("python_version"))
+    ]
+    for version in ("3.12", "3.13", "3.14"):
+        if interpreter(version):
+            chosen.append(
+                Combination(f"defaults-py{version}", {"python_version": version}, install=True)
+            )
+    return chosen

@@ -1,0 +1,128 @@
+"""Bake every declared combination and check what lands on disk."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from typing import Any
+
+import pytest
+import yaml
+
+from .combinations import COMBINATIONS, HOSTILE_TEXT, Combination
+from .conftest import bake
+
+# switch -> files that exist exactly when it is on (written independently of the hook)
+SWITCH_FILES = {
+    "include_github_actions": [".github/workflows/ci.yml"],
+    "include_pre_commit": [".pre-commit-config.yaml"],
+    "include_dockerfile": ["Dockerfile", ".dockerignore"],
+}
+ALWAYS = [
+    "README.md",
+    "pyproject.toml",
+    ".gitignore",
+    "tests/conftest.py",
+    "tests/test_cli.py",
+    "tests/test_config.py",
+    "tests/test_logs.py",
+    "tests/test_aws.py",
+    "tests/test_validate.py",
+    "tests/test_job.py",
+]
+MODULES = ["__init__", "__main__", "cli", "config", "logs", "aws", "validate", "errors", "job"]
+UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%-?\s|\{#|cookiecutter\.")
+
+
+@pytest.fixture(params=COMBINATIONS, ids=lambda combo: combo.id)
+def combination(request: pytest.FixtureRequest) -> Combination:
+    return request.param
+
+
+@pytest.fixture
+def project(cookies: Any, combination: Combination) -> Any:
+    return bake(cookies, combination)
+
+
+def test_files_follow_the_switches(project: Any, combination: Combination) -> None:
+    package = project.context["package_name"]
+    for relative in ALWAYS + [f"src/{package}/{module}.py" for module in MODULES]:
+        assert project.has_file(relative), relative
+    assert project.has_file(f"src/{package}/py.typed")
+    for switch, files in SWITCH_FILES.items():
+        for relative in files:
+            assert project.has_file(relative) is combination.answer(switch), (switch, relative)
+
+
+def test_nothing_unrendered_survives(project: Any) -> None:
+    for path in project.files():
+        text = path.read_text(encoding="utf-8")
+        match = UNRENDERED.search(text)
+        assert match is None, f"{path.relative_to(project.path)}: {match and match.group(0)!r}"
+
+
+def test_every_python_file_compiles(project: Any) -> None:
+    sources = [path for path in project.files() if path.suffix == ".py"]
+    assert len(sources) >= 15
+    for path in sources:
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_every_yaml_and_toml_file_parses(project: Any, combination: Combination) -> None:
+    for path in project.files():
+        if path.suffix in {".yml", ".yaml"}:
+            assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict), path
+    pyproject = tomllib.loads(project.read("pyproject.toml"))
+    meta = pyproject["project"]
+    version = combination.answer("python_version")
+    assert meta["name"] == project.context["project_slug"]
+    assert meta["description"] == project.context["description"]
+    assert meta["requires-python"] == f">={version}"
+    assert meta["scripts"] == {
+        project.context["project_slug"]: f"{project.context['package_name']}.cli:main"
+    }
+    assert {"pytest", "moto", "mypy", "ruff"} <= {
+        re.split(r"[\[<>=]", dep)[0] for dep in meta["optional-dependencies"]["dev"]
+    }
+    assert pyproject["tool"]["mypy"]["strict"] is True
+    assert pyproject["tool"]["mypy"]["python_version"] == version
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
+    assert {"DTZ", "G", "BLE", "S"} <= set(pyproject["tool"]["ruff"]["lint"]["select"])
+
+
+def test_baked_defaults_reach_the_code(project: Any, combination: Combination) -> None:
+    config_source = project.read(f"src/{project.context['package_name']}/config.py")
+    region = combination.context.get("aws_region", "us-east-1")
+    assert f"DEFAULT_REGION = {json.dumps(region)}" in config_source
+    ids = combination.context.get("allowed_account_ids", "")
+    assert f"DEFAULT_ALLOWED_ACCOUNT_IDS = {json.dumps(ids)}" in config_source
+
+
+@pytest.mark.parametrize(
+    "combo",
+    [combo for combo in COMBINATIONS if combo.answer("include_github_actions")],
+    ids=lambda combo: combo.id,
+)
+def test_workflow_runs_every_check(cookies: Any, combo: Combination) -> None:
+    project = bake(cookies, combo)
+    workflow = yaml.safe_load(project.read(".github/workflows/ci.yml"))
+    assert workflow["permissions"] == {"contents": "read"}
+    steps = workflow["jobs"]["checks"]["steps"]
+    commands = " ".join(step.get("run", "") for step in steps)
+    for check in ("pytest", "ruff check", "ruff format --check", "mypy"):
+        assert check in commands
+    for step in steps:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+
+
+def test_hostile_text_lands_as_data(cookies: Any) -> None:
+    combo = next(c for c in COMBINATIONS if c.id == "hostile-text")
+    project = bake(cookies, combo)
+    meta = tomllib.loads(project.read("pyproject.toml"))["project"]
+    assert meta["description"] == HOSTILE_TEXT
+    assert meta["authors"] == [{"name": HOSTILE_TEXT, "email": "ops+scripts@example.com"}]
+    assert HOSTILE_TEXT in project.read("README.md")
+    assert not (project.path / "pwned").exists()
+    assert not (project.path.parent / "pwned").exists()

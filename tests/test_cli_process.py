@@ -1,0 +1,220 @@
+"""The baked CLI as a real process against a local moto server.
+
+The server is moto's ``ThreadedMotoServer`` on 127.0.0.1; the CLI reaches it
+through ``AWS_ENDPOINT_URL``. Objects are seeded through moto's in-process
+backend (the server shares it), which can backdate them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from .combinations import COMBINATIONS
+
+ACCOUNT = "123456789012"  # moto's default account
+DEFAULTS = next(combo for combo in COMBINATIONS if combo.id == "defaults")
+SLUG = "aws-automation-script"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def project(installed: Any) -> Any:
+    return installed(DEFAULTS)
+
+
+@pytest.fixture
+def bucket(endpoint: str, request: pytest.FixtureRequest) -> str:
+    name = "e2e-" + request.node.name.lower().replace("_", "-")[:40].strip("-")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def seed(bucket: str, keys: list[str], age_days: int) -> None:
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[ACCOUNT]["global"]
+    moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=age_days)
+    for key in keys:
+        backend.put_object(bucket, key, b"data").last_modified = moment
+
+
+def keys_in(bucket: str) -> set[str]:
+    from moto.s3.models import s3_backends
+
+    return set(s3_backends[ACCOUNT]["global"].buckets[bucket].keys.keys())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env(project: Any, endpoint: str, tmp_path: Path) -> dict[str, str]:
+    """A sealed environment: fake keys, no profiles, no metadata service, moto endpoint."""
+    return {
+        "PATH": f"{project.venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "TZ": "America/New_York",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        "AWS_ENDPOINT_URL": endpoint,
+        "ALLOWED_ACCOUNT_IDS": ACCOUNT,
+    }
+
+
+class Run:
+    def __init__(self, done: Any) -> None:
+        self.code = done.returncode
+        self.stdout = done.stdout
+        self.stderr = done.stderr
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        """Every stdout line, each of which must be one JSON object."""
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        assert self.lines, self.stderr
+        return self.lines[-1]
+
+
+@pytest.fixture
+def cli(project: Any, endpoint: str, tmp_path: Path) -> Any:
+    def run(*argv: str, drop: tuple[str, ...] = (), **env: str) -> Run:
+        full = {**base_env(project, endpoint, tmp_path), **env}
+        for name in drop:
+            full.pop(name)
+        done = project.run(project.venv_bin / SLUG, *argv, env=full, check=False)
+        return Run(done)
+
+    return run
+
+
+def assert_contract(run: Run, code: int) -> None:
+    assert run.code == code, run.stdout + run.stderr
+    run_ids = {line["run_id"] for line in run.lines}
+    assert len(run_ids) == 1
+    for line in run.lines:
+        # UTC with milliseconds although TZ is America/New_York
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+        assert {"level", "logger", "message"} <= line.keys()
+    summary = run.summary
+    assert summary["message"] == "run finished"
+    assert summary["exit_code"] == code
+    assert {"dry_run", "duration_ms", "matched", "deleted", "failed"} <= summary.keys()
+
+
+def test_help_and_version(cli: Any) -> None:
+    help_run = cli("--help")
+    assert help_run.code == 0
+    assert "--apply" in help_run.stdout
+    assert "S3_BUCKET" in help_run.stdout
+    version = cli("--version")
+    assert version.code == 0
+    assert version.stdout.startswith(f"{SLUG} 0.1.0")
+
+
+def test_dry_run_is_the_default_and_changes_nothing(cli: Any, bucket: str) -> None:
+    seed(bucket, ["temp/old-1", "temp/old-2"], age_days=40)
+    seed(bucket, ["temp/fresh", "keep/old"], age_days=2)
+    run = cli(S3_BUCKET=bucket)
+    assert_contract(run, 0)
+    assert run.summary["dry_run"] is True
+    assert (run.summary["matched"], run.summary["deleted"]) == (2, 0)
+    assert keys_in(bucket) == {"temp/old-1", "temp/old-2", "temp/fresh", "keep/old"}
+
+
+def test_apply_deletes_expired_objects_and_is_idempotent(cli: Any, bucket: str) -> None:
+    seed(bucket, [f"temp/old-{i}" for i in range(1500)], age_days=40)
+    seed(bucket, ["temp/fresh"], age_days=2)
+    seed(bucket, ["keep/old"], age_days=400)
+    first = cli("--apply", "--bucket", bucket)
+    assert_contract(first, 0)
+    assert (first.summary["matched"], first.summary["deleted"], first.summary["failed"]) == (
+        1500,
+        1500,
+        0,
+    )
+    assert keys_in(bucket) == {"temp/fresh", "keep/old"}
+    second = cli(S3_BUCKET=bucket, DRY_RUN="false")
+    assert_contract(second, 0)
+    assert (second.summary["matched"], second.summary["deleted"]) == (0, 0)
+    assert keys_in(bucket) == {"temp/fresh", "keep/old"}
+
+
+def test_bad_settings_exit_1_naming_each(cli: Any) -> None:
+    run = cli(S3_BUCKET="Bad_Bucket", RETENTION_DAYS="forever", AWS_REGION="atlantis")
+    assert_contract(run, 1)
+    for name in ("S3_BUCKET", "RETENTION_DAYS", "AWS_REGION"):
+        assert name in run.stderr
+    flagged = cli("--bucket", "ok-bucket", "--retention-days")
+    assert_contract(flagged, 1)
+
+
+def test_missing_credentials_exit_2(cli: Any, bucket: str) -> None:
+    run = cli(S3_BUCKET=bucket, drop=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
+    assert_contract(run, 2)
+
+
+def test_unreachable_endpoint_exits_3(cli: Any) -> None:
+    run = cli(
+        S3_BUCKET="some-bucket",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
+        CONNECT_TIMEOUT="1",
+        AWS_MAX_ATTEMPTS="2",
+    )
+    assert_contract(run, 3)
+
+
+def test_other_aws_errors_exit_5(cli: Any, bucket: str) -> None:
+    seed(bucket, ["temp/old"], age_days=40)
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:does-not-exist"
+    run = cli("--apply", S3_BUCKET=bucket, SNS_TOPIC_ARN=topic)
+    assert_contract(run, 5)
+    assert run.summary["deleted"] == 1
+
+
+def test_account_outside_the_allow_list_exits_6_before_any_change(cli: Any, bucket: str) -> None:
+    seed(bucket, ["temp/old"], age_days=40)
+    run = cli("--apply", S3_BUCKET=bucket, ALLOWED_ACCOUNT_IDS="111111111111")
+    assert_contract(run, 6)
+    assert keys_in(bucket) == {"temp/old"}
+
+
+def test_python_dash_m_runs_the_same_cli(
+    project: Any, endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    env = {**base_env(project, endpoint, tmp_path), "S3_BUCKET": bucket}
+    done = project.run(project.venv_bin / "python", "-m", "aws_automation_script", env=env)
+    assert json.loads(done.stdout.splitlines()[-1])["exit_code"] == 0

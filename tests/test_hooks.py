@@ -1,0 +1,181 @@
+"""The hooks, rendered the way cookiecutter renders them and run as scripts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
+from jinja2 import Environment, StrictUndefined
+
+from .combinations import HOSTILE_TEXT
+from .conftest import TEMPLATE
+
+DEFAULTS = {
+    key: (value[0] if isinstance(value, list) else value)
+    for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
+    if not key.startswith("_")
+}
+GOOD = {
+    **DEFAULTS,
+    "project_slug": "aws-automation-script",
+    "package_name": "aws_automation_script",
+    "author_email": "team@example.com",
+}
+
+# (field, bad value, words the reason must contain)
+BAD_ANSWERS = [
+    ("project_name", "", "non-empty"),
+    ("project_name", "x" * 201, "at most 200"),
+    ("project_slug", "My-Script", "lowercase"),
+    ("project_slug", "1script", "starting with a letter"),
+    ("project_slug", "my--script", "single hyphens"),
+    ("project_slug", "my_script", "lowercase letters, digits and single hyphens"),
+    ("project_slug", "a" * 65, "at most 64"),
+    ("package_name", "My-Pkg", "identifier"),
+    ("package_name", "class", "keyword"),
+    ("package_name", "json", "standard library"),
+    ("package_name", "logging", "standard library"),
+    ("package_name", "boto3", "shadow a package"),
+    ("package_name", "moto", "shadow a package"),
+    ("package_name", "tests", "shadow a package"),
+    ("description", "line one\nline two", "single line"),
+    ("author_name", "  ", "non-empty"),
+    ("author_email", "not-an-email", "plausible email"),
+    ("author_email", "a@b", "plausible email"),
+    ("python_version", "3.10", "one of 3.11"),
+    ("aws_region", "us-east", "AWS region"),
+    ("aws_region", "US-EAST-1", "AWS region"),
+    ("aws_region", "mars-north-1a", "AWS region"),
+    ("allowed_account_ids", "12345678901", "12 digits"),
+    ("allowed_account_ids", "123456789012,abcdefghijkl", "'abcdefghijkl'"),
+    ("starter_job", "ec2-reaper", "one of s3-cleanup, blank"),
+    ("include_dockerfile", "yes", "JSON boolean"),
+]
+
+
+def render(hook: str, answers: dict[str, Any], tmp_path: Path) -> Path:
+    source = (TEMPLATE / "hooks" / hook).read_text(encoding="utf-8")
+    text = Environment(undefined=StrictUndefined).from_string(source).render(cookiecutter=answers)
+    target = tmp_path / hook
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def run_hook(path: Path, cwd: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *flags, str(path)], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("ERROR: ")]
+
+
+def test_good_answers_pass(tmp_path: Path) -> None:
+    done = run_hook(render("pre_gen_project.py", GOOD, tmp_path), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"), BAD_ANSWERS, ids=[f"{f}={v!r}"[:40] for f, v, _ in BAD_ANSWERS]
+)
+def test_each_bad_answer_is_refused_naming_its_field(
+    tmp_path: Path, field: str, value: Any, reason: str
+) -> None:
+    done = run_hook(render("pre_gen_project.py", {**GOOD, field: value}, tmp_path), tmp_path)
+    assert done.returncode == 1
+    (line,) = error_lines(done.stderr)
+    assert line.startswith(f"ERROR: {field}: ")
+    assert reason in line
+
+
+def test_every_bad_field_is_reported_at_once_even_under_dash_o(tmp_path: Path) -> None:
+    answers = {**GOOD, "project_slug": "Bad Slug", "aws_region": "nowhere", "author_email": "x"}
+    for flags in ((), ("-O",)):
+        done = run_hook(render("pre_gen_project.py", answers, tmp_path), tmp_path, *flags)
+        assert done.returncode == 1
+        fields = [line.split(":")[1].strip() for line in error_lines(done.stderr)]
+        assert fields == ["project_slug", "author_email", "aws_region"]
+
+
+@pytest.mark.parametrize(
+    "region",
+    ["us-east-1", "eu-central-2", "ap-southeast-5", "us-gov-west-1", "cn-north-1", "us-iso-east-1"],
+)
+def test_regions_of_every_partition_pass(tmp_path: Path, region: str) -> None:
+    done = run_hook(
+        render("pre_gen_project.py", {**GOOD, "aws_region": region}, tmp_path), tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_hostile_text_is_parsed_as_data_not_code(tmp_path: Path) -> None:
+    answers = {**GOOD, "project_name": HOSTILE_TEXT, "description": HOSTILE_TEXT + "\"\"\"'''\\"}
+    done = run_hook(render("pre_gen_project.py", answers, tmp_path), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"project_name": ""},
+        {"project_slug": "Bad Slug", "package_name": "pkg"},
+        {"package_name": "json"},
+        {"aws_region": "nowhere", "allowed_account_ids": "1234", "author_email": "nope"},
+    ],
+    ids=lambda context: ",".join(context),
+)
+def test_refused_bake_leaves_nothing_on_disk(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], context: dict[str, str]
+) -> None:
+    output = tmp_path / "out"
+    output.mkdir()
+    with pytest.raises(FailedHookException):
+        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output), extra_context=context)
+    assert list(output.iterdir()) == []
+    reported = error_lines(capfd.readouterr().err)
+    for field in context:
+        if field != "package_name" or context[field] == "json":
+            assert any(line.startswith(f"ERROR: {field}: ") for line in reported), field
+
+
+SWITCH_OFF = {
+    "include_github_actions": [".github"],
+    "include_pre_commit": [".pre-commit-config.yaml"],
+    "include_dockerfile": ["Dockerfile", ".dockerignore"],
+}
+
+
+def make_full_tree(root: Path) -> None:
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "ci.yml").write_text("name: ci\n")
+    for name in (".pre-commit-config.yaml", "Dockerfile", ".dockerignore", "README.md"):
+        (root / name).write_text("x\n")
+
+
+@pytest.mark.parametrize("switch", sorted(SWITCH_OFF))
+def test_post_hook_removes_what_a_switch_turns_off_and_is_idempotent(
+    tmp_path: Path, switch: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    make_full_tree(project)
+    answers = {**GOOD, "include_github_actions": True, "include_pre_commit": True}
+    answers |= {"include_dockerfile": True, switch: False}
+    hook = render("post_gen_project.py", answers, tmp_path)
+    for _ in range(2):  # a second run (template update) must not fail or change more
+        done = run_hook(hook, project)
+        assert done.returncode == 0, done.stderr
+        assert "Next steps" in done.stdout
+        for other, paths in SWITCH_OFF.items():
+            for relative in paths:
+                assert (project / relative).exists() is (other != switch), relative
+        assert (project / "README.md").exists()
