@@ -52,9 +52,11 @@ Created {slug}. Next steps:
 
   cd {slug}
   python3 -m venv .venv && . .venv/bin/activate
-  pip install -e '.[dev]'        # or: uv pip install -e '.[dev]'
+  pip install -e '.[dev]'     # or: uv pip install -e '.[dev]'
   pytest && ruff check . && ruff format --check . && mypy
-  {slug} --help                  # dry-run is the default; --apply changes things
+  {slug} --help
+
+Dry-run is the default: nothing changes without --apply (or DRY_RUN=false).
 """
 
 
