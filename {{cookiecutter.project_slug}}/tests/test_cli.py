@@ -39,6 +39,14 @@ def test_success_exits_0_in_dry_run_with_summary_last(aws: None, run_cli: RunCli
     assert len({line["run_id"] for line in result.lines}) == 1
 
 
+@pytest.mark.parametrize("level", ["ERROR", "CRITICAL"])
+def test_summary_is_last_whatever_the_log_level(aws: None, run_cli: RunCli, level: str) -> None:
+    result = run_cli(env={**JOB_ENV, "LOG_LEVEL": level})
+    assert result.code == ExitCode.OK
+    assert [line["message"] for line in result.lines] == ["run finished"]
+    assert_summary(result.summary, 0)
+
+
 def test_bad_environment_exits_1_naming_every_problem(aws: None, run_cli: RunCli) -> None:
     result = run_cli(env={**JOB_ENV, "DRY_RUN": "maybe", "READ_TIMEOUT": "-3"})
     assert result.code == ExitCode.CONFIG

@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
         code = exit_code_for(error)
         _report(log, code, error)
-    log.info(
+    logs.summary_logger().info(
         "run finished",
         extra={
             "summary": True,

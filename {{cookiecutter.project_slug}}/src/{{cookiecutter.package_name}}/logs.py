@@ -11,6 +11,8 @@ Why these choices:
   lines.
 - The handler sits on the root logger so botocore's own records come out as
   JSON with the same ``run_id``.
+- The run's summary goes through its own logger, pinned to INFO, so it is
+  the last line of every run whatever ``LOG_LEVEL`` says.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
-__all__ = ["JsonFormatter", "setup"]
+__all__ = ["JsonFormatter", "setup", "summary_logger"]
 
 BASE_KEYS = ("time", "level", "logger", "message", "run_id")
 
@@ -69,7 +71,12 @@ def setup(level: str, run_id: str, stream: IO[str] | None = None) -> logging.Log
     handler.setFormatter(JsonFormatter(run_id))
     root.addHandler(handler)
     root.setLevel(level)
+    summary_logger().setLevel(logging.INFO)
     return logging.getLogger(__package__)
+
+
+def summary_logger() -> logging.Logger:
+    return logging.getLogger(f"{__package__}.summary")
 
 
 def _utc_timestamp(created: float) -> str:
