@@ -30,9 +30,11 @@ ALWAYS = [
     "tests/test_aws.py",
     "tests/test_validate.py",
     "tests/test_job.py",
+    "tests/test_practices.py",
+    ".cookiecutter.json",
 ]
 MODULES = ["__init__", "__main__", "cli", "config", "logs", "aws", "validate", "errors", "job"]
-UNRENDERED = re.compile(r"\{\{\s*cookiecutter|\{%-?\s|\{#|cookiecutter\.")
+UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bcookiecutter\.[a-z_]+\s*(\||\}\})")
 
 
 @pytest.fixture(params=COMBINATIONS, ids=lambda combo: combo.id)
