@@ -5,10 +5,16 @@ Why it is built this way:
   counts as success) and deleting what is already gone changes nothing, so a
   second apply run finds nothing left to do.
 - Dry-run sends no write call at all: it lists and reports, nothing more.
-- Listing uses the paginator with full pages and deletion uses
-  ``DeleteObjects`` batches of at most 1,000 keys, never one call per object.
+- Fewest calls: listing uses full 1,000-key pages and deletion uses
+  ``DeleteObjects`` batches of up to 1,000 keys, never one call per object.
+- Deleting overlaps listing: full batches go to a small worker pool while the
+  next page is fetched, and at most ``MAX_WORKERS`` batches are in flight, so
+  memory stays flat however many objects there are.
 - Keys ``DeleteObjects`` reports as failed are counted and logged; the run
   then raises ``PartialFailure`` so it cannot pass for a success.
+- A versioned bucket keeps noncurrent versions and delete markers after a
+  plain delete; the job says so, and with ``--include-versions`` deletes every
+  version and delete marker older than the cutoff by version id.
 """
 
 from __future__ import annotations
@@ -16,10 +22,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from itertools import chain
+from typing import TYPE_CHECKING, Any, cast
 
 from . import validate
 from .config import Setting, Settings
@@ -28,6 +38,7 @@ from .errors import PartialFailure
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.literals import BucketLocationConstraintType
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
     from .aws import Clients
 
@@ -47,6 +58,8 @@ class JobSettings:
     prefix: str
     retention_days: int
     sns_topic_arn: str | None
+    include_versions: bool
+    progress_interval: float
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -75,6 +88,22 @@ SETTINGS: tuple[Setting, ...] = (
         help="delete objects last modified more than this many days ago",
     ),
     Setting("sns_topic_arn", ("SNS_TOPIC_ARN",), validate.sns_topic_arn),
+    Setting(
+        "include_versions",
+        ("INCLUDE_VERSIONS",),
+        validate.boolean,
+        default="false",
+        flag="--include-versions",
+        flag_const=True,
+        help="also delete noncurrent versions and delete markers older than the cutoff",
+    ),
+    Setting(
+        "progress_interval",
+        ("PROGRESS_INTERVAL",),
+        lambda raw: validate.number(raw, minimum=0, maximum=3600),
+        default="10",
+        help="seconds between progress lines",
+    ),
 )
 
 
@@ -91,6 +120,37 @@ class Counts:
         return dataclasses.asdict(self)
 
 
+@dataclass
+class Progress:
+    """Logs the counts at a steady interval so a long run visibly moves."""
+
+    counts: Counts
+    interval: float
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(init=False)
+    last: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.last = self.clock()
+
+    def tick(self) -> None:
+        now = self.clock()
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-9)
+        log.info(
+            "progress",
+            extra={**self.counts.as_dict(), "listed_per_s": round(self.counts.listed / elapsed, 1)},
+        )
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    deleted: int
+    errors: list[dict[str, Any]]
+
+
 def run(settings: Settings, job: JobSettings, clients: Clients, counts: Counts) -> None:
     """Delete (or, in dry-run, report) every expired object under the prefix."""
     cutoff = datetime.now(UTC) - timedelta(days=job.retention_days)
@@ -101,18 +161,19 @@ def run(settings: Settings, job: JobSettings, clients: Clients, counts: Counts) 
     s3 = clients.s3
     if not ensure_bucket(s3, job.bucket, settings.region, dry_run=settings.dry_run):
         return
-    batch: list[str] = []
-    for key in expired_keys(s3, job.bucket, job.prefix, cutoff, counts):
-        counts.matched += 1
-        if settings.dry_run:
-            log.info("would delete", extra={"bucket": job.bucket, "key": key})
-            continue
-        batch.append(key)
-        if len(batch) == DELETE_BATCH_LIMIT:
-            delete_batch(s3, job.bucket, batch, counts)
-            batch = []
-    if batch:
-        delete_batch(s3, job.bucket, batch, counts)
+    progress = Progress(counts, job.progress_interval)
+    versioned = is_versioned(s3, job.bucket, job.include_versions)
+    lister = expired_versions if versioned and job.include_versions else expired_keys
+    items = lister(s3, job.bucket, job.prefix, cutoff, counts=counts, progress=progress)
+    if settings.dry_run:
+        for item in items:
+            counts.matched += 1
+            log.info("would delete", extra={"bucket": job.bucket, **_describe(item)})
+    else:
+        delete_all(
+            s3, job.bucket, items, counts=counts, workers=settings.max_workers, progress=progress
+        )
+    log.info("cleanup done", extra=counts.as_dict())
     if job.sns_topic_arn and not settings.dry_run:
         clients.sns.publish(
             TopicArn=job.sns_topic_arn,
@@ -121,6 +182,69 @@ def run(settings: Settings, job: JobSettings, clients: Clients, counts: Counts) 
         )
     if counts.failed:
         raise PartialFailure(f"{counts.failed} object(s) could not be deleted")
+
+
+def delete_all(
+    s3: S3Client,
+    bucket: str,
+    items: Iterable[ObjectIdentifierTypeDef],
+    *,
+    counts: Counts,
+    workers: int,
+    progress: Progress,
+) -> None:
+    """Delete ``items`` in full batches on a pool while listing goes on.
+
+    At most ``workers`` batches are in flight: the listing waits for the
+    oldest one before it submits another, which bounds memory. Every batch
+    that was sent is counted, even when another one failed.
+    """
+    pending: deque[Future[BatchResult]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="delete") as pool:
+        try:
+            batch: list[ObjectIdentifierTypeDef] = []
+            for item in items:
+                counts.matched += 1
+                batch.append(item)
+                if len(batch) == DELETE_BATCH_LIMIT:
+                    pending.append(pool.submit(delete_batch, s3, bucket, batch))
+                    batch = []
+                    while len(pending) >= workers:
+                        _collect(pending.popleft(), counts, bucket)
+                        progress.tick()
+            if batch:
+                pending.append(pool.submit(delete_batch, s3, bucket, batch))
+        finally:
+            _drain(pending, counts, bucket)
+
+
+def _collect(future: Future[BatchResult], counts: Counts, bucket: str) -> None:
+    result = future.result()
+    counts.deleted += result.deleted
+    counts.failed += len(result.errors)
+    for error in result.errors:
+        log.warning(
+            "could not delete",
+            extra={
+                "bucket": bucket,
+                "key": error.get("Key"),
+                "version_id": error.get("VersionId"),
+                "code": error.get("Code"),
+                "error": error.get("Message"),
+            },
+        )
+
+
+def _drain(pending: deque[Future[BatchResult]], counts: Counts, bucket: str) -> None:
+    """Collect every batch still in flight; re-raise the first failure after."""
+    first_error: BaseException | None = None
+    while pending:
+        try:
+            _collect(pending.popleft(), counts, bucket)
+        except Exception as error:  # noqa: BLE001 - kept and re-raised below
+            first_error = first_error or error
+    if first_error is not None:
+        raise first_error
 
 
 def ensure_bucket(s3: S3Client, bucket: str, region: str, *, dry_run: bool) -> bool:
@@ -162,9 +286,28 @@ def create_bucket(s3: S3Client, bucket: str, region: str) -> None:
     log.info("created bucket", extra={"bucket": bucket, "region": region})
 
 
+def is_versioned(s3: S3Client, bucket: str, include_versions: bool) -> bool:
+    """Whether the bucket keeps versions; warn when they would be left behind."""
+    status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    versioned = status in ("Enabled", "Suspended")
+    if versioned and not include_versions:
+        log.warning(
+            "bucket is versioned: deleting current versions leaves noncurrent versions and "
+            "delete markers behind; --include-versions removes those older than the cutoff",
+            extra={"bucket": bucket, "versioning": status},
+        )
+    return versioned
+
+
 def expired_keys(
-    s3: S3Client, bucket: str, prefix: str, cutoff: datetime, counts: Counts
-) -> Iterator[str]:
+    s3: S3Client,
+    bucket: str,
+    prefix: str,
+    cutoff: datetime,
+    *,
+    counts: Counts,
+    progress: Progress,
+) -> Iterator[ObjectIdentifierTypeDef]:
     """Yield keys under ``prefix`` last modified before ``cutoff``, page by page."""
     pages = s3.get_paginator("list_objects_v2").paginate(
         Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": LIST_PAGE_SIZE}
@@ -175,27 +318,49 @@ def expired_keys(
             # The prefix check repeats the server's filter: nothing outside it is
             # ever deleted, whatever an endpoint returns.
             if item["LastModified"] < cutoff and item["Key"].startswith(prefix):
-                yield item["Key"]
+                yield {"Key": item["Key"]}
+        progress.tick()
 
 
-def delete_batch(s3: S3Client, bucket: str, keys: list[str], counts: Counts) -> None:
-    """Delete up to 1,000 keys in one call and count per-key failures."""
-    if len(keys) > DELETE_BATCH_LIMIT:
-        raise ValueError(f"DeleteObjects takes at most {DELETE_BATCH_LIMIT} keys, got {len(keys)}")
-    response = s3.delete_objects(
-        Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+def expired_versions(
+    s3: S3Client,
+    bucket: str,
+    prefix: str,
+    cutoff: datetime,
+    *,
+    counts: Counts,
+    progress: Progress,
+) -> Iterator[ObjectIdentifierTypeDef]:
+    """Yield every version and delete marker under ``prefix`` older than ``cutoff``.
+
+    Deleting by version id removes them for good and creates no new delete
+    marker, so a second run finds nothing left: the cleanup stays idempotent.
+    """
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": LIST_PAGE_SIZE}
     )
-    errors = response.get("Errors", [])
-    for error in errors:
-        log.warning(
-            "could not delete",
-            extra={
-                "bucket": bucket,
-                "key": error.get("Key"),
-                "code": error.get("Code"),
-                "error": error.get("Message"),
-            },
+    for page in pages:
+        for item in chain(page.get("Versions", []), page.get("DeleteMarkers", [])):
+            counts.listed += 1
+            if item["LastModified"] < cutoff and item["Key"].startswith(prefix):
+                yield {"Key": item["Key"], "VersionId": item["VersionId"]}
+        progress.tick()
+
+
+def delete_batch(s3: S3Client, bucket: str, objects: list[ObjectIdentifierTypeDef]) -> BatchResult:
+    """Delete up to 1,000 objects in one call; report the per-key failures."""
+    if len(objects) > DELETE_BATCH_LIMIT:
+        raise ValueError(
+            f"DeleteObjects takes at most {DELETE_BATCH_LIMIT} keys, got {len(objects)}"
         )
-    counts.failed += len(errors)
-    counts.deleted += len(keys) - len(errors)
-    log.info("deleted batch", extra={"bucket": bucket, "size": len(keys), "failed": len(errors)})
+    response = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+    errors = [dict(error) for error in response.get("Errors", [])]
+    log.debug("deleted batch", extra={"bucket": bucket, "size": len(objects)})
+    return BatchResult(deleted=len(objects) - len(errors), errors=errors)
+
+
+def _describe(item: ObjectIdentifierTypeDef) -> dict[str, str]:
+    described = {"key": item["Key"]}
+    if "VersionId" in item:
+        described["version_id"] = item["VersionId"]
+    return described

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from moto.s3.models import s3_backends
 
 from {{ cookiecutter.package_name }} import config, job
 from {{ cookiecutter.package_name }}.aws import Clients
 from {{ cookiecutter.package_name }}.cli import build_parser
 from {{ cookiecutter.package_name }}.errors import PartialFailure
 
-from .conftest import BUCKET, REGION, RunCli, make_bucket, seed_objects
+from .conftest import ACCOUNT_ID, BUCKET, REGION, RunCli, make_bucket, seed_objects
 
 OLD = ["temp/a.log", "temp/b.log", "temp/deep/c.log"]
 NEW = ["temp/new.log"]
 OUTSIDE = ["keep/old.log", "temporary/old.log"]
-READ_ONLY = {"HeadBucket", "ListObjectsV2", "GetCallerIdentity"}
+READ_ONLY = {"HeadBucket", "GetBucketVersioning", "ListObjectsV2", "ListObjectVersions"}
 
 
 @dataclass
@@ -116,8 +120,8 @@ def test_deletes_go_in_batches_of_at_most_1000_keys(harness: Harness) -> None:
     harness.recorder.calls.clear()
     counts = harness.run("--apply")
     deletes = [params for name, params in harness.recorder.calls if name == "DeleteObjects"]
-    batches = [len(params["Delete"]["Objects"]) for params in deletes]
-    assert batches == [1000, 1000, 500]
+    batches = sorted(len(params["Delete"]["Objects"]) for params in deletes)
+    assert batches == [500, 1000, 1000]
     assert harness.recorder.names().count("ListObjectsV2") == 3
     assert (counts.matched, counts.deleted) == (2500, 2500)
     assert harness.remaining() == set()
@@ -168,7 +172,7 @@ def test_per_key_failures_are_counted_and_fail_the_run(
 
 def test_delete_batch_refuses_more_than_1000_keys(harness: Harness) -> None:
     with pytest.raises(ValueError, match="at most 1000"):
-        job.delete_batch(harness.clients.s3, BUCKET, ["k"] * 1001, job.Counts())
+        job.delete_batch(harness.clients.s3, BUCKET, [{"Key": "k"}] * 1001)
     assert harness.recorder.writes() == []
 
 
@@ -206,3 +210,112 @@ def test_missing_sns_topic_is_an_aws_error_exit_5(aws: None, run_cli: RunCli) ->
     result = run_cli("--apply", "--bucket", BUCKET, env={"SNS_TOPIC_ARN": topic})
     assert result.code == 5
     assert result.summary["deleted"] == 3  # counts reflect the work done before the failure
+
+
+def test_deleting_overlaps_listing_with_bounded_workers(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_bucket(harness.clients.s3, BUCKET)
+    seed_objects(BUCKET, [f"temp/{i:05d}" for i in range(5000)], age_days=90)
+    lock = threading.Lock()
+    state = {"in_flight": 0, "most": 0, "lists_during_delete": 0}
+    real_delete = job.delete_batch
+
+    def slow_delete(*args: Any) -> job.BatchResult:
+        with lock:
+            state["in_flight"] += 1
+            state["most"] = max(state["most"], state["in_flight"])
+        time.sleep(0.3)
+        try:
+            return real_delete(*args)
+        finally:
+            with lock:
+                state["in_flight"] -= 1
+
+    def count_lists(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "ListObjectsV2" and state["in_flight"]:
+            state["lists_during_delete"] += 1
+
+    monkeypatch.setattr(job, "delete_batch", slow_delete)
+    harness.clients.s3.meta.events.register("before-parameter-build", count_lists)
+    args = build_parser().parse_args(["--apply", "--max-workers", "2"])
+    settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
+    counts = job.Counts()
+    job.run(settings, job_settings, harness.clients, counts)
+    assert (counts.matched, counts.deleted) == (5000, 5000)
+    assert state["most"] == 2  # bounded by MAX_WORKERS, and really parallel
+    assert state["lists_during_delete"] >= 1  # the next page was fetched meanwhile
+    assert harness.remaining() == set()
+
+
+def test_progress_lines_report_the_counts(aws: None, run_cli: RunCli) -> None:
+    import boto3
+
+    make_bucket(boto3.client("s3", region_name=REGION), BUCKET)
+    seed_objects(BUCKET, [f"temp/{i:05d}" for i in range(2500)], age_days=90)
+    result = run_cli("--apply", "--bucket", BUCKET, env={"PROGRESS_INTERVAL": "0"})
+    progress = [line for line in result.lines if line["message"] == "progress"]
+    assert len(progress) >= 3
+    for line in progress:
+        assert {"listed", "matched", "deleted", "failed", "listed_per_s"} <= line.keys()
+    listed = [line["listed"] for line in progress]
+    assert listed == sorted(listed)
+    assert result.summary["deleted"] == 2500
+
+
+def backdate_versions(key: str, *ages: float) -> None:
+    """Set the age of each stored version (and delete marker) of ``key``, oldest first."""
+    versions = s3_backends[ACCOUNT_ID]["global"].buckets[BUCKET].keys.getlist(key)
+    assert len(versions) == len(ages)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for version, age in zip(versions, ages, strict=True):
+        version.last_modified = now - timedelta(days=age)
+
+
+@pytest.fixture
+def versioned(harness: Harness) -> Harness:
+    s3 = harness.clients.s3
+    make_bucket(s3, BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    for key in ("temp/old", "temp/old", "temp/mixed", "temp/mixed", "temp/gone", "keep/old"):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    s3.delete_object(Bucket=BUCKET, Key="temp/gone")  # leaves a delete marker
+    backdate_versions("temp/old", 60, 50)  # both versions expired
+    backdate_versions("temp/mixed", 60, 1)  # expired noncurrent, fresh current
+    backdate_versions("temp/gone", 60, 40)  # expired version and delete marker
+    backdate_versions("keep/old", 90)  # outside the prefix
+    harness.recorder.calls.clear()
+    return harness
+
+
+def all_versions(harness: Harness) -> set[tuple[str, bool]]:
+    pages = harness.clients.s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET)
+    return {
+        (item["Key"], item["IsLatest"])
+        for page in pages
+        for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+    }
+
+
+def test_versioned_bucket_is_flagged_and_versions_are_kept_by_default(
+    versioned: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    counts = versioned.run("--apply")
+    assert (counts.matched, counts.deleted) == (1, 1)  # only temp/old's current version
+    assert any("noncurrent versions" in record.getMessage() for record in caplog.records)
+    assert "ListObjectVersions" not in versioned.recorder.names()
+    assert ("temp/old", False) in all_versions(versioned)  # still there, now noncurrent
+
+
+def test_include_versions_removes_expired_versions_and_markers_idempotently(
+    versioned: Harness,
+) -> None:
+    dry = versioned.run("--include-versions")
+    assert dry.matched == 5
+    assert versioned.recorder.writes() == []
+    counts = versioned.run("--apply", "--include-versions")
+    assert (counts.matched, counts.deleted, counts.failed) == (5, 5, 0)
+    assert all_versions(versioned) == {("temp/mixed", True), ("keep/old", True)}
+    again = versioned.run("--apply", INCLUDE_VERSIONS="true")
+    assert (again.matched, again.deleted) == (0, 0)
+    assert all_versions(versioned) == {("temp/mixed", True), ("keep/old", True)}

@@ -67,7 +67,7 @@ def client_config(settings: Settings) -> Config:
         "read_timeout": settings.read_timeout,
         "retries": {"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
         "user_agent_appid": APP_ID[:50],  # not in botocore-stubs' signature yet
-        "max_pool_connections": MAX_POOL_CONNECTIONS,
+        "max_pool_connections": max(MAX_POOL_CONNECTIONS, settings.max_workers + 2),
     }
     return Config(**options)
 

@@ -39,6 +39,7 @@ class Setting:
     flag: str | None = None
     help: str = ""
     required: bool = False
+    flag_const: Any = None  # set for a switch flag (--include-versions) that stores this
 
     def describe(self) -> str:
         where = " / ".join(filter(None, (*self.env, self.flag)))
@@ -58,6 +59,7 @@ class Settings:
     read_timeout: float
     max_attempts: int
     retry_mode: Literal["standard", "adaptive", "legacy"]
+    max_workers: int
 
 
 def _text(raw: str) -> str:
@@ -125,6 +127,14 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         lambda raw: validate.choice(raw, RETRY_MODES),
         default="standard",
     ),
+    Setting(
+        "max_workers",
+        ("MAX_WORKERS",),
+        lambda raw: validate.integer(raw, minimum=1, maximum=32),
+        default="4",
+        flag="--max-workers",
+        help="parallel API calls at most (the HTTP pool is sized to match)",
+    ),
 )
 
 
@@ -142,12 +152,19 @@ def add_flags(parser: argparse.ArgumentParser, settings: Sequence[Setting]) -> N
                 ),
             )
         )
-        parser.add_argument(
-            setting.flag,
-            dest=setting.name,
-            metavar=setting.name.upper(),
-            help=f"{setting.help} ({details})" if details else setting.help,
-        )
+        text = f"{setting.help} ({details})" if details else setting.help
+        if setting.flag_const is not None:
+            parser.add_argument(
+                setting.flag,
+                dest=setting.name,
+                action="store_const",
+                const=setting.flag_const,
+                help=text,
+            )
+        else:
+            parser.add_argument(
+                setting.flag, dest=setting.name, metavar=setting.name.upper(), help=text
+            )
 
 
 def load(
