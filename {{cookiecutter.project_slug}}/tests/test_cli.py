@@ -158,11 +158,17 @@ def test_python_dash_m_runs_the_same_cli() -> None:
     assert done.stdout.startswith("{{ cookiecutter.project_slug }} ")
 
 
-def test_help_and_config_errors_do_not_import_boto3() -> None:
-    code = (
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [(["--help"], 0), (["--version"], 0), (["--region", "nowhere"], 1), (["--bogus"], 1)],
+)
+def test_help_version_and_config_errors_do_not_import_boto3(argv: list[str], code: int) -> None:
+    """They answer at once: boto3 and botocore are imported only for real work."""
+    program = (
         "import sys; from {{ cookiecutter.package_name }}.cli import main; "
-        "rc = main(['--region', 'nowhere'], {}); "
+        f"rc = main({argv!r}, dict()); "
         "print(rc, 'boto3' in sys.modules, 'botocore' in sys.modules, file=sys.stderr)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert done.stderr.strip().splitlines()[-1] == "1 False False"
+    command = [sys.executable, "-c", program]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.stderr.strip().splitlines()[-1] == f"{code} False False"
