@@ -16,8 +16,9 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
+from .baked_project import BakedProject
 from .combinations import COMBINATIONS
-from .conftest import TEMPLATE, BakedProject
+from .conftest import TEMPLATE
 
 ORG_DEFAULTS = TEMPLATE / "examples" / "org-defaults.yaml"
 TEMPLATE_VERSION = json.loads((TEMPLATE / "cookiecutter.json").read_text())["_template_version"]

@@ -19,8 +19,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
-from importlib import metadata
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import config, job, logs
 from .errors import ConfigError, PartialFailure, SafetyRefusal
@@ -72,6 +71,17 @@ PERMISSION_ERROR_CODES = frozenset(
 )
 
 
+class _VersionAction(argparse.Action):
+    """Like argparse's "version", but reads the version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
+
+
 class _Parser(argparse.ArgumentParser):
     """Report usage errors as ConfigError (exit 1): exit 2 means credentials here."""
 
@@ -94,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     config.add_flags(parser, config.COMMON_SETTINGS)
     config.add_flags(parser, job.SETTINGS)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     return parser
 
 
@@ -212,6 +222,8 @@ def _report(log: logging.Logger, code: ExitCode, error: BaseException) -> None:
 
 
 def _version() -> str:
+    from importlib import metadata  # slow to import; only --version needs it
+
     try:
         return metadata.version(DIST_NAME)
     except metadata.PackageNotFoundError:

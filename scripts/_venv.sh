@@ -1,0 +1,8 @@
+# Sourced by scripts/test and scripts/bench: make .venv (python3 only needed),
+# then install uv and the template's test tools into it.
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check uv
+.venv/bin/python -m uv pip install --quiet --python .venv/bin/python -r pyproject.toml --extra test
