@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.credentials import RefreshableCredentials
 
-from {{ cookiecutter.package_name }} import config, job
+from {{ cookiecutter.package_name }} import config, job, logs
 from {{ cookiecutter.package_name }}.aws import (
     APP_ID,
     Clients,
     read_json_secret,
     read_secret,
     role_session_name,
+    session_policy,
 )
 from {{ cookiecutter.package_name }}.cli import build_parser
 from {{ cookiecutter.package_name }}.errors import ConfigError, SafetyRefusal
 
-from .conftest import ACCOUNT_ID, JOB_ENV
+from .conftest import ACCOUNT_ID, JOB_ENV, RunCli
 
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/cleanup"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Fake secrets for moto; the scanner is told they are not real.
+NOT_JSON_SECRET = "hunter2-not-json"  # pragma: allowlist secret
+DB_SECRET = '{"password": "s3cr3t-pa55"}'  # pragma: allowlist secret
 
 
 def settings(**env: str) -> config.Settings:
@@ -77,7 +84,7 @@ def test_json_secret_is_read(aws: None) -> None:
 
 def test_malformed_secret_is_refused_without_echoing_it(aws: None) -> None:
     clients = Clients(settings(), "run")
-    clients.secretsmanager.create_secret(Name="bad", SecretString="hunter2-not-json")
+    clients.secretsmanager.create_secret(Name="bad", SecretString=NOT_JSON_SECRET)
     clients.secretsmanager.create_secret(Name="bin", SecretBinary=b"\x00\x01")
     with pytest.raises(ConfigError) as caught:
         read_json_secret(clients, "bad")
@@ -95,9 +102,101 @@ def test_missing_secret_raises_the_typed_error(aws: None) -> None:
 
 def test_account_guard_allows_listed_and_refuses_others(aws: None) -> None:
     allowed = settings(ALLOWED_ACCOUNT_IDS=ACCOUNT_ID)
-    assert Clients(allowed, "r").check_account().account == ACCOUNT_ID
+    assert Clients(allowed, "r").guard().account == ACCOUNT_ID
     base = settings()
     open_settings = dataclasses.replace(base, allowed_account_ids=())
-    assert Clients(open_settings, "r").check_account().account == ACCOUNT_ID
+    assert Clients(open_settings, "r").guard().account == ACCOUNT_ID
     with pytest.raises(SafetyRefusal, match=f"{ACCOUNT_ID}.*111111111111"):
-        Clients(settings(ALLOWED_ACCOUNT_IDS="111111111111"), "r").check_account()
+        Clients(settings(ALLOWED_ACCOUNT_IDS="111111111111"), "r").guard()
+
+
+def test_prod_apply_requires_an_allow_list(aws: None) -> None:
+    prod = dataclasses.replace(
+        settings(ENVIRONMENT="prod", DRY_RUN="false"), allowed_account_ids=()
+    )
+    with pytest.raises(SafetyRefusal, match="requires ALLOWED_ACCOUNT_IDS"):
+        Clients(prod, "r").guard()
+    dry = dataclasses.replace(prod, dry_run=True)
+    assert Clients(dry, "r").guard().account == ACCOUNT_ID
+
+
+def test_prod_apply_refuses_long_term_keys_unless_allowed(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prod = settings(ENVIRONMENT="prod", DRY_RUN="false", ALLOWED_ACCOUNT_IDS=ACCOUNT_ID)
+    with pytest.raises(SafetyRefusal, match="long-term credentials"):
+        Clients(prod, "r").guard()
+    allowed = settings(
+        ENVIRONMENT="prod",
+        DRY_RUN="false",
+        ALLOWED_ACCOUNT_IDS=ACCOUNT_ID,
+        ALLOW_LONG_TERM_CREDENTIALS="true",
+    )
+    assert Clients(allowed, "r").guard().account == ACCOUNT_ID
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "a-session-token-from-sso")
+    assert Clients(prod, "r").guard().account == ACCOUNT_ID
+
+
+def test_assumed_role_session_is_scoped_to_the_job_actions(aws: None) -> None:
+    clients = Clients(settings(ASSUME_ROLE_ARN=ROLE_ARN), "run", job.IAM_ACTIONS)
+    policy = json.loads(clients.assume_role_args()["Policy"])
+    assert policy == json.loads(session_policy(job.IAM_ACTIONS))
+    assert policy["Statement"][0]["Action"] == sorted(set(job.IAM_ACTIONS))
+    assert clients.session.get_credentials() is not None  # STS accepts the policy
+
+
+def test_mfa_serial_and_code_reach_assume_role(aws: None) -> None:
+    serial = f"arn:aws:iam::{ACCOUNT_ID}:mfa/ops"
+    clients = Clients(
+        settings(ASSUME_ROLE_ARN=ROLE_ARN, MFA_SERIAL=serial, MFA_TOKEN_CODE="123456"), "run"
+    )
+    assert clients.assume_role_args()["SerialNumber"] == serial
+    assert clients._mfa_code("code: ") == "123456"
+    credentials = clients.session.get_credentials()
+    assert credentials is not None
+    assert credentials.get_frozen_credentials().token
+
+
+def test_mfa_without_a_code_off_a_terminal_is_a_config_error(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    serial = f"arn:aws:iam::{ACCOUNT_ID}:mfa/ops"
+    clients = Clients(settings(ASSUME_ROLE_ARN=ROLE_ARN, MFA_SERIAL=serial), "run")
+    with pytest.raises(ConfigError, match="MFA_TOKEN_CODE"):
+        clients._mfa_code("code: ")
+
+
+def test_iam_policy_file_matches_the_declared_actions() -> None:
+    shipped = json.loads((PROJECT_ROOT / "iam-policy.json").read_text(encoding="utf-8"))
+    assert shipped == json.loads(session_policy(job.IAM_ACTIONS)), (
+        "iam-policy.json is stale: regenerate it with --print-iam-policy > iam-policy.json"
+    )
+
+
+def test_secrets_never_reach_the_logs_even_at_debug(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret_key = "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY1"  # pragma: allowlist secret
+    token = "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalue0123456789"  # pragma: allowlist secret
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", token)
+    result = run_cli(env={**JOB_ENV, "LOG_LEVEL": "DEBUG", "ASSUME_ROLE_ARN": ROLE_ARN})
+    assert result.code == 0
+    text = json.dumps(result.lines) + result.stderr
+    assert any(line["logger"].startswith("botocore") for line in result.lines)  # wire logs on
+    for secret in (secret_key, token):
+        assert secret not in text
+    assert "Signature=" not in text or "Signature=[REDACTED]" in text
+    assert "<SecretAccessKey>" not in text or "<SecretAccessKey>[REDACTED]" in text
+
+
+def test_secret_values_are_scrubbed_from_logs(aws: None) -> None:
+    clients = Clients(settings(), "run")
+    clients.secretsmanager.create_secret(Name="db", SecretString=DB_SECRET)
+    value = read_json_secret(clients, "db")["password"]
+    stream = io.StringIO()
+    log = logs.setup("DEBUG", "r", stream)
+    log.info("connecting with %s", value, extra={"dsn": f"user:{value}@db"})
+    assert "s3cr3t-pa55" not in stream.getvalue()
+    assert "[REDACTED]" in stream.getvalue()

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from {{ cookiecutter.package_name }} import job
 from {{ cookiecutter.package_name }}.cli import ExitCode, exit_code_for, main
+from {{ cookiecutter.package_name }}.errors import Interrupted
 
 from .conftest import JOB_ENV, RunCli
 
@@ -106,6 +107,8 @@ def test_unreachable_endpoint_exits_3(run_cli: RunCli) -> None:
         (client_error("InternalError", 500), ExitCode.AWS_ERROR),
         (ReadTimeoutError(endpoint_url="http://127.0.0.1"), ExitCode.NETWORK),
         (PermissionError("a local file"), ExitCode.UNEXPECTED),
+        (Interrupted(2), ExitCode.INTERRUPTED),
+        (Interrupted(15), ExitCode.TERMINATED),
         (KeyError("x"), ExitCode.UNEXPECTED),
     ],
 )

@@ -19,15 +19,30 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .config import Setting, Settings
+from .errors import StopRequest
 
 if TYPE_CHECKING:
     from .aws import Clients
 
-__all__ = ["DESCRIPTION", "SETTINGS", "Change", "Counts", "JobSettings", "plan", "run"]
+__all__ = [
+    "DESCRIPTION",
+    "IAM_ACTIONS",
+    "SETTINGS",
+    "Change",
+    "Counts",
+    "JobSettings",
+    "plan",
+    "run",
+]
 
 DESCRIPTION = "Inspect the account and apply the planned changes (dry-run by default)."
 
 log = logging.getLogger(__name__)
+
+# Every IAM action the job may use, in one place: it renders the AssumeRole
+# session policy, iam-policy.json, and the test that fails when the job calls
+# an API not covered here. Add your changes' actions as you write them.
+IAM_ACTIONS = ("s3:ListAllMyBuckets",)
 
 
 @dataclass(frozen=True)
@@ -64,10 +79,13 @@ def plan(clients: Clients, job: JobSettings, counts: Counts) -> list[Change]:
     return []
 
 
-def run(settings: Settings, job: JobSettings, clients: Clients, counts: Counts) -> None:
+def run(
+    settings: Settings, job: JobSettings, clients: Clients, counts: Counts, stop: StopRequest
+) -> None:
     changes = plan(clients, job, counts)
     counts.planned = len(changes)
     for change in changes:
+        stop.check()  # a signal stops between changes, never halfway through one
         if settings.dry_run:
             log.info("would change", extra={"change": change.description})
             continue

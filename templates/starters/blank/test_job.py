@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from {{ cookiecutter.package_name }} import config, job
 from {{ cookiecutter.package_name }}.aws import Clients
 from {{ cookiecutter.package_name }}.cli import build_parser
+from {{ cookiecutter.package_name }}.errors import Interrupted, StopRequest
 
 from .conftest import RunCli, make_bucket
 
@@ -37,7 +40,7 @@ def test_out_of_the_box_the_job_only_reads(clients: Clients) -> None:
     make_bucket(clients.s3, "existing")
     counts = job.Counts()
     settings, job_settings = load("--apply")
-    job.run(settings, job_settings, clients, counts)
+    job.run(settings, job_settings, clients, counts, StopRequest())
     assert (counts.checked, counts.planned, counts.changed) == (1, 0, 0)
     assert bucket_names(clients) == ["existing"]
 
@@ -48,7 +51,7 @@ def test_dry_run_reports_planned_changes_without_applying(
     monkeypatch.setattr(job, "plan", lambda c, j, n: planned_bucket_change(c, "planned"))
     counts = job.Counts()
     settings, job_settings = load()
-    job.run(settings, job_settings, clients, counts)
+    job.run(settings, job_settings, clients, counts, StopRequest())
     assert (counts.planned, counts.changed) == (1, 0)
     assert bucket_names(clients) == []
 
@@ -57,7 +60,7 @@ def test_apply_applies_planned_changes(clients: Clients, monkeypatch: pytest.Mon
     monkeypatch.setattr(job, "plan", lambda c, j, n: planned_bucket_change(c, "planned"))
     counts = job.Counts()
     settings, job_settings = load("--apply")
-    job.run(settings, job_settings, clients, counts)
+    job.run(settings, job_settings, clients, counts, StopRequest())
     assert (counts.planned, counts.changed) == (1, 1)
     assert bucket_names(clients) == ["planned"]
 
@@ -67,3 +70,50 @@ def test_cli_summary_carries_the_counts(aws: None, run_cli: RunCli) -> None:
     assert result.code == 0
     assert {"checked", "planned", "changed"} <= result.summary.keys()
     assert result.summary["dry_run"] is True
+
+
+def test_a_stop_request_ends_the_run_between_changes(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop = StopRequest()
+
+    def plan_two(c: Clients, j: job.JobSettings, n: job.Counts) -> list[job.Change]:
+        first, second = planned_bucket_change(c, "first") + planned_bucket_change(c, "second")
+
+        def apply_then_signal() -> None:
+            first.apply()
+            stop.request(2)  # as if Ctrl-C arrived during the first change
+
+        return [job.Change(first.description, apply_then_signal), second]
+
+    monkeypatch.setattr(job, "plan", plan_two)
+    counts = job.Counts()
+    settings, job_settings = load("--apply")
+    with pytest.raises(Interrupted):
+        job.run(settings, job_settings, clients, counts, stop)
+    assert counts.changed == 1
+    assert bucket_names(clients) == ["first"]
+
+
+# Operation -> the IAM action it needs (None: no permission needed).
+OPERATION_ACTIONS = {"GetCallerIdentity": None, "ListBuckets": "s3:ListAllMyBuckets"}
+
+
+def test_every_call_the_job_makes_is_covered_by_iam_actions(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.client
+
+    names: list[str] = []
+    real = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def record(self: Any, operation_name: str, api_params: Any) -> Any:
+        names.append(operation_name)
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    assert run_cli("--apply").code == 0
+    for name in names:
+        assert name in OPERATION_ACTIONS, f"{name}: map it to an IAM action, add it to IAM_ACTIONS"
+    needed = {action for name in names if (action := OPERATION_ACTIONS[name])}
+    assert needed <= set(job.IAM_ACTIONS)

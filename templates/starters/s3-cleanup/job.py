@@ -10,8 +10,11 @@ Why it is built this way:
 - Deleting overlaps listing: full batches go to a small worker pool while the
   next page is fetched, and at most ``MAX_WORKERS`` batches are in flight, so
   memory stays flat however many objects there are.
-- Keys ``DeleteObjects`` reports as failed are counted and logged; the run
-  then raises ``PartialFailure`` so it cannot pass for a success.
+- Keys ``DeleteObjects`` reports as failed with a transient error are retried
+  a few times with backoff; what still fails is counted and logged, and the
+  run raises ``PartialFailure`` so it cannot pass for a success. Throttling,
+  5xx answers and dropped connections are botocore's retries' business.
+- A stop request (SIGINT/SIGTERM) is honoured between pages and batches.
 - A versioned bucket keeps noncurrent versions and delete markers after a
   plain delete; the job says so, and with ``--include-versions`` deletes every
   version and delete marker older than the cutoff by version id.
@@ -33,7 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import validate
 from .config import Setting, Settings
-from .errors import PartialFailure
+from .errors import PartialFailure, StopRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -42,12 +45,31 @@ if TYPE_CHECKING:
 
     from .aws import Clients
 
-__all__ = ["DESCRIPTION", "SETTINGS", "Counts", "JobSettings", "run"]
+__all__ = ["DESCRIPTION", "IAM_ACTIONS", "SETTINGS", "Counts", "JobSettings", "run"]
 
 DESCRIPTION = "Delete objects under S3_PREFIX in S3_BUCKET that are older than RETENTION_DAYS."
 DELETE_BATCH_LIMIT = 1000  # the most keys DeleteObjects accepts in one call
 LIST_PAGE_SIZE = 1000  # the largest page ListObjectsV2 returns
 _MISSING_BUCKET_CODES = frozenset({"404", "NoSuchBucket", "NotFound"})
+# Per-key DeleteObjects errors worth another try; AccessDenied and the like are not.
+RETRYABLE_KEY_ERRORS = frozenset(
+    {"InternalError", "SlowDown", "ServiceUnavailable", "RequestTimeout", "OperationAborted"}
+)
+KEY_ATTEMPTS = 3
+KEY_RETRY_BASE_SECONDS = 0.2
+
+# Every IAM action the job may use, in one place: it renders the AssumeRole
+# session policy, iam-policy.json, and the test that fails when the job calls
+# an API not covered here. (sts:GetCallerIdentity needs no permission.)
+IAM_ACTIONS = (
+    "s3:ListBucket",  # HeadBucket, ListObjectsV2
+    "s3:GetBucketVersioning",
+    "s3:CreateBucket",
+    "s3:DeleteObject",  # DeleteObjects
+    "s3:ListBucketVersions",  # ListObjectVersions, with --include-versions
+    "s3:DeleteObjectVersion",  # DeleteObjects by version id
+    "sns:Publish",
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +173,9 @@ class BatchResult:
     errors: list[dict[str, Any]]
 
 
-def run(settings: Settings, job: JobSettings, clients: Clients, counts: Counts) -> None:
+def run(
+    settings: Settings, job: JobSettings, clients: Clients, counts: Counts, stop: StopRequest
+) -> None:
     """Delete (or, in dry-run, report) every expired object under the prefix."""
     cutoff = datetime.now(UTC) - timedelta(days=job.retention_days)
     log.info(
@@ -164,14 +188,20 @@ def run(settings: Settings, job: JobSettings, clients: Clients, counts: Counts) 
     progress = Progress(counts, job.progress_interval)
     versioned = is_versioned(s3, job.bucket, job.include_versions)
     lister = expired_versions if versioned and job.include_versions else expired_keys
-    items = lister(s3, job.bucket, job.prefix, cutoff, counts=counts, progress=progress)
+    items = lister(s3, job.bucket, job.prefix, cutoff, counts=counts, progress=progress, stop=stop)
     if settings.dry_run:
         for item in items:
             counts.matched += 1
             log.info("would delete", extra={"bucket": job.bucket, **_describe(item)})
     else:
         delete_all(
-            s3, job.bucket, items, counts=counts, workers=settings.max_workers, progress=progress
+            s3,
+            job.bucket,
+            items,
+            counts=counts,
+            workers=settings.max_workers,
+            progress=progress,
+            stop=stop,
         )
     log.info("cleanup done", extra=counts.as_dict())
     if job.sns_topic_arn and not settings.dry_run:
@@ -192,6 +222,7 @@ def delete_all(
     counts: Counts,
     workers: int,
     progress: Progress,
+    stop: StopRequest,
 ) -> None:
     """Delete ``items`` in full batches on a pool while listing goes on.
 
@@ -207,12 +238,14 @@ def delete_all(
                 counts.matched += 1
                 batch.append(item)
                 if len(batch) == DELETE_BATCH_LIMIT:
+                    stop.check()
                     pending.append(pool.submit(delete_batch, s3, bucket, batch))
                     batch = []
                     while len(pending) >= workers:
                         _collect(pending.popleft(), counts, bucket)
                         progress.tick()
             if batch:
+                stop.check()
                 pending.append(pool.submit(delete_batch, s3, bucket, batch))
         finally:
             _drain(pending, counts, bucket)
@@ -307,6 +340,7 @@ def expired_keys(
     *,
     counts: Counts,
     progress: Progress,
+    stop: StopRequest,
 ) -> Iterator[ObjectIdentifierTypeDef]:
     """Yield keys under ``prefix`` last modified before ``cutoff``, page by page."""
     pages = s3.get_paginator("list_objects_v2").paginate(
@@ -320,6 +354,7 @@ def expired_keys(
             if item["LastModified"] < cutoff and item["Key"].startswith(prefix):
                 yield {"Key": item["Key"]}
         progress.tick()
+        stop.check()
 
 
 def expired_versions(
@@ -330,6 +365,7 @@ def expired_versions(
     *,
     counts: Counts,
     progress: Progress,
+    stop: StopRequest,
 ) -> Iterator[ObjectIdentifierTypeDef]:
     """Yield every version and delete marker under ``prefix`` older than ``cutoff``.
 
@@ -345,18 +381,48 @@ def expired_versions(
             if item["LastModified"] < cutoff and item["Key"].startswith(prefix):
                 yield {"Key": item["Key"], "VersionId": item["VersionId"]}
         progress.tick()
+        stop.check()
 
 
 def delete_batch(s3: S3Client, bucket: str, objects: list[ObjectIdentifierTypeDef]) -> BatchResult:
-    """Delete up to 1,000 objects in one call; report the per-key failures."""
+    """Delete up to 1,000 objects in one call; retry keys that failed transiently.
+
+    Keys S3 reports with a transient error are sent again, at most
+    ``KEY_ATTEMPTS`` times in all, with exponential backoff. Deleting a key
+    twice is harmless, so a retry never does more than the first call meant.
+    """
     if len(objects) > DELETE_BATCH_LIMIT:
         raise ValueError(
             f"DeleteObjects takes at most {DELETE_BATCH_LIMIT} keys, got {len(objects)}"
         )
-    response = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-    errors = [dict(error) for error in response.get("Errors", [])]
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
+
+    todo = objects
+    final_errors: list[dict[str, Any]] = []
+    for attempt in range(1, KEY_ATTEMPTS + 1):
+        try:
+            response = s3.delete_objects(Bucket=bucket, Delete={"Objects": todo, "Quiet": True})
+        except (ClientError, BotoCoreError) as error:
+            if attempt == 1:
+                raise  # nothing of this batch is known to be done
+            # Earlier attempts deleted the rest of the batch: count those, and
+            # these keys as failed, so the counts still match what happened.
+            final_errors += [
+                {**item, "Code": type(error).__name__, "Message": str(error)} for item in todo
+            ]
+            break
+        errors = [dict(error) for error in response.get("Errors", [])]
+        retry = [error for error in errors if error.get("Code") in RETRYABLE_KEY_ERRORS]
+        final_errors += [error for error in errors if error not in retry]
+        if not retry or attempt == KEY_ATTEMPTS:
+            final_errors += retry
+            break
+        failed = {(error.get("Key"), error.get("VersionId")) for error in retry}
+        todo = [item for item in todo if (item["Key"], item.get("VersionId")) in failed]
+        log.info("retrying keys", extra={"bucket": bucket, "keys": len(todo), "attempt": attempt})
+        time.sleep(KEY_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
     log.debug("deleted batch", extra={"bucket": bucket, "size": len(objects)})
-    return BatchResult(deleted=len(objects) - len(errors), errors=errors)
+    return BatchResult(deleted=len(objects) - len(final_errors), errors=final_errors)
 
 
 def _describe(item: ObjectIdentifierTypeDef) -> dict[str, str]:

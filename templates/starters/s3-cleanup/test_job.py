@@ -14,7 +14,7 @@ from moto.s3.models import s3_backends
 from {{ cookiecutter.package_name }} import config, job
 from {{ cookiecutter.package_name }}.aws import Clients
 from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import PartialFailure
+from {{ cookiecutter.package_name }}.errors import Interrupted, PartialFailure, StopRequest
 
 from .conftest import ACCOUNT_ID, BUCKET, REGION, RunCli, make_bucket, seed_objects
 
@@ -51,7 +51,7 @@ class Harness:
         clients = Clients(settings, "test-run")  # in the run's own region
         clients.session.events.register("before-parameter-build", self.recorder)
         counts = job.Counts()
-        job.run(settings, job_settings, clients, counts)
+        job.run(settings, job_settings, clients, counts, StopRequest())
         return counts
 
     def remaining(self, bucket: str = BUCKET) -> set[str]:
@@ -155,9 +155,12 @@ def test_per_key_failures_are_counted_and_fail_the_run(
 
     def refuse_first_key(**kwargs: Any) -> Any:
         objects = kwargs["Delete"]["Objects"]
-        kwargs["Delete"]["Objects"] = objects[1:]
-        response = real_delete(**kwargs)
-        response["Errors"] = [{"Key": objects[0]["Key"], "Code": "InternalError", "Message": "x"}]
+        kwargs["Delete"]["Objects"] = [item for item in objects if item["Key"] != OLD[0]]
+        response: dict[str, Any] = {}
+        if kwargs["Delete"]["Objects"]:
+            response = dict(real_delete(**kwargs))
+        if len(kwargs["Delete"]["Objects"]) < len(objects):
+            response["Errors"] = [{"Key": OLD[0], "Code": "InternalError", "Message": "x"}]
         return response
 
     monkeypatch.setattr(s3, "delete_objects", refuse_first_key)
@@ -165,9 +168,117 @@ def test_per_key_failures_are_counted_and_fail_the_run(
     args = build_parser().parse_args(["--apply"])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
     with pytest.raises(PartialFailure, match="1 object"):
-        job.run(settings, job_settings, seeded.clients, counts)
+        job.run(settings, job_settings, seeded.clients, counts, StopRequest())
     assert (counts.matched, counts.deleted, counts.failed) == (3, 2, 1)
-    assert len(seeded.remaining() & set(OLD)) == 1
+    assert seeded.remaining() & set(OLD) == {OLD[0]}
+
+
+def test_transient_key_failures_are_retried(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = seeded.clients.s3
+    real_delete = s3.delete_objects
+    refused: list[str] = []
+
+    def slow_down_once(**kwargs: Any) -> Any:
+        objects = kwargs["Delete"]["Objects"]
+        if refused:
+            return real_delete(**kwargs)
+        refused.append(objects[0]["Key"])
+        kwargs["Delete"]["Objects"] = objects[1:]
+        response = real_delete(**kwargs)
+        response["Errors"] = [{"Key": objects[0]["Key"], "Code": "SlowDown", "Message": "x"}]
+        return response
+
+    monkeypatch.setattr(s3, "delete_objects", slow_down_once)
+    counts = job.Counts()
+    args = build_parser().parse_args(["--apply"])
+    settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
+    job.run(settings, job_settings, seeded.clients, counts, StopRequest())
+    assert (counts.matched, counts.deleted, counts.failed) == (3, 3, 0)
+    assert seeded.remaining() == set(NEW + OUTSIDE)
+
+
+def test_access_denied_keys_are_not_retried(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = seeded.clients.s3
+    calls: list[int] = []
+
+    def deny_all(**kwargs: Any) -> Any:
+        objects = kwargs["Delete"]["Objects"]
+        calls.append(len(objects))
+        errors = [{"Key": o["Key"], "Code": "AccessDenied", "Message": "no"} for o in objects]
+        return {"Errors": errors}
+
+    monkeypatch.setattr(s3, "delete_objects", deny_all)
+    result = job.delete_batch(s3, BUCKET, [{"Key": key} for key in OLD])
+    assert (result.deleted, len(result.errors)) == (0, 3)
+    assert calls == [3]
+
+
+def test_a_stop_request_ends_the_run_between_batches(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_bucket(harness.clients.s3, BUCKET)
+    seed_objects(BUCKET, [f"temp/{i:05d}" for i in range(3500)], age_days=90)
+    stop = StopRequest()
+    real_delete = job.delete_batch
+
+    def delete_then_signal(*args: Any) -> job.BatchResult:
+        result = real_delete(*args)
+        stop.request(15)  # as if SIGTERM arrived while this batch was in flight
+        return result
+
+    monkeypatch.setattr(job, "delete_batch", delete_then_signal)
+    args = build_parser().parse_args(["--apply", "--max-workers", "1"])
+    settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
+    counts = job.Counts()
+    with pytest.raises(Interrupted):
+        job.run(settings, job_settings, harness.clients, counts, stop)
+    left = len(harness.remaining())
+    assert counts.deleted == 3500 - left  # the counts match what really happened
+    assert 0 < counts.deleted < 3500
+    monkeypatch.setattr(job, "delete_batch", real_delete)
+    again = harness.run("--apply")  # a re-run finishes the rest
+    assert again.deleted == left
+    assert harness.remaining() == set()
+
+
+# S3 operation -> the IAM action it needs (None: no permission needed).
+OPERATION_ACTIONS = {
+    "GetCallerIdentity": None,
+    "HeadBucket": "s3:ListBucket",
+    "ListObjectsV2": "s3:ListBucket",
+    "ListObjectVersions": "s3:ListBucketVersions",
+    "GetBucketVersioning": "s3:GetBucketVersioning",
+    "CreateBucket": "s3:CreateBucket",
+    "Publish": "sns:Publish",
+}
+
+
+def test_every_call_the_job_makes_is_covered_by_iam_actions(harness: Harness) -> None:
+    import boto3
+
+    setup_sns = boto3.client("sns", region_name=REGION)  # not recorded: test set-up
+    setup_s3 = boto3.client("s3", region_name=REGION)
+    topic = setup_sns.create_topic(Name="cleanup")["TopicArn"]
+    harness.recorder.calls.clear()
+    harness.run("--apply", SNS_TOPIC_ARN=topic)  # creates the bucket, publishes
+    setup_s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    seed_objects(BUCKET, OLD, age_days=45)
+    harness.run("--apply", "--include-versions", SNS_TOPIC_ARN=topic)
+    needed: set[str] = set()
+    for name, params in harness.recorder.calls:
+        if name == "DeleteObjects":
+            by_version = any("VersionId" in item for item in params["Delete"]["Objects"])
+            needed.add("s3:DeleteObjectVersion" if by_version else "s3:DeleteObject")
+            continue
+        assert name in OPERATION_ACTIONS, f"{name}: map it to an IAM action, add it to IAM_ACTIONS"
+        if OPERATION_ACTIONS[name]:
+            needed.add(str(OPERATION_ACTIONS[name]))
+    assert needed <= set(job.IAM_ACTIONS), needed - set(job.IAM_ACTIONS)
+    assert "s3:DeleteObjectVersion" in needed
 
 
 def test_delete_batch_refuses_more_than_1000_keys(harness: Harness) -> None:
@@ -241,7 +352,7 @@ def test_deleting_overlaps_listing_with_bounded_workers(
     args = build_parser().parse_args(["--apply", "--max-workers", "2"])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
     counts = job.Counts()
-    job.run(settings, job_settings, harness.clients, counts)
+    job.run(settings, job_settings, harness.clients, counts, StopRequest())
     assert (counts.matched, counts.deleted) == (5000, 5000)
     assert state["most"] == 2  # bounded by MAX_WORKERS, and really parallel
     assert state["lists_during_delete"] >= 1  # the next page was fetched meanwhile

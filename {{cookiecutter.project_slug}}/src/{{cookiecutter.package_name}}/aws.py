@@ -6,16 +6,24 @@ profile, an assumed role or Secrets Manager, never from code. Funnelling all
 clients through ``Clients`` makes that true by construction.
 
 Assumed-role credentials use botocore's own fetcher and refreshable
-credentials, so a long run keeps working after the first hour.
+credentials, so a long run keeps working after the first hour. The role
+session carries a policy rendered from the job's declared IAM actions, so it
+can do no more than the job needs whatever the role allows.
 ``AWS_ENDPOINT_URL`` (a local moto server, say) is honoured by botocore.
+
+Before any work, ``Clients.guard`` asks STS who we are and refuses the wrong
+account, and in prod refuses long-term keys and a missing allow-list.
 """
 
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import logging
 import re
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +38,7 @@ from botocore.credentials import (
 )
 from botocore.exceptions import NoCredentialsError
 
+from . import logs
 from .config import Settings
 from .errors import ConfigError, SafetyRefusal
 
@@ -39,7 +48,14 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sts import STSClient
 
-__all__ = ["Clients", "Identity", "client_config", "read_json_secret", "read_secret"]
+__all__ = [
+    "Clients",
+    "Identity",
+    "client_config",
+    "read_json_secret",
+    "read_secret",
+    "session_policy",
+]
 
 APP_ID = {{ cookiecutter.project_slug | tojson }}
 MAX_POOL_CONNECTIONS = 10
@@ -72,6 +88,12 @@ def client_config(settings: Settings) -> Config:
     return Config(**options)
 
 
+def session_policy(actions: Sequence[str]) -> str:
+    """The inline session policy for AssumeRole: only the job's own actions."""
+    statement = {"Effect": "Allow", "Action": sorted(set(actions)), "Resource": "*"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2)
+
+
 def role_session_name(run_id: str) -> str:
     """Name the assumed-role session after the script and the run (CloudTrail shows it)."""
     return _SESSION_NAME_UNSAFE.sub("-", f"{APP_ID[:31]}-{run_id}")[:64]
@@ -80,9 +102,10 @@ def role_session_name(run_id: str) -> str:
 class Clients:
     """Builds the run's session once and each client at most once."""
 
-    def __init__(self, settings: Settings, run_id: str) -> None:
+    def __init__(self, settings: Settings, run_id: str, actions: Sequence[str] = ()) -> None:
         self.settings = settings
         self.run_id = run_id
+        self.actions = tuple(actions)
         self.config = client_config(settings)
 
     @functools.cached_property
@@ -99,17 +122,41 @@ class Clients:
         source_credentials = source.get_credentials()
         if source_credentials is None:
             raise NoCredentialsError()
+        source_frozen = source_credentials.get_frozen_credentials()
+        logs.register_secret(source_frozen.secret_key)
+        logs.register_secret(source_frozen.token)
         fetcher = AssumeRoleCredentialFetcher(
             client_creator=functools.partial(
                 source.create_client, region_name=self.settings.region, config=self.config
             ),
             source_credentials=source_credentials,
             role_arn=str(self.settings.assume_role_arn),
-            extra_args={"RoleSessionName": role_session_name(self.run_id)},
+            extra_args=self.assume_role_args(),
+            mfa_prompter=self._mfa_code,
         )
-        return DeferredRefreshableCredentials(
-            refresh_using=fetcher.fetch_credentials, method="assume-role"
-        )
+
+        def fetch() -> dict[str, Any]:
+            fetched: dict[str, Any] = fetcher.fetch_credentials()
+            logs.register_secret(fetched.get("secret_key"))
+            logs.register_secret(fetched.get("token"))
+            return fetched
+
+        return DeferredRefreshableCredentials(refresh_using=fetch, method="assume-role")
+
+    def assume_role_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"RoleSessionName": role_session_name(self.run_id)}
+        if self.actions:
+            args["Policy"] = session_policy(self.actions)
+        if self.settings.mfa_serial:
+            args["SerialNumber"] = self.settings.mfa_serial
+        return args
+
+    def _mfa_code(self, prompt: str) -> str:
+        if self.settings.mfa_token_code:
+            return self.settings.mfa_token_code
+        if not sys.stdin.isatty():
+            raise ConfigError(["MFA_TOKEN_CODE: required with MFA_SERIAL when not on a terminal"])
+        return getpass.getpass(prompt)
 
     @functools.cached_property
     def s3(self) -> S3Client:
@@ -132,15 +179,36 @@ class Clients:
         caller = self.sts.get_caller_identity()
         return Identity(account=caller["Account"], arn=caller["Arn"])
 
-    def check_account(self) -> Identity:
-        """Log who we are, and refuse an account outside the allow-list."""
+    def guard(self) -> Identity:
+        """Refuse to work where a mistake would hurt, before any other call.
+
+        Logs who we are; refuses an account outside ALLOWED_ACCOUNT_IDS; and
+        when applying in prod, requires an allow-list and refuses long-term
+        credentials (an access key with no session token) unless
+        ALLOW_LONG_TERM_CREDENTIALS=true.
+        """
+        settings = self.settings
+        applying_in_prod = settings.environment == "prod" and not settings.dry_run
+        if applying_in_prod and not settings.allowed_account_ids:
+            raise SafetyRefusal("ENVIRONMENT=prod: applying requires ALLOWED_ACCOUNT_IDS")
+        credentials = self.session.get_credentials()
+        if credentials is None:
+            raise NoCredentialsError()
+        frozen = credentials.get_frozen_credentials()
+        logs.register_secret(frozen.secret_key)
+        logs.register_secret(frozen.token)
         identity = self.identity()
         log.info("resolved AWS identity", extra={"account": identity.account, "arn": identity.arn})
-        allowed = self.settings.allowed_account_ids
+        allowed = settings.allowed_account_ids
         if allowed and identity.account not in allowed:
             raise SafetyRefusal(
                 f"account {identity.account} is not in ALLOWED_ACCOUNT_IDS "
                 f"({', '.join(allowed)}); refusing to run"
+            )
+        if applying_in_prod and not frozen.token and not settings.allow_long_term_credentials:
+            raise SafetyRefusal(
+                "ENVIRONMENT=prod: refusing long-term credentials (an access key with no "
+                "session token); use a role or SSO, or set ALLOW_LONG_TERM_CREDENTIALS=true"
             )
         return identity
 
@@ -150,6 +218,7 @@ def read_secret(clients: Clients, secret_id: str) -> str:
     response = clients.secretsmanager.get_secret_value(SecretId=secret_id)
     if "SecretString" not in response:
         raise ConfigError([f"secret {secret_id!r}: holds binary data, expected text"])
+    logs.register_secret(response["SecretString"])
     return response["SecretString"]
 
 
@@ -161,6 +230,9 @@ def read_json_secret(clients: Clients, secret_id: str) -> dict[str, Any]:
         raise ConfigError([f"secret {secret_id!r}: is not valid JSON"]) from None
     if not isinstance(value, dict):
         raise ConfigError([f"secret {secret_id!r}: is JSON but not an object"])
+    for item in value.values():
+        if isinstance(item, str):
+            logs.register_secret(item)
     return value
 
 

@@ -6,6 +6,10 @@ script wrapper). Everything below it raises.
 
 boto3 is imported only once the settings are valid, so ``--help``,
 ``--version`` and every configuration error answer at once.
+
+SIGINT and SIGTERM only set a stop request: the job stops between units of
+work, the request in flight settles, and the summary still comes last, with
+counts that match what happened. A second signal stops at once.
 """
 
 from __future__ import annotations
@@ -14,15 +18,17 @@ import argparse
 import dataclasses
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any, NoReturn
 
 from . import config, job, logs
-from .errors import ConfigError, PartialFailure, SafetyRefusal
+from .errors import ConfigError, Interrupted, PartialFailure, SafetyRefusal, StopRequest
 
 __all__ = ["ExitCode", "build_parser", "exit_code_for", "main"]
 
@@ -38,7 +44,8 @@ class ExitCode(IntEnum):
     AWS_ERROR = 5  # any other AWS API error, or items that failed
     REFUSED = 6  # refused for safety (account not allowed)
     UNEXPECTED = 99  # a bug: the traceback is logged
-    INTERRUPTED = 130  # Ctrl-C
+    INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
+    TERMINATED = 143  # SIGTERM: 128 + 15
 
 
 # Error codes AWS uses for bad or expired credentials; several come with HTTP 403.
@@ -82,6 +89,14 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+class _PolicyAction(_VersionAction):
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        from .aws import session_policy
+
+        print(session_policy(job.IAM_ACTIONS))
+        parser.exit()
+
+
 class _Parser(argparse.ArgumentParser):
     """Report usage errors as ConfigError (exit 1): exit 2 means credentials here."""
 
@@ -105,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_flags(parser, config.COMMON_SETTINGS)
     config.add_flags(parser, job.SETTINGS)
     parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
+    parser.add_argument(
+        "--print-iam-policy",
+        action=_PolicyAction,
+        help="print the least-privilege IAM policy for the job (iam-policy.json) and exit",
+    )
     return parser
 
 
@@ -116,18 +136,22 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     log = logs.setup("INFO", run_id)
     counts = job.Counts()
     dry_run = True
+    stop = StopRequest()
+    restore_signals = _handle_signals(stop)
     try:
         args = build_parser().parse_args(argv)
         settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
         dry_run = settings.dry_run
         log = logs.setup(settings.log_level, run_id)
-        _run(settings, job_settings, run_id, counts, log)
+        _run(settings, job_settings, run_id, counts, stop)
         code = ExitCode.OK
     except SystemExit as done:  # --help and --version
         return int(done.code or 0)
     except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
         code = exit_code_for(error)
         _report(log, code, error)
+    finally:
+        restore_signals()
     logs.summary_logger().info(
         "run finished",
         extra={
@@ -146,22 +170,44 @@ def _run(
     job_settings: job.JobSettings,
     run_id: str,
     counts: job.Counts,
-    log: logging.Logger,
+    stop: StopRequest,
 ) -> None:
     from .aws import Clients  # imports boto3: only once the settings are valid
 
-    log.info(
+    logging.getLogger(__package__).info(
         "run started",
         extra={
             "environment": settings.environment,
             "dry_run": settings.dry_run,
             "region": settings.region,
             "settings": dataclasses.asdict(job_settings),
+            "worst_case_call_s": settings.worst_case_call_seconds(),
         },
     )
-    clients = Clients(settings, run_id)
-    clients.check_account()
-    job.run(settings, job_settings, clients, counts)
+    clients = Clients(settings, run_id, job.IAM_ACTIONS)
+    clients.guard()
+    job.run(settings, job_settings, clients, counts, stop)
+
+
+def _handle_signals(stop: StopRequest) -> Callable[[], None]:
+    """Turn SIGINT/SIGTERM into a stop request; return a function that undoes it."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread may set handlers
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def request_stop(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second signal stops at once
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        stop.request(signum)
+
+    for sig in previous:
+        signal.signal(sig, request_stop)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
 
 
 def exit_code_for(error: BaseException) -> ExitCode:
@@ -172,6 +218,8 @@ def exit_code_for(error: BaseException) -> ExitCode:
         return ExitCode.REFUSED
     if isinstance(error, PartialFailure):
         return ExitCode.AWS_ERROR
+    if isinstance(error, Interrupted):
+        return ExitCode.TERMINATED if error.signum == signal.SIGTERM else ExitCode.INTERRUPTED
     if isinstance(error, KeyboardInterrupt):
         return ExitCode.INTERRUPTED
     if "botocore" in sys.modules:  # otherwise it cannot be a botocore error
@@ -212,6 +260,9 @@ def _aws_exit_code(error: BaseException) -> ExitCode | None:
 def _report(log: logging.Logger, code: ExitCode, error: BaseException) -> None:
     if code is ExitCode.UNEXPECTED:
         log.critical("unexpected error", exc_info=error)
+        return
+    if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
+        log.warning("stopped by a signal; re-run to finish the remaining work")
         return
     fields: dict[str, object] = {"error_type": type(error).__name__, "exit_code": int(code)}
     if isinstance(error, ConfigError):

@@ -24,6 +24,7 @@ DEFAULT_ALLOWED_ACCOUNT_IDS = {{ cookiecutter.allowed_account_ids | tojson }}
 ENVIRONMENTS = ("dev", "staging", "prod")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 RETRY_MODES = ("standard", "adaptive", "legacy")
+MAX_BACKOFF_SECONDS = 20  # botocore's cap on the wait between retries
 
 J = TypeVar("J")
 
@@ -60,6 +61,17 @@ class Settings:
     max_attempts: int
     retry_mode: Literal["standard", "adaptive", "legacy"]
     max_workers: int
+    allow_long_term_credentials: bool
+    mfa_serial: str | None
+    mfa_token_code: str | None
+
+    def worst_case_call_seconds(self) -> float:
+        """The longest one API call can take: every attempt times out, and
+        botocore waits its longest backoff before each retry (2, 4, 8, ...
+        seconds, capped at 20)."""
+        per_attempt = self.connect_timeout + self.read_timeout
+        backoff = sum(min(MAX_BACKOFF_SECONDS, 1 << retry) for retry in range(1, self.max_attempts))
+        return self.max_attempts * per_attempt + backoff
 
 
 def _text(raw: str) -> str:
@@ -135,6 +147,14 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         flag="--max-workers",
         help="parallel API calls at most (the HTTP pool is sized to match)",
     ),
+    Setting(
+        "allow_long_term_credentials",
+        ("ALLOW_LONG_TERM_CREDENTIALS",),
+        validate.boolean,
+        default="false",
+    ),
+    Setting("mfa_serial", ("MFA_SERIAL",), validate.mfa_serial),
+    Setting("mfa_token_code", ("MFA_TOKEN_CODE",), validate.mfa_code),
 )
 
 

@@ -1,4 +1,5 @@
-"""The script's own failures, one class per exit code they lead to.
+"""The script's own failures, one class per exit code they lead to, and the
+stop request a signal sets.
 
 Business logic raises these (or lets botocore's exceptions through); only
 ``cli.main`` turns them into exit codes. Nothing here imports boto3.
@@ -6,9 +7,10 @@ Business logic raises these (or lets botocore's exceptions through); only
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
-__all__ = ["ConfigError", "PartialFailure", "SafetyRefusal"]
+__all__ = ["ConfigError", "Interrupted", "PartialFailure", "SafetyRefusal", "StopRequest"]
 
 
 class ConfigError(Exception):
@@ -25,3 +27,29 @@ class SafetyRefusal(Exception):
 
 class PartialFailure(Exception):
     """The job finished, but some items could not be processed."""
+
+
+class Interrupted(Exception):
+    """A signal asked the run to stop; work in flight was finished first."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"stopped by signal {signum}")
+
+
+class StopRequest(threading.Event):
+    """Set by a signal handler; the job checks it between units of work.
+
+    Stopping there, instead of raising inside whatever call was running,
+    lets the request in flight settle so the counts match what happened.
+    """
+
+    signum = 0
+
+    def request(self, signum: int) -> None:
+        self.signum = signum
+        self.set()
+
+    def check(self) -> None:
+        if self.is_set():
+            raise Interrupted(self.signum)

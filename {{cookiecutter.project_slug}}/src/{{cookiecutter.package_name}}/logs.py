@@ -13,6 +13,12 @@ Why these choices:
   JSON with the same ``run_id``.
 - The run's summary goes through its own logger, pinned to INFO, so it is
   the last line of every run whatever ``LOG_LEVEL`` says.
+- Secrets never reach the output: every string is scrubbed of the values
+  registered with ``register_secret`` (credentials, Secrets Manager values)
+  and of the shapes secrets take in botocore's DEBUG wire logs
+  (``Authorization`` and ``X-Amz-Security-Token`` headers, STS credential
+  elements, ``SecretString`` fields). The registry is process-wide because
+  botocore's records come from loggers this package does not own.
 """
 
 from __future__ import annotations
@@ -20,11 +26,45 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
-__all__ = ["JsonFormatter", "setup", "summary_logger"]
+__all__ = ["JsonFormatter", "redact", "register_secret", "setup", "summary_logger"]
+
+REDACTED = "[REDACTED]"
+MIN_SECRET_LENGTH = 6  # shorter values would scrub ordinary words
+_SECRET_SHAPES = (
+    # header values in botocore's request dumps: 'Authorization': b'AWS4-HMAC...'
+    re.compile(r"((?:authorization|x-amz-security-token)['\"]\s*[:=]\s*b?['\"])[^'\"]*", re.I),
+    # and in the canonical request it signs: x-amz-security-token:IQoJb3...
+    re.compile(r"((?:authorization|x-amz-security-token):)[^\s'\"]*", re.I),
+    re.compile(r"(<(SecretAccessKey|SessionToken|SecretString|SecretBinary)>)[^<]*"),
+    re.compile(
+        r"((?:SecretAccessKey|SessionToken|SecretString|SecretBinary)\\*['\"]\s*:\s*\\*['\"])"
+        r"(?:[^'\"\\]|\\.)*"
+    ),
+    re.compile(r"(Signature=)[0-9a-f]+"),
+    re.compile(r"()\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+)
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Scrub ``value`` from every later log line (no-op for short or empty values)."""
+    if value and len(value) >= MIN_SECRET_LENGTH:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for shape in _SECRET_SHAPES:
+        text = shape.sub(lambda match: match.group(1) + REDACTED, text)
+    return text
+
 
 BASE_KEYS = ("time", "level", "logger", "message", "run_id")
 
@@ -86,7 +126,9 @@ def _utc_timestamp(created: float) -> str:
 
 def _jsonable(value: Any) -> Any:
     """Return ``value`` made of JSON types only, stringifying what is not."""
-    if value is None or isinstance(value, str | bool | int):
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
@@ -96,4 +138,4 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(item) for item in value]
     if isinstance(value, datetime):
         return value.isoformat()
-    return str(value)
+    return redact(str(value))

@@ -18,6 +18,8 @@ __all__ = [
     "bucket_name",
     "choice",
     "integer",
+    "mfa_code",
+    "mfa_serial",
     "number",
     "region",
     "role_arn",
@@ -33,6 +35,9 @@ _PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f)?"
 _ROLE_ARN = re.compile("arn:" + _PARTITION + r":iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
 _TOPIC_ARN = re.compile(
     "arn:" + _PARTITION + ":sns:" + _REGION.pattern + r":[0-9]{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?"
+)
+_MFA_SERIAL = re.compile(
+    "arn:" + _PARTITION + r":iam::[0-9]{12}:mfa/[\w+=,.@/-]{1,512}|[A-Z0-9]{9,32}"
 )
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -104,6 +109,23 @@ def role_arn(raw: str) -> str:
         raise InvalidValue(
             f"must be an IAM role ARN like arn:aws:iam::123456789012:role/name, got {raw!r}"
         )
+    return value
+
+
+def mfa_serial(raw: str) -> str:
+    """An MFA device: its ARN (virtual devices) or a hardware serial number."""
+    value = raw.strip()
+    if not _MFA_SERIAL.fullmatch(value):
+        raise InvalidValue(
+            f"must be an MFA device ARN like arn:aws:iam::123456789012:mfa/name, got {raw!r}"
+        )
+    return value
+
+
+def mfa_code(raw: str) -> str:
+    value = raw.strip()
+    if not re.fullmatch(r"[0-9]{6}", value):
+        raise InvalidValue("must be the 6 digits the MFA device shows")
     return value
 
 

@@ -1,0 +1,82 @@
+"""Helpers for running the baked CLI as a real process against moto's server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ACCOUNT = "123456789012"  # moto's default account
+SLUG = "aws-automation-script"
+
+
+def seed(bucket: str, keys: list[str], age_days: int) -> None:
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[ACCOUNT]["global"]
+    moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=age_days)
+    for key in keys:
+        backend.put_object(bucket, key, b"data").last_modified = moment
+
+
+def keys_in(bucket: str) -> set[str]:
+    from moto.s3.models import s3_backends
+
+    return set(s3_backends[ACCOUNT]["global"].buckets[bucket].keys.keys())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env(project: Any, endpoint: str, tmp_path: Path) -> dict[str, str]:
+    """A sealed environment: fake keys, no profiles, no metadata service, moto endpoint."""
+    return {
+        "PATH": f"{project.venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "TZ": "America/New_York",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        "AWS_ENDPOINT_URL": endpoint,
+        "ALLOWED_ACCOUNT_IDS": ACCOUNT,
+    }
+
+
+class Run:
+    def __init__(self, done: Any) -> None:
+        self.code = done.returncode
+        self.stdout = done.stdout
+        self.stderr = done.stderr
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        """Every stdout line, each of which must be one JSON object."""
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        assert self.lines, self.stderr
+        return self.lines[-1]
+
+
+def assert_contract(run: Run, code: int) -> None:
+    assert run.code == code, run.stdout + run.stderr
+    run_ids = {line["run_id"] for line in run.lines}
+    assert len(run_ids) == 1
+    for line in run.lines:
+        # UTC with milliseconds although TZ is America/New_York
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+        assert {"level", "logger", "message"} <= line.keys()
+    summary = run.summary
+    assert summary["message"] == "run finished"
+    assert summary["exit_code"] == code
+    assert {"dry_run", "duration_ms", "matched", "deleted", "failed"} <= summary.keys()

@@ -1,0 +1,222 @@
+"""The baked CLI under faults: a real process, a fault-injecting proxy, moto.
+
+After every run the invariant is checked against the server's real state:
+every expired object is gone or counted as failed, the counts match what
+happened, and nothing outside the filter was touched.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .e2e import ACCOUNT, SLUG, Run, assert_contract, base_env, keys_in, seed
+from .fault_proxy import BlackHole, FaultPlan, FaultProxy
+
+EXPIRED = 2500
+
+
+def seed_scenario(bucket: str, expired: int = EXPIRED) -> tuple[set[str], set[str]]:
+    """Seed expired keys under temp/, plus fresh ones and old ones outside it."""
+    expired_keys = {f"temp/{index:05d}.log" for index in range(expired)}
+    kept = {f"temp/fresh-{index}.log" for index in range(5)} | {
+        f"archive/{index}.log" for index in range(5)
+    }
+    seed(bucket, sorted(expired_keys), age_days=90)
+    seed(bucket, sorted(key for key in kept if key.startswith("temp/")), age_days=1)
+    seed(bucket, sorted(key for key in kept if key.startswith("archive/")), age_days=400)
+    return expired_keys, kept
+
+
+def assert_invariant(
+    bucket: str, expired: set[str], kept: set[str], run: Run, *, finished: bool = True
+) -> None:
+    """Nothing outside the filter is touched and ``deleted`` is what is really
+    gone; a run that finished also counts every expired object left as failed."""
+    left = keys_in(bucket)
+    assert kept <= left, "an object outside the filter was deleted"
+    still_expired = left & expired
+    assert run.summary["deleted"] == len(expired) - len(still_expired)
+    if finished:
+        assert run.summary["failed"] == len(still_expired), (
+            "expired objects neither gone nor failed"
+        )
+
+
+@pytest.mark.parametrize("seed_value", [1, 2, 3])
+def test_transient_faults_are_absorbed_by_retries(
+    cli: Any, endpoint: str, bucket: str, seed_value: int
+) -> None:
+    expired, kept = seed_scenario(bucket)
+    plan = FaultPlan(
+        seed=seed_value,
+        slow_down=0.15,
+        internal_error=0.1,
+        reset_before=0.1,
+        reset_after=0.1,
+        latency=0.01,
+    )
+    with FaultProxy(endpoint, plan) as proxy:
+        run = cli("--apply", S3_BUCKET=bucket, AWS_ENDPOINT_URL=proxy.url, AWS_MAX_ATTEMPTS="10")
+    assert sum(proxy.injected.values()) > 0
+    assert_contract(run, 0)
+    assert_invariant(bucket, expired, kept, run)
+    assert keys_in(bucket) == kept
+
+
+def test_failed_keys_are_retried_and_the_rest_counted(cli: Any, endpoint: str, bucket: str) -> None:
+    expired, kept = seed_scenario(bucket)
+    with FaultProxy(endpoint, FaultPlan(seed=7, fail_keys=0.3)) as proxy:
+        run = cli("--apply", S3_BUCKET=bucket, AWS_ENDPOINT_URL=proxy.url)
+    assert proxy.injected["failed_keys"] > 0
+    assert_contract(run, 5 if run.summary["failed"] else 0)
+    assert_invariant(bucket, expired, kept, run)
+    # far fewer than the 30% that failed once: retries brought most of them down
+    assert run.summary["failed"] < 0.1 * EXPIRED
+
+
+def test_keys_that_keep_failing_exit_5_are_listed_and_a_rerun_finishes(
+    cli: Any, endpoint: str, bucket: str
+) -> None:
+    expired, kept = seed_scenario(bucket)
+    plan = FaultPlan(seed=3, fail_keys=0.01, sticky_key_failures=True)
+    with FaultProxy(endpoint, plan) as proxy:
+        run = cli("--apply", S3_BUCKET=bucket, AWS_ENDPOINT_URL=proxy.url)
+    assert_contract(run, 5)
+    assert_invariant(bucket, expired, kept, run)
+    failed_lines = {line["key"] for line in run.lines if line["message"] == "could not delete"}
+    assert failed_lines == keys_in(bucket) & expired
+    assert run.summary["failed"] > 0
+    rerun = cli("--apply", S3_BUCKET=bucket)
+    assert_contract(rerun, 0)
+    assert keys_in(bucket) == kept
+
+
+def test_access_denied_exits_4_and_deletes_nothing(cli: Any, endpoint: str, bucket: str) -> None:
+    expired, kept = seed_scenario(bucket)
+    with FaultProxy(endpoint, FaultPlan(deny="delete_objects")) as proxy:
+        run = cli("--apply", S3_BUCKET=bucket, AWS_ENDPOINT_URL=proxy.url)
+    assert_contract(run, 4)
+    assert_invariant(bucket, expired, kept, run, finished=False)
+    assert keys_in(bucket) == expired | kept
+
+
+def test_persistent_server_errors_exit_5(cli: Any, endpoint: str, bucket: str) -> None:
+    expired, kept = seed_scenario(bucket)
+    plan = FaultPlan(internal_error=1.0, only="list_objects")
+    with FaultProxy(endpoint, plan) as proxy:
+        run = cli("--apply", S3_BUCKET=bucket, AWS_ENDPOINT_URL=proxy.url, AWS_MAX_ATTEMPTS="2")
+    assert proxy.injected["internal_error"] == 2  # botocore tried twice, as configured
+    assert_contract(run, 5)
+    assert keys_in(bucket) == expired | kept
+
+
+def test_a_black_hole_endpoint_ends_in_exit_3(project: Any, tmp_path: Path) -> None:
+    with BlackHole() as hole:
+        env = {
+            **base_env(project, hole.url, tmp_path),
+            "S3_BUCKET": "some-bucket",
+            "CONNECT_TIMEOUT": "1",
+            "READ_TIMEOUT": "1",
+            "AWS_MAX_ATTEMPTS": "2",
+        }
+        done = subprocess.run(
+            [str(project.venv_bin / SLUG)], env=env, capture_output=True, text=True, timeout=120
+        )
+    run = Run(done)
+    assert_contract(run, 3)
+    started = next(line for line in run.lines if line["message"] == "run started")
+    assert started["worst_case_call_s"] == 2 * (1 + 1) + 2  # attempts x timeouts + backoff
+
+
+@pytest.mark.parametrize(
+    ("env", "code"),
+    [
+        ({"RETENTION_DAYS": "-1"}, 1),
+        ({"ALLOWED_ACCOUNT_IDS": "111111111111"}, 6),
+        ({"ENVIRONMENT": "prod"}, 6),  # long-term keys in prod
+    ],
+    ids=["config-1", "allow-list-6", "prod-keys-6"],
+)
+def test_refusals_through_the_proxy_change_nothing(
+    cli: Any, endpoint: str, bucket: str, env: dict[str, str], code: int
+) -> None:
+    expired, kept = seed_scenario(bucket, expired=10)
+    with FaultProxy(endpoint, FaultPlan(seed=1, slow_down=0.2)) as proxy:
+        run = cli("--apply", S3_BUCKET=bucket, AWS_ENDPOINT_URL=proxy.url, **env)
+    assert_contract(run, code)
+    assert proxy.seen["delete_objects"] == 0
+    assert keys_in(bucket) == expired | kept
+
+
+def test_missing_credentials_through_the_proxy_exit_2(cli: Any, endpoint: str, bucket: str) -> None:
+    with FaultProxy(endpoint, FaultPlan()) as proxy:
+        run = cli(
+            "--apply",
+            S3_BUCKET=bucket,
+            AWS_ENDPOINT_URL=proxy.url,
+            drop=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+        )
+    assert_contract(run, 2)
+    assert sum(proxy.seen.values()) == 0
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signals_stop_cleanly_with_true_counts_and_a_rerun_finishes(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path, signum: int, code: int
+) -> None:
+    expired, kept = seed_scenario(bucket, expired=6000)
+    with FaultProxy(endpoint, FaultPlan(latency=0.15)) as proxy:
+        env = {
+            **base_env(project, proxy.url, tmp_path),
+            "S3_BUCKET": bucket,
+            "MAX_WORKERS": "1",
+        }
+        process = subprocess.Popen(
+            [str(project.venv_bin / SLUG), "--apply"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proxy.first_delete.wait(60), "the run never reached its first delete"
+        time.sleep(0.05)  # let that batch be in flight
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=120)
+    run = Run(subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr))
+    assert_contract(run, code)
+    assert_invariant(bucket, expired, kept, run, finished=False)
+    assert run.summary["failed"] == 0
+    assert 0 < run.summary["deleted"] < len(expired)
+    rerun_env = {**base_env(project, endpoint, tmp_path), "S3_BUCKET": bucket}
+    rerun = Run(project.run(project.venv_bin / SLUG, "--apply", env=rerun_env, check=False))
+    assert_contract(rerun, 0)
+    assert rerun.summary["deleted"] == len(expired) - run.summary["deleted"]
+    assert keys_in(bucket) == kept
+
+
+def test_no_secret_reaches_the_output_at_debug(cli: Any, bucket: str) -> None:
+    secret_key = "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY2"  # pragma: allowlist secret
+    token = "IQoJb3JpZ2luX2VjEXAMPLETOKEN0123456789abcdef"  # pragma: allowlist secret
+    seed(bucket, ["temp/old"], age_days=90)
+    run = cli(
+        "--apply",
+        S3_BUCKET=bucket,
+        LOG_LEVEL="DEBUG",
+        AWS_SECRET_ACCESS_KEY=secret_key,
+        AWS_SESSION_TOKEN=token,
+        ASSUME_ROLE_ARN=f"arn:aws:iam::{ACCOUNT}:role/cleanup",
+    )
+    assert_contract(run, 0)
+    output = run.stdout + run.stderr
+    assert any(line["logger"].startswith("botocore") for line in run.lines)
+    assert "Authorization" in output  # the wire log is there, its values are not
+    for secret in (secret_key, token):
+        assert secret not in output
+    assert json.dumps(run.summary)

@@ -1,0 +1,249 @@
+"""Property-based tests of the validators, with hundreds of generated inputs.
+
+Each validator is checked against an oracle written here independently of it:
+an input is either accepted (and, for the hooks, bakes a project that
+compiles) or refused with the field or reason named.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import keyword
+import string
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2 import Environment
+
+from .conftest import TEMPLATE
+from .test_hooks import GOOD
+
+MANY = settings(max_examples=300, deadline=None)
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def hook() -> ModuleType:
+    """The pre-generation hook, rendered with good answers and imported."""
+    source = (TEMPLATE / "hooks" / "pre_gen_project.py").read_text()
+    target = Path(tempfile.mkdtemp()) / "pre_gen_project.py"
+    target.write_text(Environment().from_string(source).render(cookiecutter=GOOD))
+    return load_module(target, "rendered_pre_gen_hook")
+
+
+@functools.cache
+def generated_validate() -> ModuleType:
+    """``validate.py`` of a default bake: stdlib only, so it imports here."""
+    out = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=tempfile.mkdtemp()))
+    return load_module(out / "src" / "aws_automation_script" / "validate.py", "baked_validate")
+
+
+def problems_for(field: str, value: Any) -> list[str]:
+    return hook().problems({**GOOD, field: value})
+
+
+# --- hook oracles ------------------------------------------------------------------
+
+
+def slug_ok(value: str) -> bool:
+    return (
+        0 < len(value) <= 64
+        and value[0] in string.ascii_lowercase
+        and set(value) <= set(string.ascii_lowercase + string.digits + "-")
+        and "--" not in value
+        and not value.endswith("-")
+    )
+
+
+def package_ok(value: str) -> bool:
+    return (
+        bool(value)
+        and value[0] in string.ascii_lowercase
+        and set(value) <= set(string.ascii_lowercase + string.digits + "_")
+        and not keyword.iskeyword(value)
+        and value not in sys.stdlib_module_names
+        and value not in hook().SHADOWED
+    )
+
+
+@MANY
+@given(st.text(alphabet=string.ascii_letters + string.digits + "-_. ", max_size=70))
+def test_hook_slug_rule(value: str) -> None:
+    found = problems_for("project_slug", value)
+    assert (found == []) is slug_ok(value), (value, found)
+    assert all(problem.startswith("project_slug: ") for problem in found)
+
+
+@MANY
+@given(
+    st.one_of(
+        st.text(alphabet=string.ascii_lowercase + string.digits + "_", max_size=20),
+        st.sampled_from([*sorted(keyword.kwlist), "json", "os", "boto3", "tests", "moto"]),
+    )
+)
+def test_hook_package_rule(value: str) -> None:
+    found = problems_for("package_name", value)
+    assert (found == []) is package_ok(value), (value, found)
+    assert all(problem.startswith("package_name: ") for problem in found)
+
+
+@MANY
+@given(st.lists(st.text(alphabet=string.digits + "x", min_size=0, max_size=14), max_size=4))
+def test_hook_account_ids_rule(parts: list[str]) -> None:
+    found = problems_for("allowed_account_ids", ",".join(parts))
+    ok = all(len(part) == 12 and part.isdigit() for part in parts if part)
+    assert (found == []) is ok, (parts, found)
+
+
+@MANY
+@given(
+    st.lists(
+        st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=9), min_size=1, max_size=4
+    ),
+    st.integers(min_value=0, max_value=120),
+)
+def test_hook_region_rule(words: list[str], number: int) -> None:
+    region = "-".join([*words, str(number)])
+    found = problems_for("aws_region", region)
+    middle_ok = len(words) == 2 or (
+        len(words) == 3 and words[1] in {"gov", "iso", "isob", "isoe", "isof"}
+    )
+    ok = len(words[0]) == 2 and middle_ok and number < 100
+    assert (found == []) is ok, (region, found)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_characters="{}%#\r\n\x00", blacklist_categories=("Cs",)),
+        min_size=0,
+        max_size=40,
+    )
+)
+def test_any_project_name_bakes_a_compiling_project_or_is_refused(name: str) -> None:
+    out = Path(tempfile.mkdtemp())
+    try:
+        project = Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                output_dir=str(out),
+                extra_context={"project_name": name},
+            )
+        )
+    except FailedHookException:
+        assert list(out.iterdir()) == []  # refused: nothing written
+        return
+    for source in project.rglob("*.py"):
+        compile(source.read_text(encoding="utf-8"), str(source), "exec")
+    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert meta["name"] == project.name
+
+
+def test_names_that_slugify_to_nothing_are_refused_naming_the_field(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(FailedHookException):
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(tmp_path),
+            extra_context={"project_name": "!!!"},
+        )
+    assert "ERROR: project_slug: " in capfd.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- generated validators --------------------------------------------------------------
+
+
+def bucket_ok(value: str) -> bool:
+    parts = value.split(".")
+    looks_like_ip = len(parts) == 4 and all(
+        p.isdigit() and int(p) < 256 and p == str(int(p)) for p in parts
+    )
+    return (
+        3 <= len(value) <= 63
+        and set(value) <= set(string.ascii_lowercase + string.digits + ".-")
+        and value[0].isalnum()
+        and value[-1].isalnum()
+        and ".." not in value
+        and not looks_like_ip
+        and not value.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
+        and not value.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
+    )
+
+
+def accepts(function: Any, *args: Any, **kwargs: Any) -> bool:
+    """Whether the validator accepts; a refusal must always say why."""
+    try:
+        function(*args, **kwargs)
+    except generated_validate().InvalidValue as error:
+        reason = str(error)
+    else:
+        return True
+    assert reason
+    return False
+
+
+@MANY
+@given(
+    st.one_of(
+        st.text(alphabet=string.ascii_lowercase + string.digits + ".-_A", max_size=70),
+        st.ip_addresses(v=4).map(str),
+    )
+)
+def test_generated_bucket_rule(value: str) -> None:
+    assert accepts(generated_validate().bucket_name, value) is bucket_ok(value), value
+
+
+@MANY
+@given(st.text(max_size=1100))
+def test_generated_prefix_rule(value: str) -> None:
+    ok = (
+        bool(value)
+        and not value.startswith("/")
+        and len(value.encode("utf-8", "surrogatepass")) <= 1024
+        and all(ord(ch) >= 32 and ord(ch) != 127 for ch in value)
+    )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return  # lone surrogates cannot come from an environment variable
+    assert accepts(generated_validate().s3_prefix, value) is ok, repr(value)
+
+
+@MANY
+@given(st.one_of(st.integers(min_value=-10, max_value=40000).map(str), st.text(max_size=6)))
+def test_generated_retention_rule(raw: str) -> None:
+    try:
+        number = int(raw.strip())
+    except ValueError:
+        number = None
+    ok = number is not None and 0 <= number <= 36500
+    assert accepts(generated_validate().integer, raw, minimum=0, maximum=36500) is ok, raw
+
+
+@MANY
+@given(st.text(max_size=8))
+def test_generated_boolean_rule(raw: str) -> None:
+    known = {"1", "true", "yes", "on", "0", "false", "no", "off"}
+    assert accepts(generated_validate().boolean, raw) is (raw.strip().lower() in known), raw
