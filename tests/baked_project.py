@@ -61,7 +61,7 @@ class BakedProject:
     def venv_bin(self) -> Path:
         return self.path / ".venv" / "bin"
 
-    def install(self, python_version: str) -> None:
+    def install(self, python_version: str, *, editable: bool = True) -> None:
         """Make ``.venv`` with the project and its dev extra (uv, no Python downloads)."""
         python = interpreter(python_version)
         if python is None:
@@ -76,7 +76,7 @@ class BakedProject:
             "--quiet",
             "--python",
             self.venv_bin / "python",
-            "-e",
+            *(("-e",) if editable else ()),
             ".[dev]",
             env=env,
         )

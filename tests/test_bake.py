@@ -32,6 +32,7 @@ ALWAYS = [
     "tests/test_job.py",
     "tests/test_practices.py",
     ".cookiecutter.json",
+    "iam-policy.json",
 ]
 MODULES = ["__init__", "__main__", "cli", "config", "logs", "aws", "validate", "errors", "job"]
 UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bcookiecutter\.[a-z_]+\s*(\||\}\})")

@@ -177,9 +177,7 @@ def test_names_that_slugify_to_nothing_are_refused_naming_the_field(
 
 def bucket_ok(value: str) -> bool:
     parts = value.split(".")
-    looks_like_ip = len(parts) == 4 and all(
-        p.isdigit() and int(p) < 256 and p == str(int(p)) for p in parts
-    )
+    looks_like_ip = len(parts) == 4 and all(p.isdigit() and 1 <= len(p) <= 3 for p in parts)
     return (
         3 <= len(value) <= 63
         and set(value) <= set(string.ascii_lowercase + string.digits + ".-")

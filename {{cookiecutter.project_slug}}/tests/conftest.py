@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+import botocore.client
 import pytest
 from moto import mock_aws
 
@@ -118,6 +119,20 @@ def detach_json_logging() -> Iterator[None]:
     for handler in list(root.handlers):
         if isinstance(handler.formatter, JsonFormatter):
             root.removeHandler(handler)
+
+
+@pytest.fixture
+def api_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the operation name of every AWS call made by any client."""
+    calls: list[str] = []
+    real = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def record(self: Any, operation_name: str, api_params: Any) -> Any:
+        calls.append(operation_name)
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    return calls
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import botocore.client
 import pytest
 
 from {{ cookiecutter.package_name }} import config, job
@@ -28,20 +27,6 @@ HARDCODED_CREDENTIALS = re.compile(
     r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"
     r"|aws_(secret_access_key|access_key_id|session_token)\s*=\s*['\"]"
 )
-
-
-@pytest.fixture
-def api_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record the operation name of every AWS call made by any client."""
-    calls: list[str] = []
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
-
-    def record(self: Any, operation_name: str, api_params: Any) -> Any:
-        calls.append(operation_name)
-        return real(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
-    return calls
 
 
 def test_practice_1_json_logs_in_utc_with_one_run_id(

@@ -28,7 +28,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -39,6 +38,8 @@ from .config import Setting, Settings
 from .errors import PartialFailure, StopRequest
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.literals import BucketLocationConstraintType
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
@@ -230,6 +231,8 @@ def delete_all(
     oldest one before it submits another, which bounds memory. Every batch
     that was sent is counted, even when another one failed.
     """
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - keeps start-up fast
+
     pending: deque[Future[BatchResult]] = deque()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="delete") as pool:
         try:

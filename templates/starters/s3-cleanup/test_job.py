@@ -336,7 +336,7 @@ def test_deleting_overlaps_listing_with_bounded_workers(
         with lock:
             state["in_flight"] += 1
             state["most"] = max(state["most"], state["in_flight"])
-        time.sleep(0.3)
+        time.sleep(0.5)  # long enough for the next page to be listed meanwhile
         try:
             return real_delete(*args)
         finally:

@@ -8,7 +8,6 @@ API call, where it costs nothing.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 __all__ = [
@@ -40,6 +39,7 @@ _MFA_SERIAL = re.compile(
     "arn:" + _PARTITION + r":iam::[0-9]{12}:mfa/[\w+=,.@/-]{1,512}|[A-Z0-9]{9,32}"
 )
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_ADDRESS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")  # "formatted as an IP address"
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _PREFIX_MAX_BYTES = 1024
@@ -152,7 +152,7 @@ def bucket_name(raw: str) -> str:
         )
     if ".." in value:
         raise InvalidValue(f"must not contain two adjacent dots, got {raw!r}")
-    if _is_ip_address(value):
+    if _IP_ADDRESS.fullmatch(value):
         raise InvalidValue(f"must not be formatted as an IP address, got {raw!r}")
     if value.startswith(_BUCKET_RESERVED_PREFIXES) or value.endswith(_BUCKET_RESERVED_SUFFIXES):
         raise InvalidValue(f"uses a prefix or suffix reserved by S3, got {raw!r}")
@@ -170,11 +170,3 @@ def s3_prefix(raw: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
         raise InvalidValue(f"must not contain control characters, got {raw!r}")
     return raw
-
-
-def _is_ip_address(value: str) -> bool:
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        return False
-    return True
