@@ -88,10 +88,7 @@ def choice(raw: str, choices: tuple[str, ...], *, fold_case: bool = True) -> str
 
 
 def region(raw: str) -> str:
-    value = raw.strip()
-    if not _REGION.fullmatch(value):
-        raise InvalidValue(f"must be an AWS region like us-east-1, got {raw!r}")
-    return value
+    return _matching(raw, _REGION, "an AWS region like us-east-1")
 
 
 def account_ids(raw: str) -> tuple[str, ...]:
@@ -104,22 +101,12 @@ def account_ids(raw: str) -> tuple[str, ...]:
 
 
 def role_arn(raw: str) -> str:
-    value = raw.strip()
-    if not _ROLE_ARN.fullmatch(value):
-        raise InvalidValue(
-            f"must be an IAM role ARN like arn:aws:iam::123456789012:role/name, got {raw!r}"
-        )
-    return value
+    return _matching(raw, _ROLE_ARN, "an IAM role ARN like arn:aws:iam::123456789012:role/name")
 
 
 def mfa_serial(raw: str) -> str:
     """An MFA device: its ARN (virtual devices) or a hardware serial number."""
-    value = raw.strip()
-    if not _MFA_SERIAL.fullmatch(value):
-        raise InvalidValue(
-            f"must be an MFA device ARN like arn:aws:iam::123456789012:mfa/name, got {raw!r}"
-        )
-    return value
+    return _matching(raw, _MFA_SERIAL, "an MFA device ARN like arn:aws:iam::123456789012:mfa/name")
 
 
 def mfa_code(raw: str) -> str:
@@ -130,12 +117,9 @@ def mfa_code(raw: str) -> str:
 
 
 def sns_topic_arn(raw: str) -> str:
-    value = raw.strip()
-    if not _TOPIC_ARN.fullmatch(value):
-        raise InvalidValue(
-            f"must be an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:topic, got {raw!r}"
-        )
-    return value
+    return _matching(
+        raw, _TOPIC_ARN, "an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:topic"
+    )
 
 
 def bucket_name(raw: str) -> str:
@@ -170,3 +154,10 @@ def s3_prefix(raw: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
         raise InvalidValue(f"must not contain control characters, got {raw!r}")
     return raw
+
+
+def _matching(raw: str, pattern: re.Pattern[str], expected: str) -> str:
+    value = raw.strip()
+    if not pattern.fullmatch(value):
+        raise InvalidValue(f"must be {expected}, got {raw!r}")
+    return value
