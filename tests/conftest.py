@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,7 +63,10 @@ def project(installed: Any) -> Any:
 
 @pytest.fixture
 def bucket(endpoint: str, request: pytest.FixtureRequest) -> str:
-    name = "e2e-" + request.node.name.lower().replace("_", "-")[:40].strip("-")
+    """A new bucket on the shared server, named after the test (and its parameters)."""
+    readable = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
+    name = f"e2e-{readable}-{digest}"
     s3 = boto3.client(
         "s3",
         endpoint_url=endpoint,
