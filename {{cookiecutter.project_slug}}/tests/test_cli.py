@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from typing import Any, cast
 
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }} import cli, job
 from {{ cookiecutter.package_name }}.cli import ExitCode, exit_code_for, main
-from {{ cookiecutter.package_name }}.errors import Interrupted
+from {{ cookiecutter.package_name }}.errors import Interrupted, StopRequest
 
 from .conftest import JOB_ENV, RunCli
 
@@ -148,6 +151,25 @@ def test_account_outside_the_allow_list_exits_6(aws: None, run_cli: RunCli) -> N
     result = run_cli("--apply", env={**JOB_ENV, "ALLOWED_ACCOUNT_IDS": "111111111111"})
     assert result.code == ExitCode.REFUSED
     assert_summary(result.summary, 6)
+
+
+def interrupt_and_wait() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.05)  # the handler runs in the main thread, between bytecodes
+
+
+def test_first_signal_requests_a_stop_and_a_second_interrupts() -> None:
+    stop = StopRequest()
+    restore = cli._handle_signals(stop)
+    try:
+        interrupt_and_wait()
+        assert stop.is_set()
+        assert stop.signum == signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):
+            interrupt_and_wait()
+    finally:
+        restore()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_python_dash_m_runs_the_same_cli() -> None:
