@@ -8,7 +8,6 @@ real AWS account or any address off this machine.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ import pytest
 from moto import mock_aws
 
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.logs import JsonFormatter
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -109,16 +107,6 @@ def seed_objects(bucket: str, keys: list[str], age_days: float) -> None:
     for key in keys:
         backend.put_object(bucket, key, b"x").last_modified = moment
 {%- endif %}
-
-
-@pytest.fixture(autouse=True)
-def detach_json_logging() -> Iterator[None]:
-    """Drop the JSON handler a test set up, so no later test logs to a closed stream."""
-    yield
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if isinstance(handler.formatter, JsonFormatter):
-            root.removeHandler(handler)
 
 
 @pytest.fixture

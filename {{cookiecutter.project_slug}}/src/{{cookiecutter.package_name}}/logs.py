@@ -66,14 +66,11 @@ def redact(text: str) -> str:
     return text
 
 
-BASE_KEYS = ("time", "level", "logger", "message", "run_id")
-
 # Attributes every LogRecord has; anything else on a record came from ``extra``.
 _RECORD_ATTRS = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
     | {"message", "asctime", "taskName"}
 )
-_HANDLER_MARK = "_json_lines_handler"
 
 
 class JsonFormatter(logging.Formatter):
@@ -100,14 +97,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(_jsonable(entry), ensure_ascii=False, allow_nan=False)
 
 
+class _JsonLinesHandler(logging.Handler):
+    """Writes each line to ``stream``, or else to whatever ``sys.stdout`` is
+    when the record comes, so a replaced stdout is always the one written to."""
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            stream = self._stream if self._stream is not None else sys.stdout
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:  # noqa: BLE001 - as logging does: report, never break the run
+            self.handleError(record)
+
+
 def setup(level: str, run_id: str, stream: IO[str] | None = None) -> logging.Logger:
     """Send every log record to ``stream`` (stdout) as JSON; idempotent."""
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, _HANDLER_MARK, False):
+        if isinstance(handler, _JsonLinesHandler):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
-    setattr(handler, _HANDLER_MARK, True)
+    handler = _JsonLinesHandler(stream)
     handler.setFormatter(JsonFormatter(run_id))
     root.addHandler(handler)
     root.setLevel(level)
