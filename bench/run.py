@@ -23,7 +23,6 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.baked_project import BakedProject  # noqa: E402
+from tests.e2e import SLUG, keys_in, moto_server, s3_client, seed  # noqa: E402
 
-ACCOUNT = "123456789012"
 FRESH_OBJECTS = 10
-SLUG = "aws-automation-script"
 
 
 @dataclass
@@ -85,21 +83,9 @@ def bake_and_install(workdir: Path) -> BakedProject:
     return project
 
 
-def seed(bucket: str, expired: int) -> None:
-    from moto.s3.models import s3_backends
-
-    backend = s3_backends[ACCOUNT]["global"]
-    old = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=90)
-    for index in range(expired):
-        backend.put_object(bucket, f"temp/{index:08d}.log", b"x").last_modified = old
-    for index in range(FRESH_OBJECTS):
-        backend.put_object(bucket, f"temp/fresh-{index}.log", b"x")
-
-
-def remaining(bucket: str) -> int:
-    from moto.s3.models import s3_backends
-
-    return len(list(s3_backends[ACCOUNT]["global"].buckets[bucket].keys.keys()))
+def seed_run(bucket: str, expired: int) -> None:
+    seed(bucket, [f"temp/{index:08d}.log" for index in range(expired)], age_days=90)
+    seed(bucket, [f"temp/fresh-{index}.log" for index in range(FRESH_OBJECTS)], age_days=0)
 
 
 def peak_rss_mb(pid: int) -> float | None:
@@ -156,15 +142,7 @@ def run_cleanups(
     runs: int,
     naive_up_to: int,
 ) -> list[dict[str, Any]]:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    )
+    s3 = s3_client(endpoint)
     commands = {
         "generated": [str(project.venv_bin / SLUG), "--apply"],
         "naive": [str(project.venv_bin / "python"), str(REPO / "bench" / "naive_cleanup.py")],
@@ -178,9 +156,9 @@ def run_cleanups(
             for attempt in range(runs):
                 bucket = f"bench-{tool}-{size}-{attempt}"
                 s3.create_bucket(Bucket=bucket)
-                seed(bucket, size)
+                seed_run(bucket, size)
                 result = measure(command, environment(project, endpoint, S3_BUCKET=bucket), counter)
-                if result.exit_code != 0 or remaining(bucket) != FRESH_OBJECTS:
+                if result.exit_code != 0 or len(keys_in(bucket)) != FRESH_OBJECTS:
                     raise SystemExit(f"{tool} failed at N={size}: exit {result.exit_code}")
                 samples.append(result)
             calls = samples[0].calls
@@ -257,31 +235,15 @@ def main() -> int:
     parser.add_argument("--project", type=Path, help="an installed baked project to reuse")
     args = parser.parse_args()
 
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    # One line per request otherwise, and a traceback whenever moto's server
-    # trips over a list racing a delete (botocore retries those).
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-
     counter = RequestCounter()
     counter.install()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
-        with tempfile.TemporaryDirectory() as workdir:
-            project = (
-                BakedProject(args.project, {}) if args.project else bake_and_install(Path(workdir))
-            )
-            rows = run_cleanups(
-                project, endpoint, counter, args.objects, args.runs, args.naive_up_to
-            )
-            bad = bad_config_timing(project, endpoint, counter, args.runs)
-    finally:
-        server.stop()
+    with moto_server() as endpoint, tempfile.TemporaryDirectory() as workdir:
+        project = (
+            BakedProject(args.project, {}) if args.project else bake_and_install(Path(workdir))
+        )
+        sizes, runs = args.objects, args.runs
+        rows = run_cleanups(project, endpoint, counter, sizes, runs, args.naive_up_to)
+        bad = bad_config_timing(project, endpoint, counter, args.runs)
     report(rows, bad, args.runs)
     return 0
 

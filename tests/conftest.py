@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from .baked_project import BakedProject
 from .combinations import COMBINATIONS, Combination
-from .e2e import SLUG, Run, base_env
+from .e2e import SLUG, Run, base_env, moto_server, s3_client
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 
@@ -45,14 +42,8 @@ def installed(cookies_session: Any) -> Any:
 @pytest.fixture(scope="session")
 def endpoint() -> Iterator[str]:
     """moto's server on 127.0.0.1, shared by the tests that run the CLI as a process."""
-    # werkzeug would print every request, and a traceback whenever moto trips
-    # over a listing racing a delete (a 500 that botocore retries).
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -67,14 +58,7 @@ def bucket(endpoint: str, request: pytest.FixtureRequest) -> str:
     readable = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
     digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
     name = f"e2e-{readable}-{digest}"
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    s3.create_bucket(Bucket=name)
+    s3_client(endpoint).create_bucket(Bucket=name)
     return name
 
 

@@ -3,15 +3,48 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ACCOUNT = "123456789012"  # moto's default account
 SLUG = "aws-automation-script"
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's server on 127.0.0.1, in this process; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    # werkzeug would print every request, and a traceback whenever moto trips
+    # over a listing racing a delete (a 500 that botocore retries).
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def s3_client(endpoint: str) -> Any:
+    """An S3 client for setting up state on the server (fake keys, us-east-1)."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def seed(bucket: str, keys: list[str], age_days: int) -> None:
