@@ -170,6 +170,13 @@ def test_plain_cookiecutter_project_can_be_linked_later(
     assert cruft(project, "check").returncode == 0
     diff = cruft(project, "diff", "--exit-code")
     assert diff.returncode == 0, diff.stdout
+    # a team weakens a guardrail in a template-owned file: cruft diff shows the edit
+    practices = project / "tests" / "test_practices.py"
+    practices.write_text(practices.read_text().replace("<= 10", "<= 600"))
+    commit_all(project, "relax the timeout check")
+    edited = cruft(project, "diff", "--exit-code")
+    assert edited.returncode != 0
+    assert "<= 600" in edited.stdout
 
 
 # --- practice tests catch a removed guardrail ----------------------------------------
