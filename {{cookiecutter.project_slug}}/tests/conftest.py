@@ -71,6 +71,10 @@ def sealed_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "LOG_LEVEL",
         "CONNECT_TIMEOUT",
         "READ_TIMEOUT",
+        "TARGET_ACCOUNTS",
+        "TARGET_ROLE_NAME",
+        "TARGET_REGIONS",
+        "MAX_PARALLEL_TARGETS",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -94,7 +98,7 @@ def make_bucket(s3: S3Client, name: str) -> None:
 {%- if cookiecutter.starter_job == "s3-cleanup" %}
 
 
-def seed_objects(bucket: str, keys: list[str], age_days: float) -> None:
+def seed_objects(bucket: str, keys: list[str], age_days: float, account: str = ACCOUNT_ID) -> None:
     """Put objects straight into moto's backend, last modified ``age_days`` ago.
 
     S3 cannot backdate an object; moto's in-process backend can, and seeding
@@ -102,7 +106,7 @@ def seed_objects(bucket: str, keys: list[str], age_days: float) -> None:
     """
     from moto.s3.models import s3_backends
 
-    backend = s3_backends[ACCOUNT_ID]["global"]
+    backend = s3_backends[account]["global"]
     moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=age_days)
     for key in keys:
         backend.put_object(bucket, key, b"x").last_modified = moment
@@ -127,6 +131,60 @@ def api_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def aws() -> Iterator[None]:
     with mock_aws():
         yield
+
+
+@dataclass(frozen=True)
+class Organization:
+    management: str
+    members: tuple[str, ...]  # active member accounts
+    suspended: str  # a closed member: listed, but not ACTIVE
+
+    @property
+    def active(self) -> tuple[str, ...]:
+        return (self.management, *self.members)
+
+
+@pytest.fixture
+def organization(aws: None) -> Organization:
+    """An AWS Organization in moto: three active members and one suspended."""
+    import boto3
+
+    org = boto3.client("organizations", region_name="us-east-1")
+    org.create_organization(FeatureSet="ALL")
+
+    def create(name: str) -> str:
+        status = org.create_account(Email=f"{name}@example.com", AccountName=name)
+        return status["CreateAccountStatus"]["AccountId"]
+
+    members = tuple(create(f"member-{number}") for number in range(3))
+    suspended = create("closed")
+    org.close_account(AccountId=suspended)
+    return Organization(management=ACCOUNT_ID, members=members, suspended=suspended)
+
+
+@pytest.fixture
+def deny_assume_role(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Accounts added to the returned set answer AssumeRole with AccessDenied.
+
+    moto lets any role be assumed; a real account refuses when the role is
+    missing or does not trust the caller. This gives the same error.
+    """
+    from botocore.exceptions import ClientError
+
+    denied: set[str] = set()
+    real = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+        if operation_name == "AssumeRole" and api_params["RoleArn"].split(":")[4] in denied:
+            response: Any = {
+                "Error": {"Code": "AccessDenied", "Message": "not authorized: sts:AssumeRole"},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            }
+            raise ClientError(response, operation_name)
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    return denied
 
 
 class RunCli(Protocol):

@@ -22,6 +22,7 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import logging
@@ -92,7 +93,9 @@ SETTINGS: tuple[Setting, ...] = (
         validate.bucket_name,
         flag="--bucket",
         required=True,
-        help="bucket to clean",
+        help="bucket to clean; may contain {account} and {region}",
+        placeholders=True,
+        unique_per_target=True,  # bucket names are global
     ),
     Setting(
         "prefix",
@@ -229,7 +232,9 @@ def delete_all(
 
     At most ``workers`` batches are in flight: the listing waits for the
     oldest one before it submits another, which bounds memory. Every batch
-    that was sent is counted, even when another one failed.
+    that was sent is counted, even when another one failed. Each batch runs
+    in a copy of the caller's context, so its log lines keep the target's
+    account and region.
     """
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - keeps start-up fast
 
@@ -242,16 +247,21 @@ def delete_all(
                 batch.append(item)
                 if len(batch) == DELETE_BATCH_LIMIT:
                     stop.check()
-                    pending.append(pool.submit(delete_batch, s3, bucket, batch))
+                    pending.append(pool.submit(_in_context(delete_batch), s3, bucket, batch))
                     batch = []
                     while len(pending) >= workers:
                         _collect(pending.popleft(), counts, bucket)
                         progress.tick()
             if batch:
                 stop.check()
-                pending.append(pool.submit(delete_batch, s3, bucket, batch))
+                pending.append(pool.submit(_in_context(delete_batch), s3, bucket, batch))
         finally:
             _drain(pending, counts, bucket)
+
+
+def _in_context(function: Callable[..., BatchResult]) -> Callable[..., BatchResult]:
+    context = contextvars.copy_context()
+    return lambda *args: context.run(function, *args)
 
 
 def _collect(future: Future[BatchResult], counts: Counts, bucket: str) -> None:

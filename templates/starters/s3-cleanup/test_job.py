@@ -16,7 +16,15 @@ from {{ cookiecutter.package_name }}.aws import Clients
 from {{ cookiecutter.package_name }}.cli import build_parser
 from {{ cookiecutter.package_name }}.errors import Interrupted, PartialFailure, StopRequest
 
-from .conftest import ACCOUNT_ID, BUCKET, REGION, RunCli, make_bucket, seed_objects
+from .conftest import (
+    ACCOUNT_ID,
+    BUCKET,
+    REGION,
+    Organization,
+    RunCli,
+    make_bucket,
+    seed_objects,
+)
 
 OLD = ["temp/a.log", "temp/b.log", "temp/deep/c.log"]
 NEW = ["temp/new.log"]
@@ -430,3 +438,105 @@ def test_include_versions_removes_expired_versions_and_markers_idempotently(
     again = versioned.run("--apply", INCLUDE_VERSIONS="true")
     assert (again.matched, again.deleted) == (0, 0)
     assert all_versions(versioned) == {("temp/mixed", True), ("keep/old", True)}
+
+
+def bucket_keys(account: str, bucket: str) -> set[str]:
+    return set(s3_backends[account]["global"].get_bucket(bucket).keys)
+
+
+def test_fan_out_apply_cleans_every_account_s_own_bucket(
+    organization: Organization, run_cli: RunCli
+) -> None:
+    for account in organization.active:
+        s3_backends[account]["global"].create_bucket(f"cleanup-{account}", REGION)
+        seed_objects(f"cleanup-{account}", OLD + OUTSIDE, age_days=45, account=account)
+        seed_objects(f"cleanup-{account}", NEW, age_days=1, account=account)
+    env = {
+        "S3_BUCKET": "cleanup-{account}",
+        "TARGET_ACCOUNTS": "organization",
+        "TARGET_ROLE_NAME": "automation",
+        "ALLOWED_ACCOUNT_IDS": "",
+    }
+
+    done = run_cli("--apply", env=env)
+
+    assert done.code == 0
+    for account in organization.active:
+        assert bucket_keys(account, f"cleanup-{account}") == set(NEW + OUTSIDE), account
+    deleted = {
+        line["account"]: line["deleted"]
+        for line in done.lines
+        if line["message"] == "target finished"
+    }
+    assert deleted == dict.fromkeys(organization.active, len(OLD))
+    assert done.summary["deleted"] == len(OLD) * len(organization.active)
+
+    again = run_cli("--apply", env=env)
+    assert (again.code, again.summary["deleted"], again.summary["matched"]) == (0, 0, 0)
+
+
+def test_fan_out_delete_workers_log_with_the_target_s_account(
+    organization: Organization, run_cli: RunCli
+) -> None:
+    account = organization.members[0]
+    s3_backends[account]["global"].create_bucket(f"cleanup-{account}", REGION)
+    seed_objects(f"cleanup-{account}", OLD, age_days=45, account=account)
+    env = {
+        "S3_BUCKET": "cleanup-{account}",
+        "TARGET_ACCOUNTS": account,
+        "TARGET_ROLE_NAME": "automation",
+        "ALLOWED_ACCOUNT_IDS": "",
+        "LOG_LEVEL": "DEBUG",
+    }
+
+    done = run_cli("--apply", env=env)
+
+    batches = [line for line in done.lines if line["message"] == "deleted batch"]
+    assert batches
+    assert {(line["account"], line["region"]) for line in batches} == {(account, REGION)}
+    assert done.code == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        (
+            {"TARGET_ACCOUNTS": "organization", "S3_BUCKET": "shared-bucket"},
+            "with several target accounts it must contain {account}",
+        ),
+        (
+            {"TARGET_REGIONS": "us-east-1,eu-west-1", "S3_BUCKET": "cleanup-{account}"},
+            "with several target regions it must contain {region}",
+        ),
+        ({"S3_BUCKET": "cleanup-{acount}"}, "unknown placeholder {acount}"),
+        (
+            {"TARGET_REGIONS": "ap-southeast-2", "S3_BUCKET": "x" * 40 + "-{account}-{region}"},
+            "must be 3 to 63 characters long",
+        ),
+    ],
+)
+def test_bucket_names_must_differ_per_target_and_stay_valid(
+    run_cli: RunCli, api_calls: list[str], env: dict[str, str], problem: str
+) -> None:
+    if "TARGET_ACCOUNTS" in env:
+        env = {"TARGET_ROLE_NAME": "automation", **env}
+    done = run_cli(env=env)
+    assert done.code == 1
+    assert problem in done.stderr
+    assert api_calls == []
+
+
+def test_account_placeholder_is_filled_in_for_a_single_run(aws: None, run_cli: RunCli) -> None:
+    make_bucket(boto3_s3(), f"cleanup-{ACCOUNT_ID}")
+    seed_objects(f"cleanup-{ACCOUNT_ID}", OLD, age_days=45)
+
+    done = run_cli("--apply", env={"S3_BUCKET": "cleanup-{account}"})
+
+    assert (done.code, done.summary["deleted"]) == (0, len(OLD))
+    assert bucket_keys(ACCOUNT_ID, f"cleanup-{ACCOUNT_ID}") == set()
+
+
+def boto3_s3() -> Any:
+    import boto3
+
+    return boto3.client("s3", region_name=REGION)

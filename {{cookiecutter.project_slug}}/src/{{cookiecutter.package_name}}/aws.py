@@ -23,7 +23,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ from .config import Settings
 from .errors import ConfigError, SafetyRefusal
 
 if TYPE_CHECKING:
+    from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
@@ -100,38 +101,84 @@ def role_session_name(run_id: str) -> str:
 
 
 class Clients:
-    """Builds the run's session once and each client at most once."""
+    """Builds the run's session once and each client at most once.
 
-    def __init__(self, settings: Settings, run_id: str, actions: Sequence[str] = ()) -> None:
+    A target's ``Clients`` is made from the run's own (``source``): it reuses
+    the source's credentials, or assumes ``role_arn`` with them through the
+    source's STS client. Clients are safe to share between threads, sessions
+    are not, so each target gets its own session.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        run_id: str,
+        actions: Sequence[str] = (),
+        *,
+        source: Clients | None = None,
+        role_arn: str | None = None,
+    ) -> None:
         self.settings = settings
         self.run_id = run_id
         self.actions = tuple(actions)
         self.config = client_config(settings)
+        self.source = source
+        self.role_arn = role_arn
 
     @functools.cached_property
     def session(self) -> boto3.Session:
-        source = botocore.session.Session(profile=self.settings.profile)
-        if self.settings.assume_role_arn is None:
-            return boto3.Session(botocore_session=source, region_name=self.settings.region)
+        credentials: Credentials
+        if self.source is None:
+            base = botocore.session.Session(profile=self.settings.profile)
+            if self.settings.assume_role_arn is None:
+                return boto3.Session(botocore_session=base, region_name=self.settings.region)
+            credentials = self._assume_role(
+                base,
+                self.settings.assume_role_arn,
+                functools.partial(
+                    base.create_client, region_name=self.settings.region, config=self.config
+                ),
+            )
+        else:
+            credentials = self.source.credentials()
+            if self.role_arn is not None:
+                sts = self.source.sts  # a client is thread-safe; its session is not
+                credentials = self._assume_role(
+                    credentials, self.role_arn, lambda *_, **__: sts, mfa=False
+                )
         target = botocore.session.Session()
         resolver = target.get_component("credential_provider")
-        resolver.insert_before("env", _AssumedRoleProvider(self._assume_role(source)))
+        resolver.insert_before("env", _FixedCredentialsProvider(credentials))
         return boto3.Session(botocore_session=target, region_name=self.settings.region)
 
-    def _assume_role(self, source: botocore.session.Session) -> DeferredRefreshableCredentials:
-        source_credentials = source.get_credentials()
+    def credentials(self) -> Credentials:
+        credentials = self.session.get_credentials()
+        if credentials is None:
+            raise NoCredentialsError()
+        return credentials
+
+    def _assume_role(
+        self,
+        source: botocore.session.Session | Credentials,
+        role_arn: str,
+        client_creator: Callable[..., Any],
+        *,
+        mfa: bool = True,
+    ) -> DeferredRefreshableCredentials:
+        if isinstance(source, Credentials):
+            source_credentials: Credentials | None = source
+        else:
+            source_credentials = source.get_credentials()
         if source_credentials is None:
             raise NoCredentialsError()
         source_frozen = source_credentials.get_frozen_credentials()
         logs.register_secret(source_frozen.secret_key)
         logs.register_secret(source_frozen.token)
         fetcher = AssumeRoleCredentialFetcher(
-            client_creator=functools.partial(
-                source.create_client, region_name=self.settings.region, config=self.config
-            ),
+            client_creator=client_creator,
             source_credentials=source_credentials,
-            role_arn=str(self.settings.assume_role_arn),
-            extra_args=self.assume_role_args(),
+            role_arn=role_arn,
+            extra_args=self.assume_role_args(mfa=mfa),
             mfa_prompter=self._mfa_code,
         )
 
@@ -143,11 +190,11 @@ class Clients:
 
         return DeferredRefreshableCredentials(refresh_using=fetch, method="assume-role")
 
-    def assume_role_args(self) -> dict[str, Any]:
+    def assume_role_args(self, *, mfa: bool = True) -> dict[str, Any]:
         args: dict[str, Any] = {"RoleSessionName": role_session_name(self.run_id)}
         if self.actions:
             args["Policy"] = session_policy(self.actions)
-        if self.settings.mfa_serial:
+        if mfa and self.settings.mfa_serial:
             args["SerialNumber"] = self.settings.mfa_serial
         return args
 
@@ -171,6 +218,10 @@ class Clients:
         return self.session.client("sns", config=self.config)
 
     @functools.cached_property
+    def organizations(self) -> OrganizationsClient:
+        return self.session.client("organizations", config=self.config)
+
+    @functools.cached_property
     def secretsmanager(self) -> SecretsManagerClient:
         return self.session.client("secretsmanager", config=self.config)
 
@@ -179,10 +230,12 @@ class Clients:
         caller = self.sts.get_caller_identity()
         return Identity(account=caller["Account"], arn=caller["Arn"])
 
-    def guard(self) -> Identity:
+    def guard(self, *, expected_account: str | None = None, allow_list: bool = True) -> Identity:
         """Refuse to work where a mistake would hurt, before any other call.
 
-        Logs who we are; refuses an account outside ALLOWED_ACCOUNT_IDS; and
+        Logs who we are; refuses an account outside ALLOWED_ACCOUNT_IDS (the
+        run's own credentials skip that check when they only hand out target
+        roles: ``allow_list=False``) or other than ``expected_account``; and
         when applying in prod, requires an allow-list and refuses long-term
         credentials (an access key with no session token) unless
         ALLOW_LONG_TERM_CREDENTIALS=true.
@@ -191,16 +244,18 @@ class Clients:
         applying_in_prod = settings.environment == "prod" and not settings.dry_run
         if applying_in_prod and not settings.allowed_account_ids:
             raise SafetyRefusal("ENVIRONMENT=prod: applying requires ALLOWED_ACCOUNT_IDS")
-        credentials = self.session.get_credentials()
-        if credentials is None:
-            raise NoCredentialsError()
-        frozen = credentials.get_frozen_credentials()
+        frozen = self.credentials().get_frozen_credentials()
         logs.register_secret(frozen.secret_key)
         logs.register_secret(frozen.token)
         identity = self.identity()
         log.info("resolved AWS identity", extra={"account": identity.account, "arn": identity.arn})
+        if expected_account is not None and identity.account != expected_account:
+            raise SafetyRefusal(
+                f"credentials for account {expected_account} belong to {identity.account}; "
+                "refusing to run"
+            )
         allowed = settings.allowed_account_ids
-        if allowed and identity.account not in allowed:
+        if allow_list and allowed and identity.account not in allowed:
             raise SafetyRefusal(
                 f"account {identity.account} is not in ALLOWED_ACCOUNT_IDS "
                 f"({', '.join(allowed)}); refusing to run"
@@ -236,8 +291,8 @@ def read_json_secret(clients: Clients, secret_id: str) -> dict[str, Any]:
     return value
 
 
-class _AssumedRoleProvider(CredentialProvider):
-    """Hands botocore the refreshable assumed-role credentials before anything else."""
+class _FixedCredentialsProvider(CredentialProvider):
+    """Hands botocore credentials made here (assumed-role, refreshable) before anything else."""
 
     METHOD = "assume-role"
     CANONICAL_NAME = "custom-assume-role"

@@ -7,6 +7,10 @@ script wrapper). Everything below it raises.
 boto3 is imported only once the settings are valid, so ``--help``,
 ``--version`` and every configuration error answer at once.
 
+With TARGET_ACCOUNTS or TARGET_REGIONS the job runs once per target (see
+``targets``): each target's failure gets its own code on its "target
+finished" line, and the run exits with the most severe one (``SEVERITY``).
+
 SIGINT and SIGTERM only set a stop request: the job stops between units of
 work, the request in flight settles, and the summary still comes last, with
 counts that match what happened. A second signal stops at once.
@@ -22,14 +26,17 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import IntEnum
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import config, job, logs
 from .errors import ConfigError, Interrupted, PartialFailure, SafetyRefusal, StopRequest
 
-__all__ = ["ExitCode", "build_parser", "exit_code_for", "main"]
+if TYPE_CHECKING:
+    from .targets import TargetResult
+
+__all__ = ["ExitCode", "build_parser", "exit_code_for", "main", "most_severe"]
 
 DIST_NAME = {{ cookiecutter.project_slug | tojson }}
 
@@ -46,6 +53,23 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
     TERMINATED = 143  # SIGTERM: 128 + 15
 
+
+# Least to most severe: a run over many targets exits with the worst one. A
+# stop by signal outranks everything (the run did not finish), then a bug,
+# then a safety refusal, then problems that need a person before a re-run.
+SEVERITY = (
+    ExitCode.OK,
+    ExitCode.AWS_ERROR,
+    ExitCode.NETWORK,
+    ExitCode.PERMISSION,
+    ExitCode.CREDENTIALS,
+    ExitCode.CONFIG,
+    ExitCode.REFUSED,
+    ExitCode.UNEXPECTED,
+    ExitCode.TERMINATED,
+    ExitCode.INTERRUPTED,
+)
+MAX_FAILED_TARGETS_LISTED = 100  # keeps the summary line well under CloudWatch's event size
 
 # Error codes AWS uses for bad or expired credentials; several come with HTTP 403.
 CREDENTIAL_ERROR_CODES = frozenset(
@@ -137,13 +161,16 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     dry_run = True
     stop = StopRequest()
     restore_signals = _handle_signals(stop)
+    fan_out: dict[str, object] = {}
     try:
         args = build_parser().parse_args(argv)
         settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
         dry_run = settings.dry_run
         log = logs.setup(settings.log_level, run_id)
-        _run(settings, job_settings, run_id, counts, stop)
-        code = ExitCode.OK
+        results = _run(settings, job_settings, run_id, counts, stop)
+        code = most_severe(exit_code_for(result.error) for result in results)
+        if settings.fans_out:
+            fan_out = _fan_out_summary(results)
     except SystemExit as done:  # --help and --version
         return int(done.code or 0)
     except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
@@ -159,6 +186,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             "dry_run": dry_run,
             "duration_ms": round((time.monotonic() - started) * 1000),
             **counts.as_dict(),
+            **fan_out,
         },
     )
     return int(code)
@@ -170,8 +198,9 @@ def _run(
     run_id: str,
     counts: job.Counts,
     stop: StopRequest,
-) -> None:
-    from .aws import Clients  # imports boto3: only once the settings are valid
+) -> list[TargetResult]:
+    """Run the job here, or in every target; return the targets' results."""
+    from . import targets  # imports boto3: only once the settings are valid
 
     logging.getLogger(__package__).info(
         "run started",
@@ -183,9 +212,55 @@ def _run(
             "worst_case_call_s": settings.worst_case_call_seconds(),
         },
     )
-    clients = Clients(settings, run_id, job.IAM_ACTIONS)
-    clients.guard()
-    job.run(settings, job_settings, clients, counts, stop)
+    if not settings.fans_out:
+        targets.run_here(settings, job_settings, run_id, counts, stop)
+        return []
+
+    adding = threading.Lock()
+
+    def done(result: TargetResult) -> None:  # runs in the target's own thread and log context
+        code = exit_code_for(result.error)
+        if result.error is not None:
+            _report(logging.getLogger(__package__), code, result.error)
+        with adding:
+            targets.add_counts(counts, result.counts)
+        logs.summary_logger().info(
+            "target finished",
+            extra={
+                "exit_code": int(code),
+                "duration_ms": result.duration_ms,
+                **result.counts.as_dict(),
+            },
+        )
+
+    return targets.run_all(settings, job_settings, run_id, stop, done)
+
+
+def most_severe(codes: Iterable[ExitCode]) -> ExitCode:
+    return max(codes, key=SEVERITY.index, default=ExitCode.OK)
+
+
+def _fan_out_summary(results: Sequence[TargetResult]) -> dict[str, object]:
+    """Per-target results in brief: how many ended with each code, and which failed."""
+    codes = [exit_code_for(result.error) for result in results]
+    failed = [
+        {
+            "account": result.account,
+            "region": result.target.region,
+            "exit_code": int(code),
+            "error": str(result.error) or type(result.error).__name__,
+        }
+        for result, code in zip(results, codes, strict=True)
+        if result.error is not None
+    ]
+    summary: dict[str, object] = {
+        "targets": len(results),
+        "targets_by_exit_code": {str(int(code)): codes.count(code) for code in sorted(set(codes))},
+        "failed_targets": failed[:MAX_FAILED_TARGETS_LISTED],
+    }
+    if len(failed) > MAX_FAILED_TARGETS_LISTED:
+        summary["failed_targets_not_listed"] = len(failed) - MAX_FAILED_TARGETS_LISTED
+    return summary
 
 
 def _handle_signals(stop: StopRequest) -> Callable[[], None]:
@@ -209,8 +284,10 @@ def _handle_signals(stop: StopRequest) -> Callable[[], None]:
     return restore
 
 
-def exit_code_for(error: BaseException) -> ExitCode:
+def exit_code_for(error: BaseException | None) -> ExitCode:
     """Map a failure to the documented exit code; most specific first."""
+    if error is None:
+        return ExitCode.OK
     if isinstance(error, ConfigError):
         return ExitCode.CONFIG
     if isinstance(error, SafetyRefusal):

@@ -5,19 +5,29 @@ changed. Each setting is declared once, in a ``Setting`` row that names its
 variable, flag, default and validator; ``load`` reads every row, collects
 every problem, and raises one ``ConfigError`` naming them all before any AWS
 call is made. Defaults are text and pass through the same validator as input.
+
+A job setting declared with ``placeholders`` may contain ``{account}`` and
+``{region}``; each target of the run gets its own value (S3 bucket names are
+global, so a bucket per account needs the account in its name). The value is
+validated at load time with every region the run will visit.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import validate
 from .errors import ConfigError
 
-__all__ = ["COMMON_SETTINGS", "Setting", "Settings", "add_flags", "load"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["COMMON_SETTINGS", "Setting", "Settings", "add_flags", "for_target", "load"]
 
 DEFAULT_REGION = {{ cookiecutter.aws_region | tojson }}
 DEFAULT_ALLOWED_ACCOUNT_IDS = {{ cookiecutter.allowed_account_ids | tojson }}
@@ -25,8 +35,12 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 RETRY_MODES = ("standard", "adaptive", "legacy")
 MAX_BACKOFF_SECONDS = 20  # botocore's cap on the wait between retries
+ACCOUNT_PLACEHOLDER = "{account}"
+REGION_PLACEHOLDER = "{region}"
+SAMPLE_ACCOUNT = "000000000000"  # every account id has 12 digits, so lengths match
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
-J = TypeVar("J")
+J = TypeVar("J", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,8 @@ class Setting:
     help: str = ""
     required: bool = False
     flag_const: Any = None  # set for a switch flag (--include-versions) that stores this
+    placeholders: bool = False  # may contain {account} and {region}, filled in per target
+    unique_per_target: bool = False  # must differ between targets (a global name)
 
     def describe(self) -> str:
         where = " / ".join(filter(None, (*self.env, self.flag)))
@@ -64,6 +80,18 @@ class Settings:
     allow_long_term_credentials: bool
     mfa_serial: str | None
     mfa_token_code: str | None
+    target_accounts: tuple[str, ...] | Literal["organization"] | None
+    target_role_name: str | None
+    target_regions: tuple[str, ...] | None
+    max_parallel_targets: int
+
+    @property
+    def fans_out(self) -> bool:
+        """Whether the run visits targets (other accounts, or several regions)."""
+        return self.target_accounts is not None or self.target_regions is not None
+
+    def regions(self) -> tuple[str, ...]:
+        return self.target_regions or (self.region,)
 
     def worst_case_call_seconds(self) -> float:
         """The longest one API call can take: every attempt times out, and
@@ -155,6 +183,27 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("mfa_serial", ("MFA_SERIAL",), validate.mfa_serial),
     Setting("mfa_token_code", ("MFA_TOKEN_CODE",), validate.mfa_code),
+    Setting(
+        "target_accounts",
+        ("TARGET_ACCOUNTS",),
+        validate.target_accounts,
+        flag="--target-accounts",
+        help="run in these accounts (comma-separated ids, or 'organization')",
+    ),
+    Setting("target_role_name", ("TARGET_ROLE_NAME",), validate.role_name),
+    Setting(
+        "target_regions",
+        ("TARGET_REGIONS",),
+        validate.regions,
+        flag="--target-regions",
+        help="run in these regions (comma-separated; default the configured region)",
+    ),
+    Setting(
+        "max_parallel_targets",
+        ("MAX_PARALLEL_TARGETS",),
+        lambda raw: validate.integer(raw, minimum=1, maximum=64),
+        default="4",
+    ),
 )
 
 
@@ -195,15 +244,75 @@ def load(
 ) -> tuple[Settings, J]:
     """Read and validate the common and the job's settings, or raise ConfigError."""
     common, problems = _read(COMMON_SETTINGS, args, env)
-    specific, job_problems = _read(job_settings, args, env)
-    problems += job_problems
+    regions = common.get("target_regions") or (common.get("region") or DEFAULT_REGION,)
+    specific, job_problems = _read(job_settings, args, env, regions)
+    problems += job_problems + _target_problems(common, specific, job_settings)
     if problems:
         raise ConfigError(problems)
     return Settings(**common), job_type(**specific)
 
 
+def for_target(job_settings: J, rows: Sequence[Setting], account: str, region: str) -> J:
+    """The job's settings for one target: placeholders filled in and validated."""
+    changes: dict[str, Any] = {}
+    for row in rows:
+        value = getattr(job_settings, row.name)
+        if row.placeholders and isinstance(value, str):
+            try:
+                changes[row.name] = row.parse(_fill(value, account, region))
+            except validate.InvalidValue as error:
+                raise ConfigError([f"{row.describe()}: {error}"]) from None
+    return dataclasses.replace(job_settings, **changes)
+
+
+def _fill(template: str, account: str, region: str) -> str:
+    return template.replace(ACCOUNT_PLACEHOLDER, account).replace(REGION_PLACEHOLDER, region)
+
+
+def _target_problems(
+    common: Mapping[str, Any], specific: Mapping[str, Any], rows: Sequence[Setting]
+) -> list[str]:
+    """Checks that span settings: the role for the targets, the allow-list, unique names."""
+    problems: list[str] = []
+    accounts = common.get("target_accounts")
+    if accounts is not None and not common.get("target_role_name"):
+        problems.append("TARGET_ROLE_NAME: is required with TARGET_ACCOUNTS")
+    if accounts is None and common.get("target_role_name"):
+        problems.append("TARGET_ROLE_NAME: is only used with TARGET_ACCOUNTS")
+    allowed = common.get("allowed_account_ids") or ()
+    if allowed and isinstance(accounts, tuple):
+        outside = [account for account in accounts if account not in allowed]
+        if outside:
+            problems.append(
+                f"TARGET_ACCOUNTS: {', '.join(outside)} not in ALLOWED_ACCOUNT_IDS; "
+                "refusing to plan a run there"
+            )
+    several_accounts = accounts == validate.ORGANIZATION or (
+        isinstance(accounts, tuple) and len(accounts) > 1
+    )
+    several_regions = len(common.get("target_regions") or ()) > 1
+    for row in rows:
+        value = specific.get(row.name)
+        if not (row.unique_per_target and isinstance(value, str)):
+            continue
+        if several_accounts and ACCOUNT_PLACEHOLDER not in value:
+            problems.append(
+                f"{row.describe()}: must differ per target; with several target accounts "
+                f"it must contain {ACCOUNT_PLACEHOLDER}"
+            )
+        if several_regions and REGION_PLACEHOLDER not in value:
+            problems.append(
+                f"{row.describe()}: must differ per target; with several target regions "
+                f"it must contain {REGION_PLACEHOLDER}"
+            )
+    return problems
+
+
 def _read(
-    settings: Sequence[Setting], args: argparse.Namespace, env: Mapping[str, str]
+    settings: Sequence[Setting],
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    regions: Sequence[str] = (),
 ) -> tuple[dict[str, Any], list[str]]:
     values: dict[str, Any] = {}
     problems: list[str] = []
@@ -222,7 +331,26 @@ def _read(
             values[setting.name] = None
             continue
         try:
-            values[setting.name] = setting.parse(raw)
+            if setting.placeholders:
+                values[setting.name] = _parse_template(setting, raw, regions)
+            else:
+                values[setting.name] = setting.parse(raw)
         except validate.InvalidValue as error:
             problems.append(f"{setting.describe()}: {error}")
     return values, problems
+
+
+def _parse_template(setting: Setting, raw: str, regions: Sequence[str]) -> str:
+    """Validate a value with placeholders as every target will see it; keep the template."""
+    unknown = sorted(
+        {found for found in _PLACEHOLDER.findall(raw)} - {ACCOUNT_PLACEHOLDER, REGION_PLACEHOLDER}
+    )
+    if unknown:
+        raise validate.InvalidValue(
+            f"unknown placeholder {', '.join(unknown)}; "
+            f"use {ACCOUNT_PLACEHOLDER} or {REGION_PLACEHOLDER}"
+        )
+    value = raw.strip()
+    for region in regions:
+        setting.parse(_fill(value, SAMPLE_ACCOUNT, region))
+    return value

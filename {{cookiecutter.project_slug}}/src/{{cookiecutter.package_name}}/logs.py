@@ -11,6 +11,11 @@ Why these choices:
   lines.
 - The handler sits on the root logger so botocore's own records come out as
   JSON with the same ``run_id``.
+- ``context(account=..., region=...)`` adds fields to every line logged
+  inside it, in this thread and in work handed to other threads with
+  ``contextvars.copy_context().run`` (pool threads start with an empty
+  context). An extra field with the same name and value is not repeated; a
+  different value is kept as ``extra_<name>``.
 - The run's summary goes through its own logger, pinned to INFO, so it is
   the last line of every run whatever ``LOG_LEVEL`` says.
 - Secrets never reach the output: every string is scrubbed of the values
@@ -28,10 +33,21 @@ import logging
 import math
 import re
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import IO, Any
 
-__all__ = ["JsonFormatter", "redact", "register_secret", "setup", "summary_logger"]
+__all__ = [
+    "JsonFormatter",
+    "context",
+    "redact",
+    "register_secret",
+    "setup",
+    "summary_logger",
+]
 
 REDACTED = "[REDACTED]"
 MIN_SECRET_LENGTH = 6  # shorter values would scrub ordinary words
@@ -49,6 +65,17 @@ _SECRET_SHAPES = (
     re.compile(r"()\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
 )
 _secrets: set[str] = set()
+_context: ContextVar[Mapping[str, Any]] = ContextVar("log_context", default=MappingProxyType({}))
+
+
+@contextmanager
+def context(**fields: Any) -> Iterator[None]:
+    """Add ``fields`` to every line logged in this context (nested contexts add up)."""
+    token = _context.set(MappingProxyType({**_context.get(), **fields}))
+    try:
+        yield
+    finally:
+        _context.reset(token)
 
 
 def register_secret(value: str | None) -> None:
@@ -86,8 +113,12 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "run_id": self.run_id,
         }
+        shared = _context.get()
+        entry.update((key, value) for key, value in shared.items() if key not in entry)
         for key, value in vars(record).items():
             if key in _RECORD_ATTRS or key.startswith("_"):
+                continue
+            if key in shared and shared[key] == value:
                 continue
             entry[f"extra_{key}" if key in entry else key] = value
         if record.exc_info:

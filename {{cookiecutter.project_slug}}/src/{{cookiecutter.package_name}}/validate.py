@@ -9,6 +9,7 @@ API call, where it costs nothing.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 __all__ = [
     "InvalidValue",
@@ -21,9 +22,12 @@ __all__ = [
     "mfa_serial",
     "number",
     "region",
+    "regions",
     "role_arn",
+    "role_name",
     "s3_prefix",
     "sns_topic_arn",
+    "target_accounts",
 ]
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -31,6 +35,9 @@ _FALSE = frozenset({"0", "false", "no", "off"})
 _REGION = re.compile(r"[a-z]{2}(?:-(?:gov|iso|isob|isoe|isof))?-[a-z]+-[0-9]{1,2}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f)?"
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+# TARGET_ACCOUNTS=organization: every ACTIVE account of the AWS Organization
+ORGANIZATION: Literal["organization"] = "organization"
 _ROLE_ARN = re.compile("arn:" + _PARTITION + r":iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
 _TOPIC_ARN = re.compile(
     "arn:" + _PARTITION + ":sns:" + _REGION.pattern + r":[0-9]{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?"
@@ -98,6 +105,32 @@ def account_ids(raw: str) -> tuple[str, ...]:
     if bad:
         raise InvalidValue(f"account ids must be exactly 12 digits, got {', '.join(bad)}")
     return tuple(dict.fromkeys(ids))
+
+
+def target_accounts(raw: str) -> tuple[str, ...] | Literal["organization"]:
+    """Parse TARGET_ACCOUNTS: account ids, or ``organization`` for all active accounts."""
+    if raw.strip().lower() == ORGANIZATION:
+        return ORGANIZATION
+    ids = account_ids(raw)
+    if not ids:
+        raise InvalidValue(f"must list 12-digit account ids or say {ORGANIZATION!r}")
+    return ids
+
+
+def regions(raw: str) -> tuple[str, ...]:
+    """Parse a comma-separated list of regions, without repeats."""
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if not parts:
+        raise InvalidValue("must list at least one region, like us-east-1,eu-west-1")
+    bad = [part for part in parts if not _REGION.fullmatch(part)]
+    if bad:
+        raise InvalidValue(f"must be AWS regions like us-east-1, got {', '.join(bad)}")
+    return tuple(dict.fromkeys(parts))
+
+
+def role_name(raw: str) -> str:
+    """An IAM role name (not an ARN): the same name is assumed in every target account."""
+    return _matching(raw, _ROLE_NAME, "an IAM role name (up to 64 of A-Z a-z 0-9 +=,.@_-)")
 
 
 def role_arn(raw: str) -> str:

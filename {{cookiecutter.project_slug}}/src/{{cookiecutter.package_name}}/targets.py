@@ -1,0 +1,169 @@
+"""Where the job runs: the run's own account, or many (account, region) targets.
+
+Why it is built this way:
+- Without TARGET_ACCOUNTS or TARGET_REGIONS the job runs once, with the run's
+  own credentials, exactly as it always has (``run_here``).
+- With them, every target gets its own credentials (the same role name,
+  assumed in each account with the job's scoped session policy), its own
+  account guard, counts and "target finished" line. Targets run a few at a
+  time (MAX_PARALLEL_TARGETS); one failing never stops the others.
+- ``organization`` lists the accounts with AWS Organizations' paginator and
+  keeps the ACTIVE ones (and, with ALLOWED_ACCOUNT_IDS, only those listed).
+- Every line a target logs carries its ``account`` and ``region``.
+- Errors are returned, not mapped: turning them into exit codes is
+  ``cli.main``'s job alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from . import config, job, logs
+from .aws import Clients, Identity
+from .errors import StopRequest
+
+__all__ = ["FAN_OUT_ACTIONS", "Target", "TargetResult", "add_counts", "run_all", "run_here"]
+
+# What the run's own credentials need when they only hand out target roles.
+FAN_OUT_ACTIONS = ("sts:AssumeRole", "organizations:ListAccounts")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Target:
+    account: str | None  # None: the account of the run's own credentials
+    region: str
+
+
+@dataclass
+class TargetResult:
+    target: Target
+    account: str  # as resolved: for a None target, the run's own account
+    counts: job.Counts
+    error: BaseException | None
+    duration_ms: int
+
+
+def run_here(
+    settings: config.Settings,
+    job_settings: job.JobSettings,
+    run_id: str,
+    counts: job.Counts,
+    stop: StopRequest,
+) -> None:
+    """Run the job once, with the run's own credentials and region."""
+    clients = Clients(settings, run_id, job.IAM_ACTIONS)
+    identity = clients.guard()
+    own = config.for_target(job_settings, job.SETTINGS, identity.account, settings.region)
+    job.run(settings, own, clients, counts, stop)
+
+
+def run_all(
+    settings: config.Settings,
+    job_settings: job.JobSettings,
+    run_id: str,
+    stop: StopRequest,
+    on_done: Callable[[TargetResult], None],
+) -> list[TargetResult]:
+    """Run the job in every target; call ``on_done`` in each target's context.
+
+    The run's own credentials are checked first (prod rules, who we are);
+    a failure there, or in listing the organization, raises: no target ran.
+    """
+    actions = FAN_OUT_ACTIONS if settings.target_accounts is not None else job.IAM_ACTIONS
+    hub = Clients(settings, run_id, actions)
+    identity = hub.guard(allow_list=settings.target_accounts is None)
+    targets = [
+        Target(account, region)
+        for account in _accounts(settings, hub)
+        for region in settings.regions()
+    ]
+    log.info(
+        "fan-out started",
+        extra={"targets": len(targets), "max_parallel_targets": settings.max_parallel_targets},
+    )
+
+    def run_one(target: Target) -> TargetResult:
+        result = _run_target(
+            target, settings, job_settings, run_id, stop, hub=hub, hub_identity=identity
+        )
+        with logs.context(account=result.account, region=target.region):
+            on_done(result)
+        return result
+
+    with ThreadPoolExecutor(settings.max_parallel_targets, thread_name_prefix="target") as pool:
+        return list(pool.map(run_one, targets))
+
+
+def add_counts(total: Any, counts: Any) -> None:
+    """Add one target's counts to the run's (both are the job's ``Counts``)."""
+    for item in dataclasses.fields(counts):
+        setattr(total, item.name, getattr(total, item.name) + getattr(counts, item.name))
+
+
+def _accounts(settings: config.Settings, hub: Clients) -> list[str | None]:
+    if settings.target_accounts is None:
+        return [None]
+    if isinstance(settings.target_accounts, tuple):
+        return list(settings.target_accounts)
+    active = _active_organization_accounts(hub)
+    allowed = settings.allowed_account_ids
+    if not allowed:
+        return list(active)
+    outside = [account for account in active if account not in allowed]
+    if outside:
+        log.info(
+            "skipping organization accounts not in ALLOWED_ACCOUNT_IDS",
+            extra={"skipped_accounts": outside},
+        )
+    return [account for account in active if account in allowed]
+
+
+def _active_organization_accounts(hub: Clients) -> list[str]:
+    accounts: list[str] = []
+    for page in hub.organizations.get_paginator("list_accounts").paginate():
+        for account in page.get("Accounts", []):
+            status = account.get("State") or account.get("Status")
+            if status == "ACTIVE" and "Id" in account:
+                accounts.append(account["Id"])
+    log.info("listed organization accounts", extra={"active_accounts": len(accounts)})
+    return accounts
+
+
+def _run_target(
+    target: Target,
+    settings: config.Settings,
+    job_settings: job.JobSettings,
+    run_id: str,
+    stop: StopRequest,
+    *,
+    hub: Clients,
+    hub_identity: Identity,
+) -> TargetResult:
+    account = target.account or hub_identity.account
+    counts = job.Counts()
+    started = time.monotonic()
+    error: BaseException | None = None
+    with logs.context(account=account, region=target.region):
+        try:
+            stop.check()  # a stop request leaves targets not yet started alone
+            here = dataclasses.replace(settings, region=target.region)
+            role_arn = None
+            if target.account is not None:
+                partition = hub_identity.arn.split(":")[1]
+                role_arn = f"arn:{partition}:iam::{account}:role/{settings.target_role_name}"
+            clients = Clients(here, run_id, job.IAM_ACTIONS, source=hub, role_arn=role_arn)
+            clients.guard(expected_account=account)
+            own = config.for_target(job_settings, job.SETTINGS, account, target.region)
+            job.run(here, own, clients, counts, stop)
+        except Exception as failure:  # noqa: BLE001 - one target's failure never stops the others
+            error = failure
+    duration_ms = round((time.monotonic() - started) * 1000)
+    return TargetResult(target, account, counts, error, duration_ms)

@@ -1,0 +1,230 @@
+"""Fan-out: many accounts and regions, each with its own credentials, guard and result."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from {{ cookiecutter.package_name }} import job, targets
+from {{ cookiecutter.package_name }}.cli import ExitCode, most_severe
+
+from .conftest import ACCOUNT_ID, JOB_ENV, REGION, Organization, RunCli
+
+OTHER_REGION = "eu-west-1" if REGION != "eu-west-1" else "us-west-2"
+{%- if cookiecutter.starter_job == "s3-cleanup" %}
+# Bucket names are global: each target gets its own.
+FAN_OUT_ENV = {**JOB_ENV, "S3_BUCKET": "cleanup-{account}-{region}"}
+{%- else %}
+FAN_OUT_ENV = dict(JOB_ENV)
+{%- endif %}
+
+
+def org_env(**extra: str) -> dict[str, str]:
+    return {
+        **FAN_OUT_ENV,
+        "TARGET_ACCOUNTS": "organization",
+        "TARGET_ROLE_NAME": "automation",
+        "ALLOWED_ACCOUNT_IDS": "",
+        **extra,
+    }
+
+
+def finished(lines: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    return {
+        (line["account"], line["region"]): line["exit_code"]
+        for line in lines
+        if line["message"] == "target finished"
+    }
+
+
+def test_organization_runs_every_active_account_in_every_region(
+    organization: Organization, run_cli: RunCli
+) -> None:
+    done = run_cli(env=org_env(TARGET_REGIONS=f"{REGION},{OTHER_REGION}"))
+
+    regions = (REGION, OTHER_REGION)
+    expected = {(account, region) for account in organization.active for region in regions}
+    assert finished(done.lines) == dict.fromkeys(expected, 0)
+    assert organization.suspended not in {account for account, _ in finished(done.lines)}
+    assert done.code == 0
+    assert done.summary["targets"] == len(expected)
+    assert done.summary["targets_by_exit_code"] == {"0": len(expected)}
+    assert done.summary["failed_targets"] == []
+
+
+def test_each_target_checks_who_it_is_under_the_role_it_assumed(
+    organization: Organization, run_cli: RunCli
+) -> None:
+    done = run_cli(env=org_env())
+
+    identities = {
+        line["account"]: line["arn"]
+        for line in done.lines
+        if line["message"] == "resolved AWS identity" and "region" in line
+    }
+    assert set(identities) == set(organization.active)
+    for account, arn in identities.items():
+        assert arn.startswith(f"arn:aws:sts::{account}:assumed-role/automation/")
+
+
+def test_every_target_line_carries_its_account_and_region(
+    organization: Organization, run_cli: RunCli
+) -> None:
+    done = run_cli(env=org_env(TARGET_REGIONS=f"{REGION},{OTHER_REGION}"))
+
+    start = done.messages().index("fan-out started")
+    target_lines = done.lines[start + 1 : -1]
+    assert target_lines
+    for line in target_lines:
+        assert line["account"] in organization.active, line
+        assert line["region"] in (REGION, OTHER_REGION), line
+
+
+def test_a_role_that_cannot_be_assumed_fails_only_its_target(
+    organization: Organization, run_cli: RunCli, deny_assume_role: set[str]
+) -> None:
+    broken = organization.members[1]
+    deny_assume_role.add(broken)
+
+    done = run_cli(env=org_env())
+
+    results = finished(done.lines)
+    assert results.pop((broken, REGION)) == ExitCode.PERMISSION
+    assert results == dict.fromkeys(((a, REGION) for a in organization.active if a != broken), 0)
+    assert done.code == ExitCode.PERMISSION
+    assert done.summary["failed_targets"] == [
+        {
+            "account": broken,
+            "region": REGION,
+            "exit_code": int(ExitCode.PERMISSION),
+            "error": done.summary["failed_targets"][0]["error"],
+        }
+    ]
+    assert "AccessDenied" in done.summary["failed_targets"][0]["error"]
+    errors = [line for line in done.lines if line["level"] == "ERROR"]
+    assert [(line["account"], line["error_type"]) for line in errors] == [(broken, "ClientError")]
+
+
+def test_the_allow_list_limits_which_organization_accounts_run(
+    organization: Organization, run_cli: RunCli
+) -> None:
+    allowed = organization.members[:2]
+
+    done = run_cli(env=org_env(ALLOWED_ACCOUNT_IDS=",".join(allowed)))
+
+    assert {account for account, _ in finished(done.lines)} == set(allowed)
+    skipped = next(line for line in done.lines if line["message"].startswith("skipping"))
+    assert set(skipped["skipped_accounts"]) == set(organization.active) - set(allowed)
+    assert done.code == 0
+
+
+def test_listed_accounts_outside_the_allow_list_are_refused_before_any_call(
+    run_cli: RunCli, api_calls: list[str]
+) -> None:
+    done = run_cli(
+        env={
+            **FAN_OUT_ENV,
+            "TARGET_ACCOUNTS": f"{ACCOUNT_ID},210987654321",
+            "TARGET_ROLE_NAME": "automation",
+            "ALLOWED_ACCOUNT_IDS": ACCOUNT_ID,
+        }
+    )
+
+    assert done.code == ExitCode.CONFIG
+    assert "210987654321 not in ALLOWED_ACCOUNT_IDS" in done.stderr
+    assert api_calls == []
+
+
+def test_regions_alone_fan_out_in_the_run_s_own_account(aws: None, run_cli: RunCli) -> None:
+    done = run_cli(env={**FAN_OUT_ENV, "TARGET_REGIONS": f"{REGION},{OTHER_REGION}"})
+
+    assert finished(done.lines) == {(ACCOUNT_ID, REGION): 0, (ACCOUNT_ID, OTHER_REGION): 0}
+    assert done.code == 0
+
+
+def test_targets_run_in_parallel_but_never_more_than_the_limit(
+    organization: Organization, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def slow_job(*_: Any) -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.2)
+        with lock:
+            running -= 1
+
+    monkeypatch.setattr(job, "run", slow_job)
+    done = run_cli(env=org_env(TARGET_REGIONS=f"{REGION},{OTHER_REGION}", MAX_PARALLEL_TARGETS="3"))
+
+    assert done.code == 0
+    assert done.summary["targets"] == 8
+    assert most == 3
+
+
+def test_one_target_s_unexpected_error_does_not_stop_the_others(
+    organization: Organization, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = organization.members[0]
+    real_run = job.run
+
+    def run(settings: Any, job_settings: Any, clients: Any, counts: Any, stop: Any) -> None:
+        if clients.identity().account == broken:
+            raise RuntimeError("a bug in one target")
+        real_run(settings, job_settings, clients, counts, stop)
+
+    monkeypatch.setattr(job, "run", run)
+    done = run_cli(env=org_env())
+
+    results = finished(done.lines)
+    assert results.pop((broken, REGION)) == ExitCode.UNEXPECTED
+    assert set(results.values()) == {0}
+    assert len(results) == len(organization.active) - 1
+    assert done.code == ExitCode.UNEXPECTED
+
+
+def test_target_settings_are_checked_together(run_cli: RunCli, api_calls: list[str]) -> None:
+    done = run_cli(env={**FAN_OUT_ENV, "TARGET_ACCOUNTS": ACCOUNT_ID})
+    assert done.code == ExitCode.CONFIG
+    assert "TARGET_ROLE_NAME: is required with TARGET_ACCOUNTS" in done.stderr
+
+    done = run_cli(env={**FAN_OUT_ENV, "TARGET_ROLE_NAME": "automation"})
+    assert "TARGET_ROLE_NAME: is only used with TARGET_ACCOUNTS" in done.stderr
+
+    done = run_cli(
+        env={
+            **FAN_OUT_ENV,
+            "TARGET_ACCOUNTS": "12345",
+            "TARGET_REGIONS": "mars-1",
+            "MAX_PARALLEL_TARGETS": "0",
+        }
+    )
+    for name in ("TARGET_ACCOUNTS", "TARGET_REGIONS", "MAX_PARALLEL_TARGETS"):
+        assert f"error: {name}" in done.stderr
+    assert api_calls == []
+
+
+def test_the_worst_exit_code_wins() -> None:
+    assert most_severe([]) == ExitCode.OK
+    assert most_severe([ExitCode.OK, ExitCode.AWS_ERROR, ExitCode.PERMISSION]) == (
+        ExitCode.PERMISSION
+    )
+    assert most_severe([ExitCode.UNEXPECTED, ExitCode.REFUSED]) == ExitCode.UNEXPECTED
+    assert most_severe([ExitCode.UNEXPECTED, ExitCode.INTERRUPTED]) == ExitCode.INTERRUPTED
+
+
+def test_counts_of_targets_add_up() -> None:
+    total, one, two = job.Counts(), job.Counts(), job.Counts()
+    first = next(iter(total.as_dict()))
+    setattr(one, first, 2)
+    setattr(two, first, 3)
+    targets.add_counts(total, one)
+    targets.add_counts(total, two)
+    assert total.as_dict()[first] == 5
