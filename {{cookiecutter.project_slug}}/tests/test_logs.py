@@ -117,3 +117,36 @@ def test_level_filters(stream: io.StringIO) -> None:
     log.info("hidden")
     log.warning("shown")
     assert [entry["message"] for entry in lines(stream)] == ["shown"]
+
+
+def test_context_fields_reach_every_line_inside_it_and_no_line_after(
+    stream: io.StringIO,
+) -> None:
+    log = logs.setup("INFO", "run-1", stream)
+    with logs.context(account="111111111111"):
+        with logs.context(region="eu-west-1"):
+            log.info("inner", extra={"region": "eu-west-1", "bucket": "b"})
+        log.info("outer", extra={"account": "222222222222"})
+    log.info("after")
+
+    inner, outer, after = lines(stream)
+    assert (inner["account"], inner["region"]) == ("111111111111", "eu-west-1")
+    assert inner["bucket"] == "b"
+    assert "extra_region" not in inner  # the same value is not repeated
+    assert (outer["account"], outer["extra_account"]) == ("111111111111", "222222222222")
+    assert "region" not in outer
+    assert "account" not in after
+
+
+def test_context_reaches_pool_threads_only_when_copied(stream: io.StringIO) -> None:
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    log = logs.setup("INFO", "run-1", stream)
+    with logs.context(account="111111111111"), ThreadPoolExecutor(1) as pool:
+        pool.submit(log.info, "plain").result()
+        pool.submit(contextvars.copy_context().run, log.info, "copied").result()
+
+    plain, copied = lines(stream)
+    assert "account" not in plain
+    assert copied["account"] == "111111111111"
