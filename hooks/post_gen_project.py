@@ -1,6 +1,7 @@
 """Trim the generated project to the chosen switches and print next steps.
 
-What each switch removes lives in one table, ``OPTIONAL_PATHS``. Removing a
+What each answer removes lives in one table, ``OPTIONAL_PATHS``: each
+path there is kept only when its condition holds for the answers. Removing a
 path that is already gone is not an error, so the hook is safe to run again
 on a project it has already trimmed (template updates re-run it).
 Stdlib only.
@@ -11,30 +12,47 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 ANSWERS_JSON = r"""
 {
   "project_slug": {{ cookiecutter.project_slug | tojson }},
+  "package_name": {{ cookiecutter.package_name | tojson }},
   "include_github_actions": {{ cookiecutter.include_github_actions | tojson }},
   "include_pre_commit": {{ cookiecutter.include_pre_commit | tojson }},
-  "include_dockerfile": {{ cookiecutter.include_dockerfile | tojson }}
+  "include_dockerfile": {{ cookiecutter.include_dockerfile | tojson }},
+  "deploy_target": {{ cookiecutter.deploy_target | tojson }}
 }
 """
 
-# switch -> paths (relative to the project root) that exist only when it is on
-OPTIONAL_PATHS: dict[str, tuple[str, ...]] = {
-    "include_github_actions": (".github",),
-    "include_pre_commit": (".pre-commit-config.yaml",),
-    "include_dockerfile": ("Dockerfile", ".dockerignore"),
+
+def _lambda(answers: Mapping[str, Any]) -> bool:
+    return bool(answers["deploy_target"] == "lambda")
+
+
+def _container(answers: Mapping[str, Any]) -> bool:
+    # ECS Fargate runs the image, so it brings the Dockerfile whatever the switch says.
+    return bool(answers["include_dockerfile"] or answers["deploy_target"] == "ecs-fargate")
+
+
+# paths (relative to the project root) -> when they are kept
+OPTIONAL_PATHS: dict[tuple[str, ...], Callable[[Mapping[str, Any]], bool]] = {
+    (".github",): lambda answers: bool(answers["include_github_actions"]),
+    (".pre-commit-config.yaml",): lambda answers: bool(answers["include_pre_commit"]),
+    ("Dockerfile", ".dockerignore"): _container,
+    ("template.yaml", "tests/test_deploy.py"): lambda answers: answers["deploy_target"] != "none",
+    ("Makefile", "src/{package}/handler.py", "tests/test_handler.py"): _lambda,
 }
 
 
 def paths_to_remove(answers: Mapping[str, Any]) -> list[str]:
     return [
-        path for switch, paths in OPTIONAL_PATHS.items() if not answers[switch] for path in paths
+        path.format(package=answers["package_name"])
+        for paths, kept in OPTIONAL_PATHS.items()
+        if not kept(answers)
+        for path in paths
     ]
 
 

@@ -33,12 +33,14 @@ ANSWERS_JSON = r"""
   "starter_job": {{ cookiecutter.starter_job | tojson }},
   "include_github_actions": {{ cookiecutter.include_github_actions | tojson }},
   "include_pre_commit": {{ cookiecutter.include_pre_commit | tojson }},
-  "include_dockerfile": {{ cookiecutter.include_dockerfile | tojson }}
+  "include_dockerfile": {{ cookiecutter.include_dockerfile | tojson }},
+  "deploy_target": {{ cookiecutter.deploy_target | tojson }}
 }
 """
 
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 STARTER_JOBS = ("s3-cleanup", "blank")
+DEPLOY_TARGETS = ("none", "lambda", "ecs-fargate")
 SWITCHES = ("include_github_actions", "include_pre_commit", "include_dockerfile")
 
 SLUG_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -171,6 +173,7 @@ CHECKS: dict[str, Callable[[object], str | None]] = {
     "allowed_account_ids": check_account_ids,
     "starter_job": one_of(STARTER_JOBS),
     **{switch: check_switch for switch in SWITCHES},
+    "deploy_target": one_of(DEPLOY_TARGETS),
 }
 
 

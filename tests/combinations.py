@@ -31,6 +31,7 @@ class Combination:
             "include_github_actions": True,
             "include_pre_commit": True,
             "include_dockerfile": False,
+            "deploy_target": "none",
         }
         return self.context.get(key, defaults.get(key))
 
@@ -46,6 +47,7 @@ COMBINATIONS = (
             "allowed_account_ids": "111111111111, 222222222222",
             "include_github_actions": False,
             "include_pre_commit": False,
+            "deploy_target": "ecs-fargate",
         },
         install=True,
     ),
@@ -58,12 +60,18 @@ COMBINATIONS = (
             "author_name": HOSTILE_TEXT,
             "author_email": "ops+scripts@example.com",
             "include_dockerfile": True,
+            "deploy_target": "lambda",
         },
         install=True,
     ),
     Combination(
         "s3-everything-py312-govcloud",
-        {"python_version": "3.12", "aws_region": "us-gov-west-1", "include_dockerfile": True},
+        {
+            "python_version": "3.12",
+            "aws_region": "us-gov-west-1",
+            "include_dockerfile": True,
+            "deploy_target": "ecs-fargate",
+        },
     ),
     Combination(
         "blank-py313-china",
@@ -72,6 +80,7 @@ COMBINATIONS = (
             "python_version": "3.13",
             "aws_region": "cn-north-1",
             "include_pre_commit": False,
+            "deploy_target": "lambda",
         },
     ),
     Combination(

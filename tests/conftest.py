@@ -9,12 +9,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from .baked_project import BakedProject
 from .combinations import COMBINATIONS, Combination
 from .e2e import SLUG, Run, base_env, moto_server, s3_client
 
 TEMPLATE = Path(__file__).resolve().parent.parent
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """A safe loader that reads CloudFormation's short tags (!Ref X) as {"!Ref": X}."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        return {"!" + suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {"!" + suffix: loader.construct_sequence(node, deep=True)}
+    return {"!" + suffix: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+
+
+CloudFormationLoader.add_multi_constructor("!", _tagged)
 
 
 def bake(cookies: Any, combination: Combination) -> BakedProject:

@@ -11,13 +11,17 @@ import pytest
 import yaml
 
 from .combinations import COMBINATIONS, HOSTILE_TEXT, Combination
-from .conftest import bake
+from .conftest import CloudFormationLoader, bake
 
 # switch -> files that exist exactly when it is on (written independently of the hook)
 SWITCH_FILES = {
     "include_github_actions": [".github/workflows/ci.yml"],
     "include_pre_commit": [".pre-commit-config.yaml"],
-    "include_dockerfile": ["Dockerfile", ".dockerignore"],
+}
+# deploy target -> files that exist exactly when it is chosen (Dockerfile: see below)
+DEPLOY_FILES = {
+    "lambda": ["Makefile", "src/{package}/handler.py", "tests/test_handler.py"],
+    "ecs-fargate": [],
 }
 ALWAYS = [
     "README.md",
@@ -31,10 +35,22 @@ ALWAYS = [
     "tests/test_validate.py",
     "tests/test_job.py",
     "tests/test_practices.py",
+    "tests/test_targets.py",
     ".cookiecutter.json",
     "iam-policy.json",
 ]
-MODULES = ["__init__", "__main__", "cli", "config", "logs", "aws", "validate", "errors", "job"]
+MODULES = [
+    "__init__",
+    "__main__",
+    "cli",
+    "config",
+    "logs",
+    "aws",
+    "validate",
+    "errors",
+    "job",
+    "targets",
+]
 UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bcookiecutter\.[a-z_]+\s*(\||\}\})")
 
 
@@ -56,6 +72,15 @@ def test_files_follow_the_switches(project: Any, combination: Combination) -> No
     for switch, files in SWITCH_FILES.items():
         for relative in files:
             assert project.has_file(relative) is combination.answer(switch), (switch, relative)
+    target = combination.answer("deploy_target")
+    for name, files in DEPLOY_FILES.items():
+        for relative in files:
+            assert project.has_file(relative.format(package=package)) is (target == name), relative
+    for relative in ("template.yaml", "tests/test_deploy.py"):
+        assert project.has_file(relative) is (target != "none"), relative
+    container = combination.answer("include_dockerfile") or target == "ecs-fargate"
+    for relative in ("Dockerfile", ".dockerignore"):
+        assert project.has_file(relative) is container, relative
 
 
 def test_nothing_unrendered_survives(project: Any) -> None:
@@ -75,7 +100,8 @@ def test_every_python_file_compiles(project: Any) -> None:
 def test_every_yaml_and_toml_file_parses(project: Any, combination: Combination) -> None:
     for path in project.files():
         if path.suffix in {".yml", ".yaml"}:
-            assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict), path
+            text = path.read_text(encoding="utf-8")
+            assert isinstance(yaml.load(text, Loader=CloudFormationLoader), dict), path  # noqa: S506
     pyproject = tomllib.loads(project.read("pyproject.toml"))
     meta = pyproject["project"]
     version = combination.answer("python_version")

@@ -56,6 +56,7 @@ BAD_ANSWERS = [
     ("allowed_account_ids", "123456789012,abcdefghijkl", "'abcdefghijkl'"),
     ("starter_job", "ec2-reaper", "one of s3-cleanup, blank"),
     ("include_dockerfile", "yes", "JSON boolean"),
+    ("deploy_target", "kubernetes", "one of none, lambda, ecs-fargate"),
 ]
 
 
@@ -179,3 +180,35 @@ def test_post_hook_removes_what_a_switch_turns_off_and_is_idempotent(
             for relative in paths:
                 assert (project / relative).exists() is (other != switch), relative
         assert (project / "README.md").exists()
+
+
+# deploy target -> paths it keeps (written independently of the hook's table)
+DEPLOY_KEEPS = {
+    "none": set(),
+    "lambda": {
+        "template.yaml",
+        "tests/test_deploy.py",
+        "Makefile",
+        "src/aws_automation_script/handler.py",
+        "tests/test_handler.py",
+    },
+    "ecs-fargate": {"template.yaml", "tests/test_deploy.py", "Dockerfile", ".dockerignore"},
+}
+
+
+@pytest.mark.parametrize("target", sorted(DEPLOY_KEEPS))
+def test_post_hook_keeps_only_the_chosen_deploy_target_s_files(
+    tmp_path: Path, target: str
+) -> None:
+    project = tmp_path / "project"
+    every = set().union(*DEPLOY_KEEPS.values())
+    for relative in every:
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text("x\n")
+    answers = {**GOOD, "include_dockerfile": False, "deploy_target": target}
+    hook = render("post_gen_project.py", answers, tmp_path)
+    for _ in range(2):
+        done = run_hook(hook, project)
+        assert done.returncode == 0, done.stderr
+        kept = {relative for relative in every if (project / relative).exists()}
+        assert kept == DEPLOY_KEEPS[target]

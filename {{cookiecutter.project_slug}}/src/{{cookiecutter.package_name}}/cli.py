@@ -36,7 +36,7 @@ from .errors import ConfigError, Interrupted, PartialFailure, SafetyRefusal, Sto
 if TYPE_CHECKING:
     from .targets import TargetResult
 
-__all__ = ["ExitCode", "build_parser", "exit_code_for", "main", "most_severe"]
+__all__ = ["ExitCode", "build_parser", "execute", "exit_code_for", "main", "most_severe"]
 
 DIST_NAME = {{ cookiecutter.project_slug | tojson }}
 
@@ -153,8 +153,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run once and return the exit code; the last log line is always the summary."""
+    return int(execute(argv, environ)["exit_code"])
+
+
+def execute(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    overrides: object = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Run once and return the summary (the last line logged), exit code included.
+
+    ``overrides`` (a Lambda event's ``settings``, say) maps setting variable
+    names to values that win over ``environ``; they are validated like the
+    rest. ``--help`` and ``--version`` return only an exit code.
+    """
     started = time.monotonic()
-    run_id = os.urandom(16).hex()  # as unique as a uuid4, without importing uuid
+    run_id = run_id or os.urandom(16).hex()  # as unique as a uuid4, without importing uuid
     env = os.environ if environ is None else environ
     log = logs.setup("INFO", run_id)
     counts = job.Counts()
@@ -163,6 +179,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     restore_signals = _handle_signals(stop)
     fan_out: dict[str, object] = {}
     try:
+        env = config.with_overrides(env, overrides, job.SETTINGS)
         args = build_parser().parse_args(argv)
         settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
         dry_run = settings.dry_run
@@ -172,24 +189,22 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         if settings.fans_out:
             fan_out = _fan_out_summary(results)
     except SystemExit as done:  # --help and --version
-        return int(done.code or 0)
+        return {"exit_code": int(done.code or 0)}
     except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
         code = exit_code_for(error)
         _report(log, code, error)
     finally:
         restore_signals()
-    logs.summary_logger().info(
-        "run finished",
-        extra={
-            "summary": True,
-            "exit_code": int(code),
-            "dry_run": dry_run,
-            "duration_ms": round((time.monotonic() - started) * 1000),
-            **counts.as_dict(),
-            **fan_out,
-        },
-    )
-    return int(code)
+    summary: dict[str, Any] = {
+        "summary": True,
+        "exit_code": int(code),
+        "dry_run": dry_run,
+        "duration_ms": round((time.monotonic() - started) * 1000),
+        **counts.as_dict(),
+        **fan_out,
+    }
+    logs.summary_logger().info("run finished", extra=summary)
+    return {"run_id": run_id, **summary}
 
 
 def _run(

@@ -42,6 +42,7 @@ from typing import IO, Any
 
 __all__ = [
     "JsonFormatter",
+    "claim_root_logger",
     "context",
     "redact",
     "register_secret",
@@ -157,6 +158,18 @@ def setup(level: str, run_id: str, stream: IO[str] | None = None) -> logging.Log
     root.setLevel(level)
     summary_logger().setLevel(logging.INFO)
     return logging.getLogger(__package__)
+
+
+def claim_root_logger() -> None:
+    """Remove every handler on the root logger but ours.
+
+    The Lambda runtime puts its own handler there; next to ours it would
+    print every line a second time, as plain text.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if not isinstance(handler, _JsonLinesHandler):
+            root.removeHandler(handler)
 
 
 def summary_logger() -> logging.Logger:
