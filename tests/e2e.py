@@ -47,19 +47,21 @@ def s3_client(endpoint: str) -> Any:
     )
 
 
-def seed(bucket: str, keys: list[str], age_days: int) -> None:
+def seed(bucket: str, keys: list[str], age_days: int, account: str = ACCOUNT) -> None:
     from moto.s3.models import s3_backends
 
-    backend = s3_backends[ACCOUNT]["global"]
+    backend = s3_backends[account]["global"]
+    if bucket not in backend.buckets:
+        backend.create_bucket(bucket, "us-east-1")
     moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=age_days)
     for key in keys:
         backend.put_object(bucket, key, b"data").last_modified = moment
 
 
-def keys_in(bucket: str) -> set[str]:
+def keys_in(bucket: str, account: str = ACCOUNT) -> set[str]:
     from moto.s3.models import s3_backends
 
-    return set(s3_backends[ACCOUNT]["global"].buckets[bucket].keys.keys())
+    return set(s3_backends[account]["global"].buckets[bucket].keys.keys())
 
 
 def free_port() -> int:

@@ -3,8 +3,8 @@
 It sits between the baked CLI (``AWS_ENDPOINT_URL`` points at it) and moto's
 server, and according to a seeded ``FaultPlan`` answers 503 SlowDown or 500
 before forwarding, resets the connection before or after the request reached
-the server, adds latency, answers 403 to one kind of operation, or makes
-DeleteObjects fail some keys (the keys are taken out of the forwarded request,
+the server, adds latency, answers 403 to one kind of operation or to
+AssumeRole into one account, or makes DeleteObjects fail some keys (the keys are taken out of the forwarded request,
 so they really stay). ``BlackHole`` accepts connections and never answers.
 """
 
@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -40,6 +40,7 @@ class FaultPlan:
     latency: float = 0.0  # seconds added before each request is handled
     deny: str | None = None  # operation kind answered 403 AccessDenied
     only: str | None = None  # apply the random faults to this operation kind only
+    deny_assume_role: str | None = None  # account whose roles STS refuses to hand out
 
 
 def operation_kind(method: str, path: str, query: str) -> str:
@@ -127,6 +128,9 @@ class FaultProxy:
         if plan.deny == kind:
             self.injected["deny"] += 1
             return reply(request, 403, error_xml("AccessDenied", "injected"))
+        if plan.deny_assume_role and assumes_role_in(body, plan.deny_assume_role):
+            self.injected["deny_assume_role"] += 1
+            return reply(request, 403, sts_error_xml("AccessDenied", "not authorized"))
         if plan.only is None or plan.only == kind:
             if self.roll(plan.slow_down):
                 self.injected["slow_down"] += 1
@@ -197,6 +201,21 @@ def forward(
         return response.status, kept, payload
     finally:
         connection.close()
+
+
+def assumes_role_in(body: bytes, account: str) -> bool:
+    """Whether a form-encoded STS request assumes a role in ``account``."""
+    form = parse_qs(body.decode("utf-8", "replace"))
+    role_arn = form.get("RoleArn", [""])[0]
+    return form.get("Action") == ["AssumeRole"] and role_arn.split(":")[4:5] == [account]
+
+
+def sts_error_xml(code: str, message: str) -> bytes:
+    return (
+        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"<Code>{code}</Code><Message>{message}</Message></Error>"
+        "<RequestId>fault-proxy</RequestId></ErrorResponse>"
+    ).encode()
 
 
 def error_xml(code: str, message: str) -> bytes:

@@ -197,9 +197,7 @@ DEPLOY_KEEPS = {
 
 
 @pytest.mark.parametrize("target", sorted(DEPLOY_KEEPS))
-def test_post_hook_keeps_only_the_chosen_deploy_target_s_files(
-    tmp_path: Path, target: str
-) -> None:
+def test_post_hook_keeps_only_the_chosen_deploy_target_s_files(tmp_path: Path, target: str) -> None:
     project = tmp_path / "project"
     every = set().union(*DEPLOY_KEEPS.values())
     for relative in every:

@@ -1,0 +1,145 @@
+"""Deploy targets: every rendered CloudFormation template passes cfn-lint, the
+Lambda handler runs in-process against moto, and the image is built to be
+safe. Nothing here needs a Docker daemon or an AWS account."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .combinations import COMBINATIONS, Combination, installable
+from .conftest import CloudFormationLoader, bake
+
+CFN_LINT = str(Path(sys.executable).with_name("cfn-lint"))
+DEPLOYED = [combo for combo in COMBINATIONS if combo.answer("deploy_target") != "none"]
+CONTAINERS = [
+    combo
+    for combo in COMBINATIONS
+    if combo.answer("include_dockerfile") or combo.answer("deploy_target") == "ecs-fargate"
+]
+LAMBDA_INSTALLED = [
+    combo
+    for combo in installable()
+    if combo.answer("deploy_target") == "lambda" and combo.answer("starter_job") == "s3-cleanup"
+]
+
+
+def load_template(project: Any) -> dict[str, Any]:
+    text = project.read("template.yaml")
+    loaded: dict[str, Any] = yaml.load(text, Loader=CloudFormationLoader)
+    return loaded
+
+
+def test_both_deploy_targets_and_both_starters_are_covered() -> None:
+    pairs = {(combo.answer("deploy_target"), combo.answer("starter_job")) for combo in DEPLOYED}
+    assert pairs == {(t, s) for t in ("lambda", "ecs-fargate") for s in ("s3-cleanup", "blank")}
+
+
+@pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)
+def test_cfn_lint_passes_in_the_project_s_region(cookies: Any, combo: Combination) -> None:
+    project = bake(cookies, combo)
+    region = combo.answer("aws_region") or "us-east-1"
+    done = subprocess.run(
+        [CFN_LINT, "--regions", region, "--", "template.yaml"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)
+def test_templates_keep_dry_run_and_least_privilege(cookies: Any, combo: Combination) -> None:
+    project = bake(cookies, combo)
+    template = load_template(project)
+    assert template["Parameters"]["DryRun"]["Default"] == "true"
+    role = "FunctionRole" if combo.answer("deploy_target") == "lambda" else "TaskRole"
+    (policy,) = template["Resources"][role]["Properties"]["Policies"]
+    for statement in policy["PolicyDocument"]["Statement"]:
+        for branch in statement["!If"][1:]:
+            if isinstance(branch, dict) and "Action" in branch:
+                actions = branch["Action"]
+                for action in actions if isinstance(actions, list) else [actions]:
+                    assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", action), action
+    retention = template["Resources"]["LogGroup"]["Properties"]["RetentionInDays"]
+    assert retention == {"!Ref": "LogRetentionDays"}
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
+    assert template["Description"].endswith(": " + project.context["description"])
+
+
+@pytest.mark.parametrize("combo", CONTAINERS, ids=lambda combo: combo.id)
+def test_the_image_is_slim_pinned_and_runs_as_non_root(cookies: Any, combo: Combination) -> None:
+    project = bake(cookies, combo)
+    dockerfile = project.read("Dockerfile")
+    version = combo.answer("python_version")
+    assert f"ARG PYTHON_IMAGE=python:{version}-slim-trixie\n" in dockerfile
+    assert re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE) == ["${PYTHON_IMAGE}"] * 2
+    assert re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE) == ["10001:10001"]
+    assert "latest" not in dockerfile
+    assert dockerfile.rstrip().endswith(f'ENTRYPOINT ["{project.context["project_slug"]}"]')
+    assert ".venv" in project.read(".dockerignore").split()
+
+
+HANDLER_RUN = textwrap.dedent(
+    """
+    import json, sys
+    from datetime import datetime, timedelta, timezone
+
+    import boto3
+    from moto import mock_aws
+    from moto.s3.models import s3_backends
+
+    from {package}.handler import lambda_handler
+
+    class Context:
+        aws_request_id = "request-1"
+
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="lambda-bucket")
+        backend = s3_backends["123456789012"]["global"]
+        old = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=90)
+        for key in ("temp/a", "temp/b", "temp/c"):
+            backend.put_object("lambda-bucket", key, b"x").last_modified = old
+        backend.put_object("lambda-bucket", "temp/new", b"x")
+        results = [lambda_handler(json.loads(event), Context()) for event in sys.argv[1:]]
+        left = sorted(backend.get_bucket("lambda-bucket").keys)
+    print(json.dumps({{"results": results, "left": left}}))
+    """
+)
+
+
+@pytest.mark.parametrize("combo", LAMBDA_INSTALLED, ids=lambda combo: combo.id)
+def test_lambda_handler_runs_in_process_against_moto(installed: Any, combo: Combination) -> None:
+    project = installed(combo)
+    env = {
+        "PATH": str(project.venv_bin),
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "S3_BUCKET": "lambda-bucket",
+        "ALLOWED_ACCOUNT_IDS": "123456789012",
+    }
+    script = HANDLER_RUN.format(package=project.context["package_name"])
+    events = [{}, {"settings": {"DRY_RUN": False}}, {"settings": {"DRY_RUN": False}}]
+    done = project.run(project.venv_bin / "python", "-c", script, *map(json.dumps, events), env=env)
+    *log_lines, result_line = done.stdout.splitlines()
+    outcome = json.loads(result_line)
+    dry, applied, again = outcome["results"]
+    assert (dry["exit_code"], dry["dry_run"], dry["matched"], dry["deleted"]) == (0, True, 3, 0)
+    assert (applied["exit_code"], applied["dry_run"], applied["deleted"]) == (0, False, 3)
+    assert (again["exit_code"], again["matched"], again["deleted"]) == (0, 0, 0)
+    assert outcome["left"] == ["temp/new"]
+    summaries = [json.loads(line) for line in log_lines if '"run finished"' in line]
+    assert [line["run_id"] for line in summaries] == ["request-1"] * 3
+    assert [line["deleted"] for line in summaries] == [0, 3, 0]
