@@ -4,8 +4,9 @@ It sits between the baked CLI (``AWS_ENDPOINT_URL`` points at it) and moto's
 server, and according to a seeded ``FaultPlan`` answers 503 SlowDown or 500
 before forwarding, resets the connection before or after the request reached
 the server, adds latency, answers 403 to one kind of operation or to
-AssumeRole into one account, or makes DeleteObjects fail some keys (the keys are taken out of the forwarded request,
-so they really stay). ``BlackHole`` accepts connections and never answers.
+AssumeRole into one account, or makes DeleteObjects fail some keys (the keys
+are taken out of the forwarded request, so they really stay). ``BlackHole``
+accepts connections and never answers.
 """
 
 from __future__ import annotations
