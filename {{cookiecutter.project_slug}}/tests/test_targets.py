@@ -22,12 +22,12 @@ FAN_OUT_ENV = dict(JOB_ENV)
 {%- endif %}
 
 
-def org_env(**extra: str) -> dict[str, str]:
+def org_env(organization: Organization, **extra: str) -> dict[str, str]:
     return {
         **FAN_OUT_ENV,
         "TARGET_ACCOUNTS": "organization",
         "TARGET_ROLE_NAME": "automation",
-        "ALLOWED_ACCOUNT_IDS": "",
+        "ALLOWED_ACCOUNT_IDS": ",".join(organization.active),
         **extra,
     }
 
@@ -43,7 +43,7 @@ def finished(lines: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
 def test_organization_runs_every_active_account_in_every_region(
     organization: Organization, run_cli: RunCli
 ) -> None:
-    done = run_cli(env=org_env(TARGET_REGIONS=f"{REGION},{OTHER_REGION}"))
+    done = run_cli(env=org_env(organization, TARGET_REGIONS=f"{REGION},{OTHER_REGION}"))
 
     regions = (REGION, OTHER_REGION)
     expected = {(account, region) for account in organization.active for region in regions}
@@ -58,7 +58,7 @@ def test_organization_runs_every_active_account_in_every_region(
 def test_each_target_checks_who_it_is_under_the_role_it_assumed(
     organization: Organization, run_cli: RunCli
 ) -> None:
-    done = run_cli(env=org_env())
+    done = run_cli(env=org_env(organization))
 
     identities = {
         line["account"]: line["arn"]
@@ -73,7 +73,7 @@ def test_each_target_checks_who_it_is_under_the_role_it_assumed(
 def test_every_target_line_carries_its_account_and_region(
     organization: Organization, run_cli: RunCli
 ) -> None:
-    done = run_cli(env=org_env(TARGET_REGIONS=f"{REGION},{OTHER_REGION}"))
+    done = run_cli(env=org_env(organization, TARGET_REGIONS=f"{REGION},{OTHER_REGION}"))
 
     start = done.messages().index("fan-out started")
     target_lines = done.lines[start + 1 : -1]
@@ -89,7 +89,7 @@ def test_a_role_that_cannot_be_assumed_fails_only_its_target(
     broken = organization.members[1]
     deny_assume_role.add(broken)
 
-    done = run_cli(env=org_env())
+    done = run_cli(env=org_env(organization))
 
     results = finished(done.lines)
     assert results.pop((broken, REGION)) == ExitCode.PERMISSION
@@ -113,7 +113,7 @@ def test_the_allow_list_limits_which_organization_accounts_run(
 ) -> None:
     allowed = organization.members[:2]
 
-    done = run_cli(env=org_env(ALLOWED_ACCOUNT_IDS=",".join(allowed)))
+    done = run_cli(env=org_env(organization, ALLOWED_ACCOUNT_IDS=",".join(allowed)))
 
     assert {account for account, _ in finished(done.lines)} == set(allowed)
     skipped = next(line for line in done.lines if line["message"].startswith("skipping"))
@@ -162,7 +162,8 @@ def test_targets_run_in_parallel_but_never_more_than_the_limit(
             running -= 1
 
     monkeypatch.setattr(job, "run", slow_job)
-    done = run_cli(env=org_env(TARGET_REGIONS=f"{REGION},{OTHER_REGION}", MAX_PARALLEL_TARGETS="3"))
+    regions = f"{REGION},{OTHER_REGION}"
+    done = run_cli(env=org_env(organization, TARGET_REGIONS=regions, MAX_PARALLEL_TARGETS="3"))
 
     assert done.code == 0
     assert done.summary["targets"] == 8
@@ -181,7 +182,7 @@ def test_one_target_s_unexpected_error_does_not_stop_the_others(
         real_run(settings, job_settings, clients, counts, stop)
 
     monkeypatch.setattr(job, "run", run)
-    done = run_cli(env=org_env())
+    done = run_cli(env=org_env(organization))
 
     results = finished(done.lines)
     assert results.pop((broken, REGION)) == ExitCode.UNEXPECTED

@@ -455,7 +455,7 @@ def test_fan_out_apply_cleans_every_account_s_own_bucket(
         "S3_BUCKET": "cleanup-{account}",
         "TARGET_ACCOUNTS": "organization",
         "TARGET_ROLE_NAME": "automation",
-        "ALLOWED_ACCOUNT_IDS": "",
+        "ALLOWED_ACCOUNT_IDS": ",".join(organization.active),
     }
 
     done = run_cli("--apply", env=env)
@@ -485,7 +485,7 @@ def test_fan_out_delete_workers_log_with_the_target_s_account(
         "S3_BUCKET": "cleanup-{account}",
         "TARGET_ACCOUNTS": account,
         "TARGET_ROLE_NAME": "automation",
-        "ALLOWED_ACCOUNT_IDS": "",
+        "ALLOWED_ACCOUNT_IDS": account,
         "LOG_LEVEL": "DEBUG",
     }
 
