@@ -141,6 +141,7 @@ def test_workflow_runs_every_check(cookies: Any, combo: Combination) -> None:
     commands = " ".join(step.get("run", "") for step in steps)
     for check in ("pytest", "ruff check", "ruff format --check", "mypy"):
         assert check in commands
+    assert ("cfn-lint template.yaml" in commands) is (combo.answer("deploy_target") != "none")
     for step in steps:
         if "uses" in step:
             assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]

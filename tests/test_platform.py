@@ -83,6 +83,7 @@ def test_org_config_file_bakes_with_no_input(tmp_path: Path) -> None:
     for key, value in org_defaults().items():
         assert recorded[key] == value, key
     assert (out / "Dockerfile").exists()  # a switch the org file turns on
+    assert (out / "template.yaml").exists()  # and its deploy target
 
 
 def test_org_config_file_prefills_the_prompts(tmp_path: Path) -> None:
