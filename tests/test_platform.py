@@ -195,8 +195,8 @@ GUARDRAIL_EDITS = [
     (
         "account guard",
         "aws.py",
-        "if allowed and identity.account not in allowed:",
-        "if not allowed:",
+        "if allow_list and allowed and identity.account not in allowed:",
+        "if allow_list and not allowed:",
         "account_guard",
     ),
     ("input validation", "config.py", "validate.region,", "str.strip,", "practice_8"),
