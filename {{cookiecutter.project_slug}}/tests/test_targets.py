@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from typing import Any
@@ -189,6 +190,27 @@ def test_one_target_s_unexpected_error_does_not_stop_the_others(
     assert set(results.values()) == {0}
     assert len(results) == len(organization.active) - 1
     assert done.code == ExitCode.UNEXPECTED
+
+
+def test_a_stop_request_leaves_targets_not_yet_started_alone(
+    organization: Organization, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+
+    def stopping_job(*args: Any) -> None:
+        clients, stop = args[2], args[4]
+        ran.append(clients.identity().account)
+        stop.request(signal.SIGTERM)  # as the handler does when ECS stops the task
+
+    monkeypatch.setattr(job, "run", stopping_job)
+    done = run_cli(env=org_env(organization, MAX_PARALLEL_TARGETS="1"))
+
+    results = finished(done.lines)
+    assert len(ran) == 1
+    assert results.pop((ran[0], REGION)) == 0
+    assert set(results.values()) == {ExitCode.TERMINATED}
+    assert len(results) == len(organization.active) - 1
+    assert done.code == ExitCode.TERMINATED
 
 
 def test_target_settings_are_checked_together(run_cli: RunCli, api_calls: list[str]) -> None:
