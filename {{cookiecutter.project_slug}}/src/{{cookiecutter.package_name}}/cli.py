@@ -1,8 +1,9 @@
 """Command line entry point: flags, exit codes, and the run's summary line.
 
-``main`` is the only function that turns failures into exit codes, and the
-only one that may end the process (by returning the code to the console
-script wrapper). Everything below it raises.
+This module is the only place that turns failures into exit codes:
+``execute`` runs once and returns the summary (the Lambda handler returns
+it as is), and ``main`` returns its exit code to the console script
+wrapper, the only way the process ends. Everything below them raises.
 
 boto3 is imported only once the settings are valid, so ``--help``,
 ``--version`` and every configuration error answer at once.
