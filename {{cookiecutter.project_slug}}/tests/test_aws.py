@@ -110,6 +110,19 @@ def test_account_guard_allows_listed_and_refuses_others(aws: None) -> None:
         Clients(settings(ALLOWED_ACCOUNT_IDS="111111111111"), "r").guard()
 
 
+def test_a_target_s_credentials_must_belong_to_its_account(aws: None) -> None:
+    anywhere = dataclasses.replace(settings(), allowed_account_ids=())
+    hub = Clients(anywhere, "r")
+    hub.guard()
+    member = "210987654321"
+    role = f"arn:aws:iam::{member}:role/automation"
+    target = Clients(anywhere, "r", source=hub, role_arn=role)
+    assert target.guard(expected_account=member).arn.startswith(f"arn:aws:sts::{member}:")
+    elsewhere = Clients(anywhere, "r", source=hub, role_arn=role)
+    with pytest.raises(SafetyRefusal, match=f"account 111111111111 belong to {member}"):
+        elsewhere.guard(expected_account="111111111111")
+
+
 def test_prod_apply_requires_an_allow_list(aws: None) -> None:
     prod = dataclasses.replace(
         settings(ENVIRONMENT="prod", DRY_RUN="false"), allowed_account_ids=()
