@@ -42,7 +42,9 @@ OPTIONAL_PATHS: dict[tuple[str, ...], Callable[[Mapping[str, Any]], bool]] = {
     (".github",): lambda answers: bool(answers["include_github_actions"]),
     (".pre-commit-config.yaml",): lambda answers: bool(answers["include_pre_commit"]),
     ("Dockerfile", ".dockerignore"): _container,
-    ("template.yaml", "tests/test_deploy.py"): lambda answers: answers["deploy_target"] != "none",
+    ("template.yaml", "target-role.yaml", "tests/test_deploy.py"): (
+        lambda answers: answers["deploy_target"] != "none"
+    ),
     ("Makefile", "src/{package}/handler.py", "tests/test_handler.py"): _lambda,
 }
 

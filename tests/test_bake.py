@@ -76,7 +76,7 @@ def test_files_follow_the_switches(project: Any, combination: Combination) -> No
     for name, files in DEPLOY_FILES.items():
         for relative in files:
             assert project.has_file(relative.format(package=package)) is (target == name), relative
-    for relative in ("template.yaml", "tests/test_deploy.py"):
+    for relative in ("template.yaml", "target-role.yaml", "tests/test_deploy.py"):
         assert project.has_file(relative) is (target != "none"), relative
     container = combination.answer("include_dockerfile") or target == "ecs-fargate"
     for relative in ("Dockerfile", ".dockerignore"):

@@ -187,12 +187,19 @@ DEPLOY_KEEPS = {
     "none": set(),
     "lambda": {
         "template.yaml",
+        "target-role.yaml",
         "tests/test_deploy.py",
         "Makefile",
         "src/aws_automation_script/handler.py",
         "tests/test_handler.py",
     },
-    "ecs-fargate": {"template.yaml", "tests/test_deploy.py", "Dockerfile", ".dockerignore"},
+    "ecs-fargate": {
+        "template.yaml",
+        "target-role.yaml",
+        "tests/test_deploy.py",
+        "Dockerfile",
+        ".dockerignore",
+    },
 }
 
 

@@ -43,11 +43,15 @@ def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, 
 _CloudFormationLoader.add_multi_constructor("!", _tagged)
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    text = (PROJECT_ROOT / "template.yaml").read_text(encoding="utf-8")
+def load(name: str) -> dict[str, Any]:
+    text = (PROJECT_ROOT / name).read_text(encoding="utf-8")
     loaded: dict[str, Any] = yaml.load(text, Loader=_CloudFormationLoader)  # noqa: S506 - safe loader
     return loaded
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load("template.yaml")
 
 
 def environment(template: dict[str, Any]) -> dict[str, str]:
@@ -100,6 +104,18 @@ def test_the_role_allows_exactly_what_the_job_declares(template: dict[str, Any])
     assume_role = second["!If"][1]
     assert {fan_out["Action"], assume_role["Action"]} == set(targets.FAN_OUT_ACTIONS)
     assert assume_role["Resource"]["!Sub"].endswith(":role/${TargetRoleName}")
+    assert template["Outputs"]["RunnerRoleArn"]["Value"] == {"!GetAtt": f"{role}.Arn"}
+
+
+def test_the_target_role_trusts_the_runner_and_allows_the_job_s_actions() -> None:
+    target = load("target-role.yaml")
+    role = target["Resources"]["TargetRole"]["Properties"]
+    assert role["RoleName"] == {"!Ref": "TargetRoleName"}
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"!Ref": "RunnerRoleArn"}}
+    (policy,) = role["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == sorted(set(job.IAM_ACTIONS)), "match job.IAM_ACTIONS"
 {%- if cookiecutter.deploy_target == "lambda" %}
 
 
