@@ -44,7 +44,7 @@ def test_both_deploy_targets_and_both_starters_are_covered() -> None:
 
 
 @pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)
-def test_cfn_lint_passes_on_both_templates_in_the_project_s_region(cookies: Any, combo: Combination) -> None:
+def test_cfn_lint_passes_in_the_project_s_region(cookies: Any, combo: Combination) -> None:
     project = bake(cookies, combo)
     region = combo.answer("aws_region") or "us-east-1"
     done = subprocess.run(
