@@ -20,7 +20,6 @@ from .conftest import JOB_ENV
 @dataclass
 class LambdaContext:
     aws_request_id: str = "8f5e2a3c-request"
-    function_name: str = "{{ cookiecutter.project_slug }}"
 
 
 @pytest.fixture(autouse=True)

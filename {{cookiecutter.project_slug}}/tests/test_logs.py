@@ -139,13 +139,12 @@ def test_context_fields_reach_every_line_inside_it_and_no_line_after(
 
 
 def test_context_reaches_pool_threads_only_when_copied(stream: io.StringIO) -> None:
-    import contextvars
     from concurrent.futures import ThreadPoolExecutor
 
     log = logs.setup("INFO", "run-1", stream)
     with logs.context(account="111111111111"), ThreadPoolExecutor(1) as pool:
         pool.submit(log.info, "plain").result()
-        pool.submit(contextvars.copy_context().run, log.info, "copied").result()
+        pool.submit(logs.carrying_context(log.info), "copied").result()
 
     plain, copied = lines(stream)
     assert "account" not in plain

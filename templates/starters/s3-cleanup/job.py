@@ -22,7 +22,6 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import json
 import logging
@@ -34,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import TYPE_CHECKING, Any, cast
 
-from . import validate
+from . import logs, validate
 from .config import Setting, Settings
 from .errors import PartialFailure, StopRequest
 
@@ -247,21 +246,18 @@ def delete_all(
                 batch.append(item)
                 if len(batch) == DELETE_BATCH_LIMIT:
                     stop.check()
-                    pending.append(pool.submit(_in_context(delete_batch), s3, bucket, batch))
+                    pending.append(
+                        pool.submit(logs.carrying_context(delete_batch), s3, bucket, batch)
+                    )
                     batch = []
                     while len(pending) >= workers:
                         _collect(pending.popleft(), counts, bucket)
                         progress.tick()
             if batch:
                 stop.check()
-                pending.append(pool.submit(_in_context(delete_batch), s3, bucket, batch))
+                pending.append(pool.submit(logs.carrying_context(delete_batch), s3, bucket, batch))
         finally:
             _drain(pending, counts, bucket)
-
-
-def _in_context(function: Callable[..., BatchResult]) -> Callable[..., BatchResult]:
-    context = contextvars.copy_context()
-    return lambda *args: context.run(function, *args)
 
 
 def _collect(future: Future[BatchResult], counts: Counts, bucket: str) -> None:

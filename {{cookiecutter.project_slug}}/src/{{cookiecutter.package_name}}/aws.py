@@ -133,7 +133,7 @@ class Clients:
             if self.settings.assume_role_arn is None:
                 return boto3.Session(botocore_session=base, region_name=self.settings.region)
             credentials = self._assume_role(
-                base,
+                base.get_credentials(),
                 self.settings.assume_role_arn,
                 functools.partial(
                     base.create_client, region_name=self.settings.region, config=self.config
@@ -159,16 +159,12 @@ class Clients:
 
     def _assume_role(
         self,
-        source: botocore.session.Session | Credentials,
+        source_credentials: Credentials | None,
         role_arn: str,
         client_creator: Callable[..., Any],
         *,
         mfa: bool = True,
     ) -> DeferredRefreshableCredentials:
-        if isinstance(source, Credentials):
-            source_credentials: Credentials | None = source
-        else:
-            source_credentials = source.get_credentials()
         if source_credentials is None:
             raise NoCredentialsError()
         source_frozen = source_credentials.get_frozen_credentials()

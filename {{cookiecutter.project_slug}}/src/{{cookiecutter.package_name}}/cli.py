@@ -186,9 +186,10 @@ def execute(
         dry_run = settings.dry_run
         log = logs.setup(settings.log_level, run_id)
         results = _run(settings, job_settings, run_id, counts, stop)
-        code = most_severe(exit_code_for(result.error) for result in results)
+        codes = [exit_code_for(result.error) for result in results]
+        code = most_severe(codes)
         if settings.fans_out:
-            fan_out = _fan_out_summary(results)
+            fan_out = _fan_out_summary(results, codes)
     except SystemExit as done:  # --help and --version
         return {"exit_code": int(done.code or 0)}
     except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
@@ -256,9 +257,10 @@ def most_severe(codes: Iterable[ExitCode]) -> ExitCode:
     return max(codes, key=SEVERITY.index, default=ExitCode.OK)
 
 
-def _fan_out_summary(results: Sequence[TargetResult]) -> dict[str, object]:
+def _fan_out_summary(
+    results: Sequence[TargetResult], codes: Sequence[ExitCode]
+) -> dict[str, object]:
     """Per-target results in brief: how many ended with each code, and which failed."""
-    codes = [exit_code_for(result.error) for result in results]
     failed = [
         {
             "account": result.account,

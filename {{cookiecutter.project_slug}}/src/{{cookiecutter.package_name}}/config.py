@@ -379,9 +379,7 @@ def _read(
 
 def _parse_template(setting: Setting, raw: str, regions: Sequence[str]) -> str:
     """Validate a value with placeholders as every target will see it; keep the template."""
-    unknown = sorted(
-        {found for found in _PLACEHOLDER.findall(raw)} - {ACCOUNT_PLACEHOLDER, REGION_PLACEHOLDER}
-    )
+    unknown = sorted(set(_PLACEHOLDER.findall(raw)) - {ACCOUNT_PLACEHOLDER, REGION_PLACEHOLDER})
     if unknown:
         raise validate.InvalidValue(
             f"unknown placeholder {', '.join(unknown)}; "

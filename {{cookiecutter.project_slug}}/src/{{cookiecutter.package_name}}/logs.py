@@ -12,10 +12,10 @@ Why these choices:
 - The handler sits on the root logger so botocore's own records come out as
   JSON with the same ``run_id``.
 - ``context(account=..., region=...)`` adds fields to every line logged
-  inside it, in this thread and in work handed to other threads with
-  ``contextvars.copy_context().run`` (pool threads start with an empty
-  context). An extra field with the same name and value is not repeated; a
-  different value is kept as ``extra_<name>``.
+  inside it, in this thread and in work handed to other threads through
+  ``carrying_context`` (pool threads start with an empty context). An
+  extra field with the same name and value is not repeated; a different
+  value is kept as ``extra_<name>``.
 - The run's summary goes through its own logger, pinned to INFO, so it is
   the last line of every run whatever ``LOG_LEVEL`` says.
 - Secrets never reach the output: every string is scrubbed of the values
@@ -33,15 +33,16 @@ import logging
 import math
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import IO, Any
+from typing import IO, Any, ParamSpec, TypeVar
 
 __all__ = [
     "JsonFormatter",
+    "carrying_context",
     "claim_root_logger",
     "context",
     "redact",
@@ -77,6 +78,24 @@ def context(**fields: Any) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def carrying_context(function: Callable[P, R]) -> Callable[P, R]:
+    """``function``, made to run in a copy of the caller's context.
+
+    Hand the result to a thread pool and its lines keep this context's fields.
+    Wrap once per submission: a context copy cannot run in two threads at once.
+    """
+    snapshot = copy_context()
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return snapshot.run(function, *args, **kwargs)
+
+    return run
 
 
 def register_secret(value: str | None) -> None:
