@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 {%- if cookiecutter.deploy_target == "lambda" %}
 import importlib
-import tomllib
-{%- else %}
+{%- endif %}
 import re
+{%- if cookiecutter.deploy_target == "lambda" %}
+import tomllib
 {%- endif %}
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import config, job, targets
+from {{ cookiecutter.package_name }} import cli, config, job, targets
 from {{ cookiecutter.package_name }}.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +106,14 @@ def test_the_role_allows_exactly_what_the_job_declares(template: dict[str, Any])
     assert {fan_out["Action"], assume_role["Action"]} == set(targets.FAN_OUT_ACTIONS)
     assert assume_role["Resource"]["!Sub"].endswith(":role/${TargetRoleName}")
     assert template["Outputs"]["RunnerRoleArn"]["Value"] == {"!GetAtt": f"{role}.Arn"}
+
+
+def test_the_failed_run_alarm_matches_a_failed_run_s_summary(template: dict[str, Any]) -> None:
+    pattern = template["Resources"]["FailedRunsMetric"]["Properties"]["FilterPattern"]
+    assert re.findall(r"\$\.(\w+)", pattern) == ["summary", "exit_code"]
+    failed = cli.execute([], {"LOG_LEVEL": "LOUD"})  # a configuration error: exit 1
+    assert failed["summary"] is True
+    assert failed["exit_code"] != 0
 
 
 def test_the_target_role_trusts_the_runner_and_allows_the_job_s_actions() -> None:

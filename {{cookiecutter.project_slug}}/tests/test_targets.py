@@ -234,6 +234,28 @@ def test_target_settings_are_checked_together(run_cli: RunCli, api_calls: list[s
     assert api_calls == []
 
 
+def test_the_summary_lists_at_most_100_failed_targets(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def many_failures(*_: Any) -> list[targets.TargetResult]:
+        return [
+            targets.TargetResult(
+                targets.Target(f"{n:012d}", REGION), f"{n:012d}", job.Counts(), RuntimeError(), 1
+            )
+            for n in range(1, 103)
+        ]
+
+    monkeypatch.setattr(targets, "run_all", many_failures)
+    done = run_cli(env={**FAN_OUT_ENV, "TARGET_REGIONS": REGION})
+
+    assert done.code == ExitCode.UNEXPECTED
+    assert done.summary["targets"] == 102
+    assert done.summary["targets_by_exit_code"] == {"99": 102}
+    assert len(done.summary["failed_targets"]) == 100
+    assert done.summary["failed_targets_not_listed"] == 2
+    assert done.summary["failed_targets"][0]["error"] == "RuntimeError"
+
+
 def test_the_worst_exit_code_wins() -> None:
     assert most_severe([]) == ExitCode.OK
     assert most_severe([ExitCode.OK, ExitCode.AWS_ERROR, ExitCode.PERMISSION]) == (
