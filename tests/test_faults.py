@@ -116,19 +116,15 @@ def test_persistent_server_errors_exit_5(cli: Any, endpoint: str, bucket: str) -
     assert keys_in(bucket) == expired | kept
 
 
-def test_a_black_hole_endpoint_ends_in_exit_3(project: Any, tmp_path: Path) -> None:
+def test_a_black_hole_endpoint_ends_in_exit_3(cli: Any) -> None:
     with BlackHole() as hole:
-        env = {
-            **base_env(project, hole.url, tmp_path),
-            "S3_BUCKET": "some-bucket",
-            "CONNECT_TIMEOUT": "1",
-            "READ_TIMEOUT": "1",
-            "AWS_MAX_ATTEMPTS": "2",
-        }
-        done = subprocess.run(
-            [str(project.venv_bin / SLUG)], env=env, capture_output=True, text=True, timeout=120
+        run = cli(
+            AWS_ENDPOINT_URL=hole.url,
+            S3_BUCKET="some-bucket",
+            CONNECT_TIMEOUT="1",
+            READ_TIMEOUT="1",
+            AWS_MAX_ATTEMPTS="2",
         )
-    run = Run(done)
     assert_contract(run, 3)
     started = next(line for line in run.lines if line["message"] == "run started")
     assert started["worst_case_call_s"] == 2 * (1 + 1) + 2  # attempts x timeouts + backoff
