@@ -151,6 +151,15 @@ def test_the_image_runs_as_a_non_root_user_from_a_slim_base() -> None:
     assert "-slim-" in bases[0]
 
 
+def test_the_schedule_does_not_retry_and_a_stop_has_time_to_settle(
+    template: dict[str, Any],
+) -> None:
+    target = template["Resources"]["RunSchedule"]["Properties"]["Target"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    (container,) = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert container["StopTimeout"] == 120  # SIGTERM, then this long before SIGKILL
+
+
 def test_the_task_runs_the_image_by_digest(template: dict[str, Any]) -> None:
     pattern = template["Parameters"]["ImageUri"]["AllowedPattern"]
     repository = "123456789012.dkr.ecr.us-east-1.amazonaws.com/script"
