@@ -28,10 +28,6 @@ ANSWERS_JSON = r"""
 """
 
 
-def _lambda(answers: Mapping[str, Any]) -> bool:
-    return bool(answers["deploy_target"] == "lambda")
-
-
 def _container(answers: Mapping[str, Any]) -> bool:
     # ECS Fargate runs the image, so it brings the Dockerfile whatever the switch says.
     return bool(answers["include_dockerfile"] or answers["deploy_target"] == "ecs-fargate")
@@ -45,7 +41,9 @@ OPTIONAL_PATHS: dict[tuple[str, ...], Callable[[Mapping[str, Any]], bool]] = {
     ("template.yaml", "target-role.yaml", "tests/test_deploy.py"): (
         lambda answers: answers["deploy_target"] != "none"
     ),
-    ("Makefile", "src/{package}/handler.py", "tests/test_handler.py"): _lambda,
+    ("Makefile", "src/{package}/handler.py", "tests/test_handler.py"): (
+        lambda answers: answers["deploy_target"] == "lambda"
+    ),
 }
 
 
