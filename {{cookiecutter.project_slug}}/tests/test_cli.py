@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from {{ cookiecutter.package_name }} import cli, job
+from {{ cookiecutter.package_name }} import job, signals
 from {{ cookiecutter.package_name }}.cli import ExitCode, exit_code_for, main
 from {{ cookiecutter.package_name }}.errors import Interrupted, StopRequest
 
@@ -160,7 +160,7 @@ def interrupt_and_wait() -> None:
 
 def test_first_signal_requests_a_stop_and_a_second_interrupts() -> None:
     stop = StopRequest()
-    restore = cli._handle_signals(stop)
+    restore = signals.stop_on_first_signal(stop)
     try:
         interrupt_and_wait()
         assert stop.is_set()
