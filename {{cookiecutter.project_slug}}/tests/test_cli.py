@@ -147,6 +147,16 @@ def test_unexpected_errors_exit_99_with_traceback(
     assert_summary(result.summary, 99)
 
 
+@pytest.mark.parametrize("value", [",", " , ", " "])
+def test_a_blank_allow_list_exits_1_before_any_aws_call(
+    aws: None, run_cli: RunCli, api_calls: list[str], value: str
+) -> None:
+    result = run_cli("--apply", env={**JOB_ENV, "ALLOWED_ACCOUNT_IDS": value})
+    assert result.code == ExitCode.CONFIG
+    assert "ALLOWED_ACCOUNT_IDS" in result.stderr
+    assert api_calls == []
+
+
 def test_account_outside_the_allow_list_exits_6(aws: None, run_cli: RunCli) -> None:
     result = run_cli("--apply", env={**JOB_ENV, "ALLOWED_ACCOUNT_IDS": "111111111111"})
     assert result.code == ExitCode.REFUSED

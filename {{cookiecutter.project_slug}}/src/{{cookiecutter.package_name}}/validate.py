@@ -99,8 +99,16 @@ def region(raw: str) -> str:
 
 
 def account_ids(raw: str) -> tuple[str, ...]:
-    """Parse a comma-separated allow-list; empty text means no list."""
+    """Parse a comma-separated allow-list; empty text means no list.
+
+    Text that holds only separators (``","``, ``" , "``) is refused: read as
+    no list, a stray comma would switch the allow-list off.
+    """
+    if not raw:
+        return ()
     ids = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not ids:
+        raise InvalidValue(f"lists no account id, got {raw!r}; leave it empty for no list")
     bad = [part for part in ids if not _ACCOUNT.fullmatch(part)]
     if bad:
         raise InvalidValue(f"account ids must be exactly 12 digits, got {', '.join(bad)}")
