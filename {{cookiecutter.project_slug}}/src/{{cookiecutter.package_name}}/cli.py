@@ -15,8 +15,11 @@ finished" line, and the run exits with the most severe one.
 
 SIGINT and SIGTERM only set a stop request (``signals``): the job stops
 between units of work, the request in flight settles, and the summary still
-comes last, with counts that match what happened. A second signal stops at
-once.
+comes last, with counts that match what happened. The ``watchdog`` ends the
+run at once on a second signal (a summary marked ``forced``, exit 130/143),
+when a call outlives the worst case (``timed_out``, exit 3), or at the
+deadline ``execute`` was given; the summary is written exactly once, by
+whichever comes first.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -34,13 +38,17 @@ from . import config, job, logs
 from .errors import ConfigError, StopRequest
 from .exit_codes import ExitCode, exit_code_for, most_severe
 from .parser import build_parser
+from .process_exit import exit_now
 from .signals import stop_on_first_signal
 from .summary import fan_out_summary
+from .watchdog import Ending, Watchdog
 
 if TYPE_CHECKING:
     from .targets import TargetResult
 
 __all__ = ["ExitCode", "build_parser", "execute", "exit_code_for", "main", "most_severe"]
+
+SUMMARY_WRITE_SECONDS = 1.0  # how long an ending run waits for its summary to be written
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -54,58 +62,126 @@ def execute(
     *,
     overrides: object = None,
     run_id: str | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Run once and return the summary (the last line logged), exit code included.
 
     ``overrides`` (a Lambda event's ``settings``, say) maps setting variable
     names to values that win over ``environ``; they are validated like the
     rest. ``--help`` and ``--version`` return only an exit code.
+
+    ``deadline`` is the number of seconds from now by which the summary must
+    be written (the Lambda handler's remaining time, less a margin). Up to
+    ``watchdog.DEADLINE_GRACE_SECONDS`` before it, the run is asked to stop
+    after the work in flight (exit 3, ``timed_out``); if it is still going at
+    the deadline, the summary is written (``forced``) and the process ends.
     """
-    started = time.monotonic()
-    run_id = run_id or os.urandom(16).hex()  # as unique as a uuid4, without importing uuid
+    run = _Run(run_id or os.urandom(16).hex())  # as unique as a uuid4, without importing uuid
     env = os.environ if environ is None else environ
-    log = logs.setup("INFO", run_id)
-    counts = job.Counts()
-    dry_run = True
+    log = logs.setup("INFO", run.run_id)
     stop = StopRequest()
-    restore_signals = stop_on_first_signal(stop)
-    fan_out: dict[str, object] = {}
+    watch = Watchdog(run.end_now, stop)
+    watch.start(deadline)
+    restore_signals = stop_on_first_signal(stop, watch.force)
     try:
         env = config.with_overrides(env, overrides, job.SETTINGS)
         args = build_parser().parse_args(argv)
         settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
-        dry_run = settings.dry_run
-        log = logs.setup(settings.log_level, run_id)
-        results = _run(settings, job_settings, run_id, counts, stop)
+        run.dry_run = settings.dry_run
+        log = logs.setup(settings.log_level, run.run_id)
+        watch.bound = settings.worst_case_call_seconds()
+        results = _run(settings, job_settings, run, stop, watch)
         codes = [exit_code_for(result.error) for result in results]
         code = most_severe(codes)
         if settings.fans_out:
-            fan_out = fan_out_summary(results, codes)
+            run.fan_out = fan_out_summary(results, codes)
     except SystemExit as done:  # --help and --version
+        watch.close()
+        restore_signals()
         return {"exit_code": int(done.code or 0)}
     except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
         code = exit_code_for(error)
         _report(log, code, error)
+    watch.close()
+    try:
+        return run.finish(code, timed_out=stop.out_of_time and code is not ExitCode.OK)
     finally:
         restore_signals()
-    summary: dict[str, Any] = {
-        "summary": True,
-        "exit_code": int(code),
-        "dry_run": dry_run,
-        "duration_ms": round((time.monotonic() - started) * 1000),
-        **counts.as_dict(),
-        **fan_out,
-    }
-    logs.summary_logger().info("run finished", extra=summary)
-    return {"run_id": run_id, **summary}
+
+
+class _Run:
+    """What the summary reports, and the guarantee that it is written once.
+
+    The summary comes either from the main thread when the run ends, or from
+    the watchdog's thread when it ends the run; whichever comes first writes
+    it, and the other writes nothing.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.started = time.monotonic()
+        self.counts = job.Counts()
+        self.dry_run = True
+        self.fan_out: dict[str, object] = {}
+        self._written = threading.Lock()
+
+    def finish(self, code: ExitCode, **markers: bool) -> dict[str, Any]:
+        """Write the summary and return it; if the watchdog is ending the run,
+        wait for the end instead (it writes the summary)."""
+        if not self._written.acquire(blocking=False):
+            threading.Event().wait()  # the process ends from the watchdog's thread
+        return self._write(code, **markers)
+
+    def _write(self, code: ExitCode, **markers: bool) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "summary": True,
+            "exit_code": int(code),
+            "dry_run": self.dry_run,
+            "duration_ms": round((time.monotonic() - self.started) * 1000),
+            **self.counts.as_dict(),
+            **self.fan_out,
+            **{name: True for name, marked in markers.items() if marked},
+        }
+        logs.summary_logger().info("run finished", extra=summary)
+        return {"run_id": self.run_id, **summary}
+
+    def end_now(self, ending: Ending) -> None:
+        """Called by the watchdog: write the summary with what is known, end the process."""
+        if not self._written.acquire(blocking=False):
+            return  # the run ended on its own meanwhile, and is writing its summary
+        if ending.reason == "forced":
+            code = ExitCode.TERMINATED if ending.signum == signal.SIGTERM else ExitCode.INTERRUPTED
+            markers = {"forced": True}
+        else:
+            code = ExitCode.NETWORK
+            markers = {"forced": True, "timed_out": True}
+
+        def write() -> None:
+            log = logging.getLogger(__package__)
+            if ending.reason == "timed_out":
+                log.error(
+                    "a call outlived the worst case; ending the run",
+                    extra={"call": ending.call, "call_s": ending.seconds},
+                )
+            elif ending.reason == "deadline":
+                log.error("the run's deadline came; ending the run")
+            else:
+                log.warning("stopped at once by a second signal; work in flight is not counted")
+            self._write(code, **markers)
+
+        # Written from a helper thread: if stdout is stuck, the process still ends.
+        writer = threading.Thread(target=write, name="summary", daemon=True)
+        writer.start()
+        writer.join(SUMMARY_WRITE_SECONDS)
+        exit_now(int(code))
 
 
 def _run(
     settings: config.Settings,
     job_settings: job.JobSettings,
-    run_id: str,
-    counts: job.Counts,
+    run: _Run,
     stop: StopRequest,
+    watch: Watchdog,
 ) -> list[TargetResult]:
     """Run the job here, or in every target; return the targets' results."""
     from . import targets  # imports boto3: only once the settings are valid
@@ -121,7 +197,7 @@ def _run(
         },
     )
     if not settings.fans_out:
-        targets.run_here(settings, job_settings, run_id, counts, stop)
+        targets.run_here(settings, job_settings, run.run_id, run.counts, stop, watch=watch)
         return []
 
     adding = threading.Lock()
@@ -131,7 +207,7 @@ def _run(
         if result.error is not None:
             _report(logging.getLogger(__package__), code, result.error)
         with adding:
-            targets.add_counts(counts, result.counts)
+            targets.add_counts(run.counts, result.counts)
         logs.summary_logger().info(
             "target finished",
             extra={
@@ -141,7 +217,7 @@ def _run(
             },
         )
 
-    return targets.run_all(settings, job_settings, run_id, stop, done)
+    return targets.run_all(settings, job_settings, run.run_id, stop, done, watch=watch)
 
 
 def _report(log: logging.Logger, code: ExitCode, error: BaseException) -> None:

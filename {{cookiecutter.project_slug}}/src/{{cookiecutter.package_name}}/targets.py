@@ -27,6 +27,7 @@ from typing import Any
 from . import config, job, logs
 from .aws import Clients, Identity
 from .errors import StopRequest
+from .watchdog import Watchdog
 
 __all__ = ["FAN_OUT_ACTIONS", "Target", "TargetResult", "add_counts", "run_all", "run_here"]
 
@@ -57,9 +58,12 @@ def run_here(
     run_id: str,
     counts: job.Counts,
     stop: StopRequest,
+    *,
+    watch: Watchdog | None = None,
 ) -> None:
     """Run the job once, with the run's own credentials and region."""
-    clients = Clients(settings, run_id, job.IAM_ACTIONS)
+    clients = Clients(settings, run_id, job.IAM_ACTIONS, watchdog=watch)
+    _look_up_credentials(clients, watch)
     identity = clients.guard()
     own = config.for_target(job_settings, job.SETTINGS, identity.account, settings.region)
     job.run(settings, own, clients, counts, stop)
@@ -71,6 +75,8 @@ def run_all(
     run_id: str,
     stop: StopRequest,
     on_done: Callable[[TargetResult], None],
+    *,
+    watch: Watchdog | None = None,
 ) -> list[TargetResult]:
     """Run the job in every target; call ``on_done`` in each target's context.
 
@@ -78,7 +84,8 @@ def run_all(
     a failure there, or in listing the organization, raises: no target ran.
     """
     actions = FAN_OUT_ACTIONS if settings.target_accounts is not None else job.IAM_ACTIONS
-    hub = Clients(settings, run_id, actions)
+    hub = Clients(settings, run_id, actions, watchdog=watch)
+    _look_up_credentials(hub, watch)
     identity = hub.guard(allow_list=settings.target_accounts is None)
     targets = [
         Target(account, region)
@@ -106,6 +113,16 @@ def add_counts(total: Any, counts: Any) -> None:
     """Add one target's counts to the run's (both are the job's ``Counts``)."""
     for item in dataclasses.fields(counts):
         setattr(total, item.name, getattr(total, item.name) + getattr(counts, item.name))
+
+
+def _look_up_credentials(clients: Clients, watch: Watchdog | None) -> None:
+    """Find the run's credentials under the watchdog: a ``credential_process``
+    or an SSO lookup is a call like any other, bounded like one."""
+    if watch is None:
+        clients.credentials()
+        return
+    with watch.watching("credential lookup"):
+        clients.credentials()
 
 
 def _accounts(settings: config.Settings, hub: Clients) -> list[str | None]:
@@ -159,7 +176,9 @@ def _run_target(
             if target.account is not None:
                 partition = hub_identity.arn.split(":")[1]
                 role_arn = f"arn:{partition}:iam::{account}:role/{settings.target_role_name}"
-            clients = Clients(here, run_id, job.IAM_ACTIONS, source=hub, role_arn=role_arn)
+            clients = Clients(
+                here, run_id, job.IAM_ACTIONS, source=hub, role_arn=role_arn, watchdog=hub.watchdog
+            )
             clients.guard(expected_account=account)
             own = config.for_target(job_settings, job.SETTINGS, account, target.region)
             job.run(here, own, clients, counts, stop)
