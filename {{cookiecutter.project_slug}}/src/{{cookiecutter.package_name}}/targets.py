@@ -62,6 +62,7 @@ def run_here(
     watch: Watchdog | None = None,
 ) -> None:
     """Run the job once, with the run's own credentials and region."""
+    stop.check()  # a signal during start-up: stop before the first AWS call
     clients = Clients(settings, run_id, job.IAM_ACTIONS, watchdog=watch)
     _look_up_credentials(clients, watch)
     identity = clients.guard()
@@ -83,6 +84,7 @@ def run_all(
     The run's own credentials are checked first (prod rules, who we are);
     a failure there, or in listing the organization, raises: no target ran.
     """
+    stop.check()  # a signal during start-up: stop before the first AWS call
     actions = FAN_OUT_ACTIONS if settings.target_accounts is not None else job.IAM_ACTIONS
     hub = Clients(settings, run_id, actions, watchdog=watch)
     _look_up_credentials(hub, watch)

@@ -31,9 +31,12 @@ from typing import Any, Literal
 
 from .errors import StopRequest
 
-__all__ = ["DEADLINE_GRACE_SECONDS", "Ending", "Watchdog"]
+__all__ = ["DEADLINE_GRACE_SECONDS", "DEADLINE_GRACE_SHARE", "Ending", "Watchdog"]
 
-DEADLINE_GRACE_SECONDS = 10.0  # at most this long between the stop request and the deadline
+# Between the graceful stop request and the deadline: this long, but at most
+# this share of the time the run was given (a short run still gets work done).
+DEADLINE_GRACE_SECONDS = 10.0
+DEADLINE_GRACE_SHARE = 0.5
 TICK_SECONDS = 0.2  # how often the clock is looked at
 _CONTEXT_KEY = "watchdog_call"  # where a call keeps its entry in botocore's request context
 
@@ -60,6 +63,7 @@ class Watchdog:
         self._wake = threading.Event()
         self._closed = False
         self._forced_by = 0
+        self._announced = False  # the first signal's stop request was logged
         self._stop_at: float | None = None
         self._deadline_at: float | None = None
         self.bound: float | None = None  # seconds any one call may take; None: no bound yet
@@ -69,7 +73,7 @@ class Watchdog:
         """Start watching; ``deadline`` is seconds from now by which the run must end."""
         if deadline is not None:
             now = time.monotonic()
-            grace = min(DEADLINE_GRACE_SECONDS, max(deadline, 0.0) / 2)
+            grace = min(DEADLINE_GRACE_SECONDS, max(deadline, 0.0) * DEADLINE_GRACE_SHARE)
             self._stop_at = now + max(deadline, 0.0) - grace
             self._deadline_at = now + max(deadline, 0.0)
         self._thread.start()
@@ -84,6 +88,11 @@ class Watchdog:
         """End the run at once (safe to call from a signal handler)."""
         self._forced_by = signum
         self._wake.set()
+
+    def in_flight(self) -> list[str]:
+        """The calls in flight now, oldest first."""
+        with self._lock:
+            return [name for _, name in sorted(self._calls.values())]
 
     @contextmanager
     def watching(self, name: str) -> Iterator[None]:
@@ -136,11 +145,18 @@ class Watchdog:
             oldest = min(self._calls.values(), default=None)
         if self._forced_by:
             return Ending("forced", signum=self._forced_by)
-        if self._deadline_at is not None and now >= self._deadline_at:
-            return Ending("deadline")
         if self._stop_at is not None and now >= self._stop_at and not self._stop.is_set():
             log.warning("the run's deadline is near: stopping after the work in flight")
             self._stop.request_for_deadline()
+        elif self._stop.is_set() and self._stop.signum and not self._announced:
+            self._announced = True
+            log.warning(
+                "stop requested by a signal: stopping after the work in flight; "
+                "a second signal stops at once",
+                extra={"signal": self._stop.signum},
+            )
+        if self._deadline_at is not None and now >= self._deadline_at:
+            return Ending("deadline")
         if oldest is not None and self.bound is not None and now - oldest[0] > self.bound:
             return Ending("timed_out", call=oldest[1], seconds=round(now - oldest[0], 1))
         return None
