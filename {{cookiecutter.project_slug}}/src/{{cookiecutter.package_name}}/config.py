@@ -91,6 +91,7 @@ class Settings:
     retry_mode: Literal["standard", "adaptive", "legacy"]
     max_workers: int
     allow_long_term_credentials: bool
+    endpoint_url: str | None  # validated here; botocore reads AWS_ENDPOINT_URL itself
     mfa_serial: str | None
     mfa_token_code: str | None
     target_accounts: tuple[str, ...] | Literal["organization"] | None
@@ -194,6 +195,7 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         validate.boolean,
         default="false",
     ),
+    Setting("endpoint_url", ("AWS_ENDPOINT_URL",), validate.endpoint_url),
     Setting("mfa_serial", ("MFA_SERIAL",), validate.mfa_serial),
     Setting("mfa_token_code", ("MFA_TOKEN_CODE",), validate.mfa_code),
     Setting(
