@@ -123,6 +123,28 @@ def test_a_trickling_endpoint_ends_the_run_at_its_bound_with_exit_3(
     assert gone(run.popen.pid)
 
 
+def test_a_hung_call_after_a_first_sigterm_ends_at_its_bound_with_143(
+    project: Any, endpoint: str, tmp_path: Path
+) -> None:
+    """ECS sends one SIGTERM and waits: the run must end by itself, with the
+    signal's code (a signal outranks a timeout), before the task is killed."""
+    with Trickle(interval=0.3) as trickle:
+        env = {
+            **base_env(project, endpoint, tmp_path),
+            **SMALL_BOUND,
+            "AWS_ENDPOINT_URL": trickle.url,
+            "S3_BUCKET": "some-bucket",
+        }
+        run = start(project, env)
+        run.wait_for("run started")
+        assert trickle.requested.wait(SAFETY_NET)
+        run.popen.send_signal(signal.SIGTERM)
+        code, lines, stderr = run.finish()
+    assert code == 143, stderr
+    assert_summary(lines, 143, timed_out=True, forced=True)
+    assert "Traceback" not in stderr
+
+
 def test_a_credential_process_that_never_returns_is_ended_with_the_run(
     project: Any, endpoint: str, tmp_path: Path
 ) -> None:

@@ -149,12 +149,14 @@ class _Run:
         """Called by the watchdog: write the summary with what is known, end the process."""
         if not self._written.acquire(blocking=False):
             return  # the run ended on its own meanwhile, and is writing its summary
-        if ending.reason == "forced":
-            code = ExitCode.TERMINATED if ending.signum == signal.SIGTERM else ExitCode.INTERRUPTED
-            markers = {"forced": True}
+        # A stop asked for by a signal outranks the timeout, as in SEVERITY.
+        if ending.signum == signal.SIGTERM:
+            code = ExitCode.TERMINATED
+        elif ending.signum:
+            code = ExitCode.INTERRUPTED
         else:
             code = ExitCode.NETWORK
-            markers = {"forced": True, "timed_out": True}
+        markers = {"forced": True, "timed_out": ending.reason != "forced"}
 
         def write() -> None:
             log = logging.getLogger(__package__)

@@ -10,6 +10,8 @@ Why it is built this way:
 - ``organization`` lists the accounts with AWS Organizations' paginator and
   keeps the ACTIVE ones (and, with ALLOWED_ACCOUNT_IDS, only those listed).
 - Every line a target logs carries its ``account`` and ``region``.
+- Every client here, and the credential lookup, is timed by the run's
+  watchdog (``watch``): no call outlives the run's stated worst case.
 - Errors are returned, not mapped: turning them into exit codes is
   ``cli.main``'s job alone.
 """

@@ -48,7 +48,7 @@ class Ending:
     """Why the watchdog ends the run."""
 
     reason: Literal["timed_out", "forced", "deadline"]
-    signum: int = 0  # for "forced": the signal that forced it
+    signum: int = 0  # the signal that asked the run to stop (or forced it), if any
     call: str = ""  # for "timed_out": the call that outlived the bound
     seconds: float = 0.0  # for "timed_out": how long it had run
 
@@ -155,8 +155,10 @@ class Watchdog:
                 "a second signal stops at once",
                 extra={"signal": self._stop.signum},
             )
+        signum = self._stop.signum
         if self._deadline_at is not None and now >= self._deadline_at:
-            return Ending("deadline")
+            return Ending("deadline", signum=signum)
         if oldest is not None and self.bound is not None and now - oldest[0] > self.bound:
-            return Ending("timed_out", call=oldest[1], seconds=round(now - oldest[0], 1))
+            seconds = round(now - oldest[0], 1)
+            return Ending("timed_out", signum=signum, call=oldest[1], seconds=seconds)
         return None
