@@ -4,7 +4,11 @@ into exit codes (with ``exit_codes``) and that writes the summary line.
 
 ``execute`` runs once and returns the summary (the Lambda handler returns
 it as is), and ``main`` returns its exit code to the console script
-wrapper, the only way the process ends. Everything below them raises.
+(``console``), which returns it to the process. Everything below them
+raises. Two ends do not return: a signal that comes before ``execute`` has
+begun is answered by ``console`` with 130/143 and no summary, and an end
+forced by the watchdog (below) leaves through ``process_exit``, with the
+code chosen here.
 
 boto3 is imported only once the settings are valid, so ``--help``,
 ``--version`` and every configuration error answer at once.
@@ -17,8 +21,8 @@ SIGINT and SIGTERM only set a stop request (``signals``): the job stops
 between units of work, the request in flight settles, and the summary still
 comes last, with counts that match what happened. The ``watchdog`` ends the
 run at once on a second signal (a summary marked ``forced``, exit 130/143),
-when a call outlives the worst case (``timed_out``, exit 3), or at the
-deadline ``execute`` was given; the summary is written exactly once, by
+when a call outlives the worst case (``timed_out``, exit 3, or 130/143
+after a first signal), or at the deadline ``execute`` was given; the summary is written exactly once, by
 whichever comes first.
 """
 
