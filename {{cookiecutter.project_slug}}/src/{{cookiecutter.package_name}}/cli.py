@@ -22,8 +22,8 @@ between units of work, the request in flight settles, and the summary still
 comes last, with counts that match what happened. The ``watchdog`` ends the
 run at once on a second signal (a summary marked ``forced``, exit 130/143),
 when a call outlives the worst case (``timed_out``, exit 3, or 130/143
-after a first signal), or at the deadline ``execute`` was given; the summary is written exactly once, by
-whichever comes first.
+after a first signal), or at the deadline ``execute`` was given; the
+summary is written exactly once, by whichever comes first.
 """
 
 from __future__ import annotations
