@@ -75,6 +75,31 @@ def test_a_failed_call_leaves_nothing_in_flight(aws: None) -> None:
     assert watch.in_flight() == []
 
 
+def test_a_call_that_fails_before_it_is_sent_leaves_nothing_in_flight(aws: None) -> None:
+    """An error between botocore's before-call and the request (here, raised
+    by a later before-call handler) sends no after-call event."""
+    watch = Watchdog(Recorder(), StopRequest())
+    base = boto3.Session(region_name=REGION)
+    watch.register(base._session)
+    sts = base.client("sts")
+
+    during: list[list[str]] = []
+
+    def fail(**_: Any) -> None:
+        during.append(watch.in_flight())
+        raise RuntimeError("a handler failed")
+
+    sts.meta.events.register("before-call", fail)  # runs after the watchdog's
+    try:
+        sts.get_caller_identity()
+    except RuntimeError:
+        pass  # dropping the error (and its frames) drops botocore's request context
+    else:
+        pytest.fail("the failing handler did not run")
+    assert during == [["GetCallerIdentity"]]
+    assert watch.in_flight() == []
+
+
 def test_a_second_signal_forces_the_end() -> None:
     end = Recorder()
     watch = Watchdog(end, StopRequest())

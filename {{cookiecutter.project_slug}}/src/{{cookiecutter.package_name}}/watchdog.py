@@ -24,6 +24,7 @@ import itertools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +52,11 @@ class Ending:
     signum: int = 0  # the signal that asked the run to stop (or forced it), if any
     call: str = ""  # for "timed_out": the call that outlived the bound
     seconds: float = 0.0  # for "timed_out": how long it had run
+
+
+@dataclass(frozen=True)
+class _Call:
+    token: int
 
 
 class Watchdog:
@@ -110,12 +116,16 @@ class Watchdog:
         session.register("after-call-error", self._after_call, unique_id=f"{_CONTEXT_KEY}-error")
 
     def _before_call(self, *, model: Any, context: dict[str, Any], **_: Any) -> None:
-        context[_CONTEXT_KEY] = self._begin(getattr(model, "name", "call"))
+        call = _Call(self._begin(getattr(model, "name", "call")))
+        # A call that ends without an after-call event (an error raised between
+        # the two) is forgotten when botocore drops its request context.
+        weakref.finalize(call, self._finish, call.token)
+        context[_CONTEXT_KEY] = call
 
     def _after_call(self, *, context: dict[str, Any], **_: Any) -> None:
-        token = context.pop(_CONTEXT_KEY, None)
-        if isinstance(token, int):
-            self._finish(token)
+        call = context.pop(_CONTEXT_KEY, None)
+        if isinstance(call, _Call):
+            self._finish(call.token)
 
     def _begin(self, name: str) -> int:
         token = next(self._tokens)
