@@ -183,6 +183,26 @@ def test_targets_run_in_parallel_but_never_more_than_the_limit(
     assert len(workers) == limit
 
 
+def test_every_target_s_calls_are_timed_by_the_run_s_watchdog(
+    organization: Organization, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[str]] = []
+
+    def watched_job(*args: Any) -> None:
+        clients = args[2]
+        watch = clients.watchdog
+        assert watch is not None
+        clients.sts.meta.events.register("before-send", lambda **_: seen.append(watch.in_flight()))
+        clients.sts.get_caller_identity()
+
+    monkeypatch.setattr(job, "run", watched_job)
+    done = run_cli(env=org_env(organization))
+
+    assert done.code == 0
+    assert len(seen) == len(organization.active)
+    assert all("GetCallerIdentity" in names for names in seen)
+
+
 def test_one_target_s_unexpected_error_does_not_stop_the_others(
     organization: Organization, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
