@@ -10,7 +10,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-__all__ = ["ConfigError", "Interrupted", "PartialFailure", "SafetyRefusal", "StopRequest"]
+__all__ = [
+    "AwsError",
+    "ConfigError",
+    "Interrupted",
+    "PartialFailure",
+    "SafetyRefusal",
+    "StopRequest",
+]
 
 
 class ConfigError(Exception):
@@ -27,6 +34,11 @@ class SafetyRefusal(Exception):
 
 class PartialFailure(Exception):
     """The job finished, but some items could not be processed."""
+
+
+class AwsError(PartialFailure):
+    """AWS answered, but not in a way the job can act on: a missing bucket, a
+    malformed or inconsistent response. Exit 5, like any other AWS error."""
 
 
 class Interrupted(Exception):
