@@ -252,16 +252,18 @@ def run(
     s3 = clients.s3
     versioned = is_versioned(s3, job.bucket, job.include_versions)
     cleanup = Cleanup(s3, job, cutoff, counts, Progress(counts, job.progress_interval), stop)
-    if versioned and job.include_versions:
-        ages = VersionAges(cutoff, job.prefix, report_lone_later=not settings.dry_run)
-        cleanup.handle(cleanup.versions(ages), settings)
-        if ages.markers_later:  # their versions are gone now: the markers are alone
-            later = VersionAges(cutoff, job.prefix, only_lone_markers=True)
-            later.exclude = cleanup.not_deleted
-            cleanup.handle(cleanup.versions(later, count_listed=False), settings)
-    else:
-        cleanup.handle(cleanup.keys(), settings)
-    cleanup.finish()
+    try:
+        if versioned and job.include_versions:
+            ages = VersionAges(cutoff, job.prefix, report_lone_later=not settings.dry_run)
+            cleanup.handle(cleanup.versions(ages), settings)
+            if ages.markers_later:  # their versions are gone now: the markers are alone
+                later = VersionAges(cutoff, job.prefix, only_lone_markers=True)
+                later.exclude = cleanup.versions_kept
+                cleanup.handle(cleanup.versions(later, count_listed=False), settings)
+        else:
+            cleanup.handle(cleanup.keys(), settings)
+    finally:
+        cleanup.finish()  # the audit trail's last line, whatever happened
     log.info("cleanup done", extra=counts.as_dict())
     if job.sns_topic_arn and not settings.dry_run:
         clients.sns.publish(
@@ -302,16 +304,17 @@ class Cleanup:
     progress: Progress
     stop: StopRequest
     problems: list[str] = field(default_factory=list)
-    not_deleted: set[tuple[str, str | None]] = field(default_factory=set)
-    logs: dict[str, KeyLog] = field(default_factory=dict)
+    versions_kept: set[tuple[str, str]] = field(default_factory=set)  # failed or skipped
+    key_logs: dict[str, KeyLog] = field(default_factory=dict)
 
     def key_log(self, message: str, level: int = logging.INFO) -> KeyLog:
-        if message not in self.logs:
-            self.logs[message] = KeyLog(message, self.job.bucket, self.job.log_keys_limit, level)
-        return self.logs[message]
+        if message not in self.key_logs:
+            limit = self.job.log_keys_limit
+            self.key_logs[message] = KeyLog(message, self.job.bucket, limit, level)
+        return self.key_logs[message]
 
     def finish(self) -> None:
-        for key_log in self.logs.values():
+        for key_log in self.key_logs.values():
             key_log.finish()
 
     def handle(self, items: Iterable[ObjectIdentifierTypeDef], settings: Settings) -> None:
@@ -322,14 +325,13 @@ class Cleanup:
         else:
             self.delete_all(items, settings.max_workers)
 
-    def pages(self, operation: str, **params: Any) -> Iterator[Mapping[str, Any]]:
+    def pages(self, operation: str) -> Iterator[Mapping[str, Any]]:
         """The listing's pages; between pages the run reports progress and may stop."""
         paginator = self.s3.get_paginator(operation)  # type: ignore[call-overload]
         pages = paginator.paginate(
             Bucket=self.job.bucket,
             Prefix=self.job.prefix,
             PaginationConfig={"PageSize": LIST_PAGE_SIZE},
-            **params,
         )
         try:
             for page in pages:
@@ -418,11 +420,12 @@ class Cleanup:
         self.counts.skipped += len(result.skipped)
         for item in result.deleted:
             self.key_log("deleted").add(item)
+        for item in [*result.skipped, *result.failed]:
+            if "VersionId" in item:  # a second listing must not send it again
+                self.versions_kept.add((item["Key"], item["VersionId"]))
         for item in result.skipped:
-            self.not_deleted.add((item["Key"], item.get("VersionId")))
             self.key_log("skipped: changed since listed").add(item)
         for error in result.failed:
-            self.not_deleted.add((error["Key"], error.get("VersionId")))
             self.key_log("could not delete", logging.WARNING).add(
                 error, code=error.get("Code"), error=error.get("Message")
             )
@@ -476,7 +479,7 @@ class VersionAges:
     prefix: str
     report_lone_later: bool = False
     only_lone_markers: bool = False
-    exclude: set[tuple[str, str | None]] = field(default_factory=set)
+    exclude: set[tuple[str, str]] = field(default_factory=set)
     markers_later: int = 0
     key: str | None = None
     newer: datetime | None = None  # LastModified of the last entry seen of ``key``

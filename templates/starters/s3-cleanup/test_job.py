@@ -384,7 +384,7 @@ def test_progress_lines_report_the_counts(aws: None, run_cli: RunCli) -> None:
     progress = [line for line in result.lines if line["message"] == "progress"]
     assert len(progress) >= 3
     for line in progress:
-        assert {"listed", "matched", "deleted", "failed", "listed_per_s"} <= line.keys()
+        assert {"listed", "matched", "deleted", "failed", "skipped", "listed_per_s"} <= line.keys()
     listed = [line["listed"] for line in progress]
     assert listed == sorted(listed)
     assert result.summary["deleted"] == 2500
