@@ -10,6 +10,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -335,3 +337,55 @@ def test_a_key_xml_cannot_carry_is_deleted_alone_end_to_end(
     assert proxy.delete_sizes == [20]  # it did not block its batch
     warnings = [line for line in run.lines if line["message"].endswith("deleting it alone")]
     assert [line["key"] for line in warnings] == [repr(control)]
+
+
+@pytest.mark.parametrize("mode", [(), ("--apply",)], ids=["dry-run", "apply"])
+def test_a_missing_bucket_exits_5_naming_it_and_is_not_created(
+    cli: Any, endpoint: str, mode: tuple[str, ...]
+) -> None:
+    typo = "exmaple-bucket-never-made"
+    run = cli(*mode, S3_BUCKET=typo)
+    assert_contract(run, 5)
+    errors = [line["message"] for line in run.lines if line["level"] == "ERROR"]
+    assert errors == [f"aws_error: no such bucket: {typo}"]
+    names = {item["Name"] for item in s3_client(endpoint).list_buckets()["Buckets"]}
+    assert typo not in names
+
+
+def test_versions_age_from_when_they_became_noncurrent_end_to_end(
+    cli: Any, endpoint: str, bucket: str
+) -> None:
+    from moto.s3.models import s3_backends
+
+    s3 = s3_client(endpoint)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    # Each key's versions, oldest first: (age in days, whether it is a delete marker).
+    history = {
+        "temp/replaced-yesterday": [(60, False), (1, False)],  # noncurrent 1 day: kept
+        "temp/all-old": [(90, False), (50, False)],  # expired current version: all goes
+        "temp/deleted-long-ago": [(90, False), (40, False), (39, True)],  # all goes
+        "temp/deleted-lately": [(90, False), (5, False), (4, True)],  # noncurrent 4 days
+    }
+    for key, versions in history.items():
+        for _, marker in versions:
+            if marker:
+                s3.delete_object(Bucket=bucket, Key=key)
+            else:
+                s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    stored = s3_backends[ACCOUNT]["global"].buckets[bucket].keys
+    for key, versions in history.items():
+        for version, (age, _) in zip(stored.getlist(key), versions, strict=True):
+            version.last_modified = now - timedelta(days=age)
+
+    with FaultProxy(endpoint, FaultPlan()) as proxy:
+        run = cli("--apply", "--include-versions", S3_BUCKET=bucket, AWS_ENDPOINT_URL=proxy.url)
+
+    assert_contract(run, 0)
+    left = Counter(
+        item["Key"]
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+        for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+    )
+    assert left == {"temp/replaced-yesterday": 2, "temp/deleted-lately": 3}
+    assert run.summary["deleted"] == 2 + 3

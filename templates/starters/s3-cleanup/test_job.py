@@ -11,7 +11,7 @@ import botocore.client
 import pytest
 from moto.s3.models import s3_backends
 
-from {{ cookiecutter.package_name }} import config, job
+from {{ cookiecutter.package_name }} import cli, config, job
 from {{ cookiecutter.package_name }}.aws import Clients
 from {{ cookiecutter.package_name }}.cli import build_parser
 from {{ cookiecutter.package_name }}.errors import AwsError, Interrupted, PartialFailure, StopRequest
@@ -923,3 +923,54 @@ def test_a_marker_is_kept_while_a_version_it_hides_could_not_be_deleted(
     assert isinstance(error, PartialFailure)
     assert (counts.matched, counts.deleted, counts.failed) == (1, 0, 1)
     assert len(version_ages(harness)) == 2  # the version, and the marker that hides it
+
+
+def test_a_failed_batch_is_settled_key_by_key_by_one_listing(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    s3 = seeded.clients.s3
+    real_delete = s3.delete_objects
+
+    def partly_done_then_reset(**kwargs: Any) -> Any:
+        s3.put_object(Bucket=BUCKET, Key=OLD[0], Body=b"rewritten")  # a new ETag
+        real_delete(Bucket=BUCKET, Delete={"Objects": [{"Key": OLD[1]}]})
+        raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1/")
+
+    monkeypatch.setattr(s3, "delete_objects", partly_done_then_reset)
+    counts, error = apply_run(seeded)
+    assert isinstance(error, PartialFailure)
+    assert (counts.deleted, counts.failed, counts.skipped) == (1, 1, 1)
+    assert seeded.remaining() & set(OLD) == {OLD[0], OLD[2]}
+
+
+def test_a_failed_batch_of_versions_counts_every_version_as_failed(
+    versioned: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(**_: Any) -> Any:
+        raise client_error("InternalError", 500)
+
+    monkeypatch.setattr(versioned.clients.s3, "delete_objects", fail)
+    counts, error = apply_run(versioned, "--include-versions")
+    assert isinstance(error, PartialFailure)
+    # temp/old's two versions and temp/gone's; its marker stays while they do
+    assert (counts.matched, counts.deleted, counts.failed) == (3, 0, 3)
+    assert ("temp/gone", True) in all_versions(versioned)
+
+
+def test_refused_credentials_stop_the_run_with_the_batch_counted(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_bucket(harness.clients.s3, BUCKET)
+    seed_objects(BUCKET, KEYS_2500, age_days=90)
+
+    def deny(**_: Any) -> Any:
+        raise client_error("AccessDenied", 403)
+
+    monkeypatch.setattr(harness.clients.s3, "delete_objects", deny)
+    counts, error = apply_run(harness)
+    assert cli.exit_code_for(error) == cli.ExitCode.PERMISSION
+    assert (counts.matched, counts.deleted, counts.failed) == (1000, 0, 1000)
+    assert counts.listed < 2500  # it stopped: every later batch would be refused too
+    assert harness.remaining() == set(KEYS_2500)
