@@ -68,7 +68,6 @@ CHANGED_SINCE_LISTED = "PreconditionFailed"  # the ETag no longer matches: count
 ALREADY_GONE = "NoSuchKey"  # a conditional delete of a key someone else removed
 KEY_ATTEMPTS = 3
 KEY_RETRY_BASE_SECONDS = 0.2
-SMALLEST_SPLIT = 125  # a timed-out batch is halved down to pieces of this size
 SETTLE_PAGES = 5  # list pages read at most to learn what a failed batch did
 FAILED_KEYS_SAMPLE = 10  # keys named in the one line about a failed batch
 # Characters XML 1.0 cannot carry: S3 refuses a DeleteObjects body with them.
@@ -556,7 +555,8 @@ def delete_batch(
 
     Keys S3 reports with a transient error are sent again, at most
     ``KEY_ATTEMPTS`` times in all, with exponential backoff. A call that
-    times out is retried in halves down to ``SMALLEST_SPLIT`` keys; a call
+    times out is sent again as two halves (once: a bound on the time one
+    batch can take, at most three calls' worst case); a call
     that still fails is settled by listing the batch's key range. Deleting
     a key twice is harmless, so no retry does more than the first call meant.
     """
@@ -587,6 +587,8 @@ def _delete_in_pieces(
     prefix: str,
     objects: list[ObjectIdentifierTypeDef],
     result: BatchResult,
+    *,
+    may_split: bool = True,
 ) -> None:
     from botocore.exceptions import ReadTimeoutError  # noqa: PLC0415 - loaded by now
 
@@ -597,17 +599,16 @@ def _delete_in_pieces(
             result.failed += _failures(unsettled.objects, unsettled.error)
             result.fatal = unsettled.error
             return
-        if isinstance(unsettled.error, ReadTimeoutError) and len(unsettled.objects) >= 2 * (
-            SMALLEST_SPLIT
-        ):
-            half = len(unsettled.objects) // 2
+        keys = unsettled.objects
+        if may_split and isinstance(unsettled.error, ReadTimeoutError) and len(keys) > 1:
             log.info(
                 "delete call timed out; retrying its keys in halves",
-                extra={"bucket": bucket, "keys": len(unsettled.objects)},
+                extra={"bucket": bucket, "keys": len(keys)},
             )
-            _delete_in_pieces(s3, bucket, prefix, unsettled.objects[:half], result)
+            half = len(keys) // 2
+            _delete_in_pieces(s3, bucket, prefix, keys[:half], result, may_split=False)
             if result.fatal is None:
-                _delete_in_pieces(s3, bucket, prefix, unsettled.objects[half:], result)
+                _delete_in_pieces(s3, bucket, prefix, keys[half:], result, may_split=False)
             return
         _settle(s3, bucket, prefix, unsettled, result)
 
