@@ -16,10 +16,11 @@ Why it is built this way:
   object rewritten since; such keys are counted ``skipped``.
 - Failures are counted, never hidden, and never stop the rest: keys S3
   reports with a transient error are retried; a batch whose call times out
-  is retried in halves; a batch that still fails is settled by one listing
-  of its key range (what is gone counts as deleted, what is there as failed)
-  and the run goes on. A failure ends the run with exit 5 after the rest is
-  done. Only a refusal of the credentials themselves (HTTP 401/403) stops it.
+  is sent again once, as two halves; a batch that still fails is settled by
+  one listing of its key range (what is gone counts as deleted, what is
+  there as failed) and the run goes on. A failure ends the run with exit 5
+  after the rest is done. Only refused credentials (HTTP 401/403) or a
+  missing bucket stop it: every later call would fail the same way.
 - Answers are checked: a listing item without a key, date or ETag, or a
   delete answer naming a key that was never sent, is an ``AwsError`` (exit
   5), never a crash or an impossible count.
@@ -488,14 +489,9 @@ class VersionAges:
 
     def see(self, entry: Version) -> Iterator[ObjectIdentifierTypeDef]:
         if entry.key != self.key:
-            yield from self.end()
-            self.key, self.newer, self.marker, self.others, self.kept = (
-                entry.key,
-                None,
-                None,
-                False,
-                False,
-            )
+            yield from self.end()  # also forgets the previous key's marker
+            self.key, self.newer = entry.key, None
+            self.others = self.kept = False
         current = self.newer is None
         since = entry.modified if current else self.newer
         self.newer = entry.modified
