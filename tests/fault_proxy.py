@@ -5,14 +5,19 @@ server, and according to a seeded ``FaultPlan`` answers 503 SlowDown or 500
 before forwarding, resets the connection before or after the request reached
 the server, adds latency, answers 403 to one kind of operation or to
 AssumeRole into one account, or makes DeleteObjects fail some keys (the keys
-are taken out of the forwarded request, so they really stay). ``BlackHole``
-accepts connections and never answers.
+are taken out of the forwarded request, so they really stay), or answers some
+keys ``PreconditionFailed`` as if changed since listed (also kept), names a key
+never sent in the answer, holds a big DeleteObjects past the client's read
+timeout, or drops a listing item's ``LastModified``. It records each
+DeleteObjects' size and the ETag sent with every key. ``BlackHole`` accepts
+connections and never answers.
 """
 
 from __future__ import annotations
 
 import http.client
 import random
+import re
 import socket
 import struct
 import threading
@@ -42,6 +47,11 @@ class FaultPlan:
     deny: str | None = None  # operation kind answered 403 AccessDenied
     only: str | None = None  # apply the random faults to this operation kind only
     deny_assume_role: str | None = None  # account whose roles STS refuses to hand out
+    precondition_failed: float = 0.0  # share of DeleteObjects keys answered PreconditionFailed
+    phantom_key_error: bool = False  # delete answers also name a key that was never sent
+    time_out_over: int = 0  # DeleteObjects of more keys: held timeout_hold s, then reset
+    timeout_hold: float = 0.0
+    strip_last_modified: bool = False  # listings lose their first item's LastModified
 
 
 def operation_kind(method: str, path: str, query: str) -> str:
@@ -63,6 +73,8 @@ class FaultProxy:
     seen: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)
     first_delete: threading.Event = field(default_factory=threading.Event)
+    delete_sizes: list[int] = field(default_factory=list)  # keys per DeleteObjects received
+    sent_etags: dict[str, str | None] = field(default_factory=dict)  # key -> ETag it carried
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.plan.seed)
@@ -123,6 +135,7 @@ class FaultProxy:
         self.seen[kind] += 1
         if kind == "delete_objects":
             self.first_delete.set()
+            self.record_delete(body)
         plan = self.plan
         if plan.latency:
             time.sleep(plan.latency)
@@ -142,14 +155,22 @@ class FaultProxy:
             if self.roll(plan.reset_before):
                 self.injected["reset_before"] += 1
                 return reset(request)
+        big = kind == "delete_objects" and self.delete_sizes[-1] > plan.time_out_over
+        if plan.time_out_over and big:
+            self.injected["timed_out"] += 1
+            time.sleep(plan.timeout_hold)  # longer than the client's READ_TIMEOUT
+            return reset(request)
         failed: set[str] = set()
+        changed: set[str] = set()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        if kind == "delete_objects" and plan.fail_keys:
-            body, failed = self.drop_keys(body)
+        if kind == "delete_objects" and (plan.fail_keys or plan.precondition_failed):
+            body, failed, changed = self.drop_keys(body)
             if not body:  # every key failed: S3 answers 200 with only errors
                 self.injected["failed_keys"] += len(failed)
-                return reply(request, 200, add_key_errors(b"<DeleteResult/>", failed))
-            if failed:
+                self.injected["precondition_failed"] += len(changed)
+                payload = add_key_errors(b"<DeleteResult/>", failed)
+                return reply(request, 200, add_key_errors(payload, changed, "PreconditionFailed"))
+            if failed or changed:
                 headers = {
                     k: v for k, v in headers.items() if not k.lower().startswith(CHECKSUM_HEADERS)
                 }
@@ -160,29 +181,53 @@ class FaultProxy:
         if (plan.only is None or plan.only == kind) and self.roll(plan.reset_after):
             self.injected["reset_after"] += 1
             return reset(request)
-        if failed and status == 200:
+        phantom = {"phantom/never-sent"} if plan.phantom_key_error else set()
+        if kind == "delete_objects" and (failed or changed or phantom) and status == 200:
             self.injected["failed_keys"] += len(failed)
-            payload = add_key_errors(payload, failed)
+            self.injected["precondition_failed"] += len(changed)
+            self.injected["phantom_key_error"] += len(phantom)
+            payload = add_key_errors(payload, failed | phantom)
+            payload = add_key_errors(payload, changed, "PreconditionFailed")
+            response_headers = [
+                (k, v) for k, v in response_headers if k.lower() != "content-length"
+            ]
+        if kind == "list_objects" and plan.strip_last_modified and status == 200:
+            self.injected["strip_last_modified"] += 1
+            payload = re.sub(rb"<LastModified>[^<]*</LastModified>", b"", payload, count=1)
             response_headers = [
                 (k, v) for k, v in response_headers if k.lower() != "content-length"
             ]
         reply(request, status, payload, response_headers, head=request.command == "HEAD")
         return None
 
-    def drop_keys(self, body: bytes) -> tuple[bytes, set[str]]:
+    def record_delete(self, body: bytes) -> None:
+        """Keep how many keys a DeleteObjects carried, and the ETag sent with each."""
+        root = ET.fromstring(body)
+        objects = [node for node in root if node.tag.endswith("Object")]
+        with self._lock:
+            self.delete_sizes.append(len(objects))
+            for node in objects:
+                key = node.findtext(f"{ns(node)}Key") or ""
+                self.sent_etags[key] = node.findtext(f"{ns(node)}ETag")
+
+    def drop_keys(self, body: bytes) -> tuple[bytes, set[str], set[str]]:
+        """Take the keys chosen to fail, or to have changed, out of the request."""
         root = ET.fromstring(body)
         objects = [node for node in root if node.tag.endswith("Object")]
         keys = [node.findtext(f"{ns(node)}Key") or "" for node in objects]
-        failed = self.choose_failed_keys(keys)
-        if not failed:
-            return body, set()
-        if len(failed) == len(keys):
-            return b"", failed
+        failed = self.choose_failed_keys(keys) if self.plan.fail_keys else set()
+        changed = {
+            key for key in keys if key not in failed and self.roll(self.plan.precondition_failed)
+        }
+        if not failed and not changed:
+            return body, set(), set()
+        if len(failed) + len(changed) == len(keys):
+            return b"", failed, changed
         for node, key in zip(objects, keys, strict=True):
-            if key in failed:
+            if key in failed or key in changed:
                 root.remove(node)
         ET.register_namespace("", S3_NAMESPACE)  # keep <Delete xmlns=...>, not ns0:Delete
-        return ET.tostring(root, xml_declaration=True, encoding="UTF-8"), failed
+        return ET.tostring(root, xml_declaration=True, encoding="UTF-8"), failed, changed
 
 
 def ns(node: ET.Element) -> str:
@@ -226,10 +271,11 @@ def error_xml(code: str, message: str) -> bytes:
     ).encode()
 
 
-def add_key_errors(payload: bytes, keys: set[str]) -> bytes:
+def add_key_errors(payload: bytes, keys: set[str], code: str = "InternalError") -> bytes:
+    if not keys:
+        return payload
     errors = "".join(
-        f"<Error><Key>{escape(key)}</Key><Code>InternalError</Code>"
-        "<Message>injected</Message></Error>"
+        f"<Error><Key>{escape(key)}</Key><Code>{code}</Code><Message>injected</Message></Error>"
         for key in sorted(keys)
     ).encode()
     text = payload.rstrip()

@@ -110,6 +110,37 @@ def seed_objects(bucket: str, keys: list[str], age_days: float, account: str = A
     moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=age_days)
     for key in keys:
         backend.put_object(bucket, key, b"x").last_modified = moment
+
+
+@pytest.fixture(autouse=True)
+def buckets_exist(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests are about something other than the bucket: in them, any
+    bucket the job asks for exists (moto makes it on first use). The job
+    itself never creates one; tests of a missing bucket ask for ``real_buckets``.
+    """
+    if "real_buckets" in request.fixturenames:
+        return
+    from moto.s3.models import S3Backend
+
+    real_get = S3Backend.get_bucket
+
+    def get_or_make(self: Any, bucket_name: str) -> Any:
+        if bucket_name not in self.buckets and bucket_name not in s3_bucket_owners():
+            self.create_bucket(bucket_name, "us-east-1")
+        return real_get(self, bucket_name)
+
+    monkeypatch.setattr(S3Backend, "get_bucket", get_or_make)
+
+
+def s3_bucket_owners() -> Any:
+    from moto.s3.models import s3_backends
+
+    return s3_backends.bucket_accounts
+
+
+@pytest.fixture
+def real_buckets() -> None:
+    """Asked for by tests where a missing bucket must stay missing."""
 {%- endif %}
 
 

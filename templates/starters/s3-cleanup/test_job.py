@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import botocore.client
 import pytest
 from moto.s3.models import s3_backends
 
-from {{ cookiecutter.package_name }} import config, job
+from {{ cookiecutter.package_name }} import cli, config, job
 from {{ cookiecutter.package_name }}.aws import Clients
 from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import Interrupted, PartialFailure, StopRequest
+from {{ cookiecutter.package_name }}.errors import AwsError, Interrupted, PartialFailure, StopRequest
 
 from .conftest import (
     ACCOUNT_ID,
@@ -29,7 +29,7 @@ from .conftest import (
 OLD = ["temp/a.log", "temp/b.log", "temp/deep/c.log"]
 NEW = ["temp/new.log"]
 OUTSIDE = ["keep/old.log", "temporary/old.log"]
-READ_ONLY = {"HeadBucket", "GetBucketVersioning", "ListObjectsV2", "ListObjectVersions"}
+READ_ONLY = {"GetBucketVersioning", "ListObjectsV2", "ListObjectVersions"}
 
 
 @dataclass
@@ -135,24 +135,22 @@ def test_deletes_go_in_batches_of_at_most_1000_keys(harness: Harness) -> None:
     assert harness.remaining() == set()
 
 
-def test_dry_run_does_not_create_a_missing_bucket(harness: Harness) -> None:
-    counts = harness.run()
-    assert counts.matched == 0
+@pytest.mark.parametrize("mode", [(), ("--apply",)], ids=["dry-run", "apply"])
+def test_a_missing_bucket_is_an_error_naming_it_and_nothing_is_created(
+    real_buckets: None, harness: Harness, mode: tuple[str, ...]
+) -> None:
+    with pytest.raises(AwsError, match=f"no such bucket: {BUCKET}$"):
+        harness.run(*mode)
     assert harness.recorder.writes() == []
     assert harness.clients.s3.list_buckets()["Buckets"] == []
 
 
-@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
-def test_apply_creates_the_bucket_in_its_region(harness: Harness, region: str) -> None:
-    harness.run("--apply", "--region", region)
-    location = harness.clients.s3.get_bucket_location(Bucket=BUCKET)["LocationConstraint"]
-    assert location == (None if region == "us-east-1" else region)
-
-
-def test_creating_an_existing_bucket_is_idempotent(harness: Harness) -> None:
-    job.create_bucket(harness.clients.s3, BUCKET, "eu-west-1")
-    job.create_bucket(harness.clients.s3, BUCKET, "eu-west-1")  # BucketAlreadyOwnedByYou
-    assert [b["Name"] for b in harness.clients.s3.list_buckets()["Buckets"]] == [BUCKET]
+def test_a_missing_bucket_exits_5_from_the_cli(
+    real_buckets: None, aws: None, run_cli: RunCli
+) -> None:
+    done = run_cli("--apply", "--bucket", "exmaple-bucket")
+    assert done.code == 5
+    assert any("no such bucket: exmaple-bucket" in line["message"] for line in done.lines)
 
 
 def test_per_key_failures_are_counted_and_fail_the_run(
@@ -220,8 +218,8 @@ def test_access_denied_keys_are_not_retried(
         return {"Errors": errors}
 
     monkeypatch.setattr(s3, "delete_objects", deny_all)
-    result = job.delete_batch(s3, BUCKET, [{"Key": key} for key in OLD])
-    assert (result.deleted, len(result.errors)) == (0, 3)
+    result = job.delete_batch(s3, BUCKET, "temp/", [{"Key": key} for key in OLD])
+    assert (len(result.deleted), len(result.failed)) == (0, 3)
     assert calls == [3]
 
 
@@ -256,11 +254,9 @@ def test_a_stop_request_ends_the_run_between_batches(
 # S3 operation -> the IAM action it needs (None: no permission needed).
 OPERATION_ACTIONS = {
     "GetCallerIdentity": None,
-    "HeadBucket": "s3:ListBucket",
     "ListObjectsV2": "s3:ListBucket",
     "ListObjectVersions": "s3:ListBucketVersions",
     "GetBucketVersioning": "s3:GetBucketVersioning",
-    "CreateBucket": "s3:CreateBucket",
     "Publish": "sns:Publish",
 }
 
@@ -271,27 +267,32 @@ def test_every_call_the_job_makes_is_covered_by_iam_actions(harness: Harness) ->
     setup_sns = boto3.client("sns", region_name=REGION)  # not recorded: test set-up
     setup_s3 = boto3.client("s3", region_name=REGION)
     topic = setup_sns.create_topic(Name="cleanup")["TopicArn"]
+    make_bucket(setup_s3, BUCKET)
+    seed_objects(BUCKET, OLD, age_days=45)
     harness.recorder.calls.clear()
-    harness.run("--apply", SNS_TOPIC_ARN=topic)  # creates the bucket, publishes
+    harness.run("--apply", SNS_TOPIC_ARN=topic)  # deletes, publishes
     setup_s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     seed_objects(BUCKET, OLD, age_days=45)
     harness.run("--apply", "--include-versions", SNS_TOPIC_ARN=topic)
     needed: set[str] = set()
     for name, params in harness.recorder.calls:
         if name == "DeleteObjects":
-            by_version = any("VersionId" in item for item in params["Delete"]["Objects"])
+            objects = params["Delete"]["Objects"]
+            by_version = any("VersionId" in item for item in objects)
             needed.add("s3:DeleteObjectVersion" if by_version else "s3:DeleteObject")
+            if any("ETag" in item for item in objects):
+                needed.add("s3:GetObject")  # a delete conditional on an ETag needs both
             continue
         assert name in OPERATION_ACTIONS, f"{name}: map it to an IAM action, add it to IAM_ACTIONS"
         if OPERATION_ACTIONS[name]:
             needed.add(str(OPERATION_ACTIONS[name]))
     assert needed <= set(job.IAM_ACTIONS), needed - set(job.IAM_ACTIONS)
-    assert "s3:DeleteObjectVersion" in needed
+    assert {"s3:DeleteObjectVersion", "s3:GetObject"} <= needed
 
 
 def test_delete_batch_refuses_more_than_1000_keys(harness: Harness) -> None:
     with pytest.raises(ValueError, match="at most 1000"):
-        job.delete_batch(harness.clients.s3, BUCKET, [{"Key": "k"}] * 1001)
+        job.delete_batch(harness.clients.s3, BUCKET, "temp/", [{"Key": "k"}] * 1001)
     assert harness.recorder.writes() == []
 
 
@@ -337,15 +338,22 @@ def test_deleting_overlaps_listing_with_bounded_workers(
     make_bucket(harness.clients.s3, BUCKET)
     seed_objects(BUCKET, [f"temp/{i:05d}" for i in range(5000)], age_days=90)
     lock = threading.Lock()
-    state = {"in_flight": 0, "most": 0, "lists_during_delete": 0}
+    state = {"calls": 0, "in_flight": 0, "most": 0, "lists_during_delete": 0}
+    # The first two batches wait for each other: the second can only start
+    # if the next page was listed while the first was in flight, and the
+    # barrier breaks (failing the test) unless both run at once.
+    both_in_flight = threading.Barrier(2, timeout=30)
     real_delete = job.delete_batch
 
-    def slow_delete(*args: Any) -> job.BatchResult:
+    def delete_in_step(*args: Any) -> job.BatchResult:
         with lock:
+            state["calls"] += 1
+            first_two = state["calls"] <= 2
             state["in_flight"] += 1
             state["most"] = max(state["most"], state["in_flight"])
-        time.sleep(0.5)  # long enough for the next page to be listed meanwhile
         try:
+            if first_two:
+                both_in_flight.wait()
             return real_delete(*args)
         finally:
             with lock:
@@ -355,7 +363,7 @@ def test_deleting_overlaps_listing_with_bounded_workers(
         if model.name == "ListObjectsV2" and state["in_flight"]:
             state["lists_during_delete"] += 1
 
-    monkeypatch.setattr(job, "delete_batch", slow_delete)
+    monkeypatch.setattr(job, "delete_batch", delete_in_step)
     harness.clients.s3.meta.events.register("before-parameter-build", count_lists)
     args = build_parser().parse_args(["--apply", "--max-workers", "2"])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
@@ -376,7 +384,7 @@ def test_progress_lines_report_the_counts(aws: None, run_cli: RunCli) -> None:
     progress = [line for line in result.lines if line["message"] == "progress"]
     assert len(progress) >= 3
     for line in progress:
-        assert {"listed", "matched", "deleted", "failed", "listed_per_s"} <= line.keys()
+        assert {"listed", "matched", "deleted", "failed", "skipped", "listed_per_s"} <= line.keys()
     listed = [line["listed"] for line in progress]
     assert listed == sorted(listed)
     assert result.summary["deleted"] == 2500
@@ -430,14 +438,15 @@ def test_include_versions_removes_expired_versions_and_markers_idempotently(
     versioned: Harness,
 ) -> None:
     dry = versioned.run("--include-versions")
-    assert dry.matched == 5
+    assert dry.matched == 4  # temp/old twice, temp/gone's version and its marker
     assert versioned.recorder.writes() == []
     counts = versioned.run("--apply", "--include-versions")
-    assert (counts.matched, counts.deleted, counts.failed) == (5, 5, 0)
-    assert all_versions(versioned) == {("temp/mixed", True), ("keep/old", True)}
+    assert (counts.matched, counts.deleted, counts.failed) == (4, 4, 0)
+    left = {("temp/mixed", True), ("temp/mixed", False), ("keep/old", True)}
+    assert all_versions(versioned) == left  # temp/mixed's old version is noncurrent for 1 day
     again = versioned.run("--apply", INCLUDE_VERSIONS="true")
     assert (again.matched, again.deleted) == (0, 0)
-    assert all_versions(versioned) == {("temp/mixed", True), ("keep/old", True)}
+    assert all_versions(versioned) == left
 
 
 def bucket_keys(account: str, bucket: str) -> set[str]:
@@ -540,3 +549,431 @@ def boto3_s3() -> Any:
     import boto3
 
     return boto3.client("s3", region_name=REGION)
+
+
+def client_error(code: str, status: int, operation: str = "DeleteObjects") -> Exception:
+    from botocore.exceptions import ClientError
+
+    response: Any = {
+        "Error": {"Code": code, "Message": f"injected {code}"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, operation)
+
+
+def apply_run(harness: Harness, *argv: str) -> tuple[job.Counts, BaseException | None]:
+    """Run with --apply and one worker; return the counts and what was raised."""
+    args = build_parser().parse_args(["--apply", "--max-workers", "1", *argv])
+    settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
+    counts = job.Counts()
+    try:
+        job.run(settings, job_settings, harness.clients, counts, StopRequest())
+    except Exception as error:  # noqa: BLE001 - the test inspects it
+        return counts, error
+    return counts, None
+
+
+def assert_true_counts(counts: job.Counts) -> None:
+    assert counts.matched == counts.deleted + counts.failed + counts.skipped
+    assert min(counts.as_dict().values()) >= 0
+
+
+KEYS_2500 = [f"temp/{i:05d}" for i in range(2500)]
+
+
+def test_a_batch_that_fails_for_good_counts_its_keys_and_the_run_goes_on(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_bucket(harness.clients.s3, BUCKET)
+    seed_objects(BUCKET, KEYS_2500, age_days=90)
+    s3 = harness.clients.s3
+    real_delete = s3.delete_objects
+
+    def second_batch_fails(**kwargs: Any) -> Any:
+        if kwargs["Delete"]["Objects"][0]["Key"] == "temp/01000":
+            raise client_error("InternalError", 500)  # as botocore gives up after its retries
+        return real_delete(**kwargs)
+
+    monkeypatch.setattr(s3, "delete_objects", second_batch_fails)
+    counts, error = apply_run(harness)
+    assert isinstance(error, PartialFailure)
+    assert "1000 object(s)" in str(error)
+    assert (counts.matched, counts.deleted, counts.failed) == (2500, 1500, 1000)
+    assert counts.listed == 2500  # the listing went on after the failure
+    assert harness.remaining() == set(KEYS_2500[1000:2000])  # the batches after it went on
+    assert_true_counts(counts)
+    settling = "delete call failed; settling its keys"
+    (failed,) = [r for r in caplog.records if r.getMessage() == settling]
+    assert failed.__dict__["sample"] == KEYS_2500[1000:1010]  # a bounded sample
+    assert "InternalError" in failed.__dict__["error"]
+    lines = [r for r in caplog.records if r.getMessage() == "could not delete"]
+    assert len(lines) == 100  # LOG_KEYS_LIMIT, then one line with the rest
+    assert any(r.__dict__.get("keys_not_logged") == 900 for r in caplog.records)
+
+
+def test_a_batch_deleted_before_its_answer_was_lost_counts_as_deleted(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    s3 = seeded.clients.s3
+    real_delete = s3.delete_objects
+
+    def delete_then_reset(**kwargs: Any) -> Any:
+        real_delete(**kwargs)
+        raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1/")
+
+    monkeypatch.setattr(s3, "delete_objects", delete_then_reset)
+    counts, error = apply_run(seeded)
+    assert error is None
+    assert (counts.matched, counts.deleted, counts.failed) == (3, 3, 0)
+    assert seeded.remaining() == set(NEW + OUTSIDE)
+
+
+def test_a_batch_that_failed_and_cannot_be_settled_counts_as_failed(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    s3 = seeded.clients.s3
+
+    def reset(**_: Any) -> Any:
+        raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1/")
+
+    monkeypatch.setattr(s3, "delete_objects", reset)
+    monkeypatch.setattr(job, "_listed_etags", lambda *_: None)  # the range is too long to read
+    counts, error = apply_run(seeded)
+    assert isinstance(error, PartialFailure)
+    assert (counts.matched, counts.deleted, counts.failed) == (3, 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("slow_over", "deleted"), [(500, 1000), (300, 0)], ids=["halves-succeed", "halves-time-out"]
+)
+def test_a_timed_out_batch_is_retried_once_in_halves(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, slow_over: int, deleted: int
+) -> None:
+    from botocore.exceptions import ReadTimeoutError
+
+    make_bucket(harness.clients.s3, BUCKET)
+    seed_objects(BUCKET, KEYS_2500[:1000], age_days=90)
+    s3 = harness.clients.s3
+    real_delete = s3.delete_objects
+    seen: list[int] = []
+
+    def slow_for_big_batches(**kwargs: Any) -> Any:
+        seen.append(len(kwargs["Delete"]["Objects"]))
+        if seen[-1] > slow_over:
+            raise ReadTimeoutError(endpoint_url="http://127.0.0.1:1/")
+        return real_delete(**kwargs)
+
+    monkeypatch.setattr(s3, "delete_objects", slow_for_big_batches)
+    counts, error = apply_run(harness)
+    assert seen == [1000, 500, 500]  # never split below halves: three calls at most
+    assert (counts.matched, counts.deleted, counts.failed) == (1000, deleted, 1000 - deleted)
+    assert (error is None) == (deleted == 1000)
+    assert len(harness.remaining()) == 1000 - deleted
+
+
+def test_an_answer_naming_keys_never_sent_is_an_aws_error_with_true_counts(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = seeded.clients.s3
+    real_delete = s3.delete_objects
+
+    def phantom_errors(**kwargs: Any) -> Any:
+        response = dict(real_delete(**kwargs))
+        response["Errors"] = [
+            {"Key": f"temp/never-sent-{i}", "Code": "InternalError"} for i in range(2000)
+        ]
+        return response
+
+    monkeypatch.setattr(s3, "delete_objects", phantom_errors)
+    counts, error = apply_run(seeded)
+    assert isinstance(error, AwsError)
+    assert "'temp/never-sent-0', which was not in the request" in str(error)
+    assert (counts.matched, counts.deleted, counts.failed) == (3, 3, 0)  # settled by a listing
+
+
+@pytest.mark.parametrize("field_name", ["LastModified", "Key", "ETag"])
+def test_a_listing_item_without_a_field_exits_5_naming_it(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, field_name: str
+) -> None:
+    make_bucket(boto3_s3(), BUCKET)
+    seed_objects(BUCKET, OLD, age_days=45)
+    real = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def strip_field(self: Any, operation_name: str, api_params: Any) -> Any:
+        response = real(self, operation_name, api_params)
+        if operation_name == "ListObjectsV2":
+            del response["Contents"][1][field_name]
+        return response
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", strip_field)
+    done = run_cli("--apply", "--bucket", BUCKET)
+    assert done.code == 5
+    errors = " ".join(line["message"] for line in done.lines if line["level"] == "ERROR")
+    assert f"malformed listing of bucket {BUCKET}: an item has no usable {field_name}" in errors
+    assert done.summary["deleted"] == 0  # the listing stopped before a batch was sent
+
+
+CONTROL_KEY = "temp/bad\x01key\x1f.log"
+
+
+def test_a_key_xml_cannot_carry_is_deleted_alone_and_named(
+    seeded: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed_objects(BUCKET, [CONTROL_KEY], age_days=45)
+    counts, error = apply_run(seeded)
+    assert error is None
+    assert (counts.matched, counts.deleted, counts.failed) == (4, 4, 0)
+    assert seeded.remaining() == set(NEW + OUTSIDE)
+    batched = [
+        item["Key"]
+        for name, params in seeded.recorder.calls
+        if name == "DeleteObjects"
+        for item in params["Delete"]["Objects"]
+    ]
+    assert sorted(batched) == sorted(OLD)
+    (alone,) = [params for name, params in seeded.recorder.calls if name == "DeleteObject"]
+    assert alone["Key"] == CONTROL_KEY
+    assert alone["IfMatch"].startswith('"')  # conditional on the listed ETag too
+    warnings = [r for r in caplog.records if "deleting it alone" in r.getMessage()]
+    assert [r.__dict__["key"] for r in warnings] == [repr(CONTROL_KEY)]
+
+
+def test_a_key_xml_cannot_carry_fails_alone(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_objects(BUCKET, [CONTROL_KEY], age_days=45)
+
+    def refuse(**_: Any) -> Any:
+        raise client_error("InternalError", 500, "DeleteObject")
+
+    monkeypatch.setattr(seeded.clients.s3, "delete_object", refuse)
+    counts, error = apply_run(seeded)
+    assert isinstance(error, PartialFailure)
+    assert (counts.matched, counts.deleted, counts.failed) == (4, 3, 1)
+    assert seeded.remaining() == set(NEW + OUTSIDE) | {CONTROL_KEY}
+
+
+def test_each_delete_carries_the_etag_it_was_listed_with(seeded: Harness) -> None:
+    s3 = seeded.clients.s3
+    listed = {key: s3.head_object(Bucket=BUCKET, Key=key)["ETag"] for key in OLD}
+    seeded.recorder.calls.clear()
+    seeded.run("--apply")
+    sent = {
+        item["Key"]: item.get("ETag")
+        for name, params in seeded.recorder.calls
+        if name == "DeleteObjects"
+        for item in params["Delete"]["Objects"]
+    }
+    assert sent == listed
+
+
+def test_keys_changed_since_listed_are_skipped_never_deleted_nor_retried(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = seeded.clients.s3
+    real_delete = s3.delete_objects
+    sent: list[list[str]] = []
+
+    def first_key_changed(**kwargs: Any) -> Any:
+        objects = kwargs["Delete"]["Objects"]
+        sent.append([item["Key"] for item in objects])
+        kwargs["Delete"]["Objects"] = [item for item in objects if item["Key"] != OLD[0]]
+        response = dict(real_delete(**kwargs))
+        response["Errors"] = [
+            {"Key": OLD[0], "Code": "PreconditionFailed", "Message": "At least one..."}
+        ]
+        return response
+
+    monkeypatch.setattr(s3, "delete_objects", first_key_changed)
+    counts, error = apply_run(seeded)
+    assert error is None  # a skip is not a failure
+    assert (counts.matched, counts.deleted, counts.failed, counts.skipped) == (3, 2, 0, 1)
+    assert sent == [sorted(OLD)]  # sent once: never retried
+    assert OLD[0] in seeded.remaining()
+
+
+def test_a_key_already_gone_under_a_conditional_delete_counts_as_deleted(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = seeded.clients.s3
+    real_delete = s3.delete_objects
+
+    def gone_meanwhile(**kwargs: Any) -> Any:
+        response = dict(real_delete(**kwargs))
+        response["Errors"] = [{"Key": OLD[0], "Code": "NoSuchKey", "Message": "gone"}]
+        return response
+
+    monkeypatch.setattr(s3, "delete_objects", gone_meanwhile)
+    counts, error = apply_run(seeded)
+    assert error is None
+    assert (counts.matched, counts.deleted, counts.failed, counts.skipped) == (3, 3, 0, 0)
+
+
+@pytest.mark.parametrize("limit", ["0", "2", "all"])
+def test_dry_run_and_apply_log_the_same_capped_audit_trail(
+    aws: None, run_cli: RunCli, limit: str
+) -> None:
+    make_bucket(boto3_s3(), BUCKET)
+    keys = [f"temp/{i}.log" for i in range(5)]
+    seed_objects(BUCKET, keys, age_days=45)
+    env = {"LOG_KEYS_LIMIT": limit}
+    shown = 5 if limit == "all" else int(limit)
+    for argv, message in (((), "would delete"), (("--apply",), "deleted")):
+        done = run_cli(*argv, "--bucket", BUCKET, env=env)
+        assert done.code == 0
+        per_key = [line["key"] for line in done.lines if line["message"] == message]
+        assert len(per_key) == shown
+        assert set(per_key) <= set(keys)
+        rest = [
+            line["keys_not_logged"]
+            for line in done.lines
+            if line["message"] == f"{message}: more keys not logged one by one"
+        ]
+        assert rest == ([5 - shown] if shown < 5 else [])
+
+
+@pytest.mark.parametrize("raw", ["-1", "lots", "1.5"])
+def test_log_keys_limit_is_validated(run_cli: RunCli, raw: str) -> None:
+    done = run_cli(env={"S3_BUCKET": BUCKET, "LOG_KEYS_LIMIT": raw})
+    assert done.code == 1
+    assert "LOG_KEYS_LIMIT" in done.stderr
+
+
+def test_the_cutoff_reaches_the_log_as_a_datetime(
+    seeded: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    seeded.run()
+    (started,) = [r for r in caplog.records if r.getMessage() == "cleanup started"]
+    assert isinstance(started.__dict__["cutoff"], datetime)
+
+
+def put_versions(s3: Any, key: str, *ages: float, marker_last: bool = False) -> None:
+    """Write versions of ``key`` (a delete marker last if asked), aged oldest first."""
+    for _ in ages[: len(ages) - marker_last]:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    if marker_last:
+        s3.delete_object(Bucket=BUCKET, Key=key)
+    backdate_versions(key, *ages)
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 1000])
+def test_versions_age_from_when_they_became_noncurrent(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, page_size: int
+) -> None:
+    s3 = harness.clients.s3
+    make_bucket(s3, BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    put_versions(s3, "temp/replaced-yesterday", 60, 1)  # the old version: noncurrent 1 day
+    put_versions(s3, "temp/all-old", 90, 50)  # expired current: everything goes
+    put_versions(s3, "temp/three", 90, 45, 2)  # only the oldest: noncurrent since 45 days
+    put_versions(s3, "temp/deleted-long-ago", 90, 40, marker_last=True)  # all, marker last
+    put_versions(s3, "temp/deleted-lately", 90, 5, marker_last=True)  # nothing yet
+    put_versions(s3, "temp/lone-marker", 60, 40, marker_last=True)
+    lone = s3.list_object_versions(Bucket=BUCKET, Prefix="temp/lone-marker")["Versions"]
+    s3.delete_object(Bucket=BUCKET, Key="temp/lone-marker", VersionId=lone[0]["VersionId"])
+    monkeypatch.setattr(job, "LIST_PAGE_SIZE", page_size)  # one key's versions span pages
+    before = version_ages(harness)
+
+    dry = harness.run("--include-versions")
+    counts = harness.run("--apply", "--include-versions")
+
+    expected_gone = {
+        ("temp/all-old", 90),
+        ("temp/all-old", 50),
+        ("temp/three", 90),
+        ("temp/deleted-long-ago", 90),
+        ("temp/deleted-long-ago", 40),
+        ("temp/lone-marker", 40),
+    }
+    assert before - version_ages(harness) == expected_gone
+    assert dry.matched == counts.matched == counts.deleted == len(expected_gone)
+    again = harness.run("--apply", "--include-versions")
+    assert (again.matched, again.deleted) == (0, 0)  # applying twice equals applying once
+
+
+def version_ages(harness: Harness) -> set[tuple[str, int]]:
+    now = datetime.now(UTC)
+    pages = harness.clients.s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET)
+    return {
+        (item["Key"], round((now - item["LastModified"]) / timedelta(days=1)))
+        for page in pages
+        for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+    }
+
+
+def test_a_marker_is_kept_while_a_version_it_hides_could_not_be_deleted(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = harness.clients.s3
+    make_bucket(s3, BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    put_versions(s3, "temp/deleted-long-ago", 90, 40, marker_last=True)
+    real_delete = s3.delete_objects
+
+    def versions_fail(**kwargs: Any) -> Any:
+        objects = kwargs["Delete"]["Objects"]
+        errors = [
+            {"Key": o["Key"], "VersionId": o["VersionId"], "Code": "AccessDenied"} for o in objects
+        ]
+        return {"Errors": errors} if len(objects) == 1 else real_delete(**kwargs)
+
+    monkeypatch.setattr(s3, "delete_objects", versions_fail)
+    counts, error = apply_run(harness, "--include-versions")
+    assert isinstance(error, PartialFailure)
+    assert (counts.matched, counts.deleted, counts.failed) == (1, 0, 1)
+    assert len(version_ages(harness)) == 2  # the version, and the marker that hides it
+
+
+def test_a_failed_batch_is_settled_key_by_key_by_one_listing(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    s3 = seeded.clients.s3
+    real_delete = s3.delete_objects
+
+    def partly_done_then_reset(**kwargs: Any) -> Any:
+        s3.put_object(Bucket=BUCKET, Key=OLD[0], Body=b"rewritten")  # a new ETag
+        real_delete(Bucket=BUCKET, Delete={"Objects": [{"Key": OLD[1]}]})
+        raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1/")
+
+    monkeypatch.setattr(s3, "delete_objects", partly_done_then_reset)
+    counts, error = apply_run(seeded)
+    assert isinstance(error, PartialFailure)
+    assert (counts.deleted, counts.failed, counts.skipped) == (1, 1, 1)
+    assert seeded.remaining() & set(OLD) == {OLD[0], OLD[2]}
+
+
+def test_a_failed_batch_of_versions_counts_every_version_as_failed(
+    versioned: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(**_: Any) -> Any:
+        raise client_error("InternalError", 500)
+
+    monkeypatch.setattr(versioned.clients.s3, "delete_objects", fail)
+    counts, error = apply_run(versioned, "--include-versions")
+    assert isinstance(error, PartialFailure)
+    # temp/old's two versions and temp/gone's; its marker stays while they do
+    assert (counts.matched, counts.deleted, counts.failed) == (3, 0, 3)
+    assert ("temp/gone", True) in all_versions(versioned)
+
+
+def test_refused_credentials_stop_the_run_with_the_batch_counted(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_bucket(harness.clients.s3, BUCKET)
+    seed_objects(BUCKET, KEYS_2500, age_days=90)
+
+    def deny(**_: Any) -> Any:
+        raise client_error("AccessDenied", 403)
+
+    monkeypatch.setattr(harness.clients.s3, "delete_objects", deny)
+    counts, error = apply_run(harness)
+    assert cli.exit_code_for(error) == cli.ExitCode.PERMISSION
+    assert (counts.matched, counts.deleted, counts.failed) == (1000, 0, 1000)
+    assert counts.listed < 2500  # it stopped: every later batch would be refused too
+    assert harness.remaining() == set(KEYS_2500)

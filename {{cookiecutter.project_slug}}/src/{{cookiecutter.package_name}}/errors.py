@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 
 __all__ = [
+    "AwsError",
     "ConfigError",
     "Interrupted",
     "OutOfTime",
@@ -34,6 +35,11 @@ class SafetyRefusal(Exception):
 
 class PartialFailure(Exception):
     """The job finished, but some items could not be processed."""
+
+
+class AwsError(PartialFailure):
+    """AWS answered, but not in a way the job can act on: a missing bucket, a
+    malformed or inconsistent response. Exit 5, like any other AWS error."""
 
 
 class Interrupted(Exception):
