@@ -59,18 +59,23 @@ RETRYABLE_KEY_ERRORS = frozenset(
 KEY_ATTEMPTS = 3
 KEY_RETRY_BASE_SECONDS = 0.2
 
-# Every IAM action the job may use, in one place: it renders the AssumeRole
-# session policy, iam-policy.json, and the test that fails when the job calls
-# an API not covered here. (sts:GetCallerIdentity needs no permission.)
-IAM_ACTIONS = (
-    "s3:ListBucket",  # HeadBucket, ListObjectsV2
-    "s3:GetBucketVersioning",
-    "s3:CreateBucket",
-    "s3:DeleteObject",  # DeleteObjects
-    "s3:ListBucketVersions",  # ListObjectVersions, with --include-versions
-    "s3:DeleteObjectVersion",  # DeleteObjects by version id
-    "sns:Publish",
-)
+# Every IAM action the job may use, with the resource it applies to, in one
+# place: it renders the AssumeRole session policy (filled in with the run's
+# own bucket, prefix and topic), iam-policy.json, and the test that fails
+# when the job calls an API not covered here. A grant whose resource names an
+# unset setting (no topic) is not given. (sts:GetCallerIdentity needs no
+# permission.) The deploy stacks grant the same (tests/test_deploy.py).
+BUCKET_ARN = "arn:{partition}:s3:::{S3_BUCKET}"
+OBJECTS_ARN = "arn:{partition}:s3:::{S3_BUCKET}/{S3_PREFIX}*"
+IAM_ACTIONS: dict[str, str] = {
+    "s3:ListBucket": BUCKET_ARN,  # HeadBucket, ListObjectsV2
+    "s3:GetBucketVersioning": BUCKET_ARN,
+    "s3:CreateBucket": BUCKET_ARN,
+    "s3:DeleteObject": OBJECTS_ARN,  # DeleteObjects
+    "s3:ListBucketVersions": BUCKET_ARN,  # ListObjectVersions, with --include-versions
+    "s3:DeleteObjectVersion": OBJECTS_ARN,  # DeleteObjects by version id
+    "sns:Publish": "{SNS_TOPIC_ARN}",
+}
 
 log = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import config, job, logs
 from .errors import ConfigError, Interrupted, PartialFailure, SafetyRefusal, StopRequest
+from .overrides import with_overrides
 
 if TYPE_CHECKING:
     from .targets import TargetResult
@@ -167,8 +168,8 @@ def execute(
     """Run once and return the summary (the last line logged), exit code included.
 
     ``overrides`` (a Lambda event's ``settings``, say) maps setting variable
-    names to values that win over ``environ``; they are validated like the
-    rest. ``--help`` and ``--version`` return only an exit code.
+    names to values that win over ``environ``, within what ``overrides``
+    allows; they are validated like the rest. ``--help`` and ``--version`` return only an exit code.
     """
     started = time.monotonic()
     run_id = run_id or os.urandom(16).hex()  # as unique as a uuid4, without importing uuid
@@ -180,7 +181,7 @@ def execute(
     restore_signals = _handle_signals(stop)
     fan_out: dict[str, object] = {}
     try:
-        env = config.with_overrides(env, overrides, job.SETTINGS)
+        env = with_overrides(env, overrides, job.SETTINGS)
         args = build_parser().parse_args(argv)
         settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
         dry_run = settings.dry_run

@@ -1,10 +1,16 @@
 """AWS Lambda entry point: the same settings, job and exit codes as the CLI.
 
 The function's environment holds the settings (the SAM template sets them,
-dry-run included); an event may override some of them under ``settings``,
-for example ``{"settings": {"DRY_RUN": "false", "TARGET_REGIONS": "eu-west-1"}}``.
-Other keys of the event (an EventBridge envelope, say) are ignored. Names
-that are not settings of this script are refused, and the run exits 1.
+dry-run included). The stack decides what an event may change: an event's
+``settings`` may set only the variables the stack names in
+``EVENT_OVERRIDABLE_SETTINGS`` (none by default), for example
+``{"settings": {"RETENTION_DAYS": "60"}}``. Whatever the stack allows, an
+event can never apply while the function is in dry-run (``DRY_RUN`` may
+only go to true), change the environment, the account allow-list, long-term
+credentials, the role, MFA, the region or the fan-out targets, or blank a
+value. A refused override ends the run with exit 1, naming each variable,
+before any AWS call (see ``overrides``). Other keys of the event (an
+EventBridge envelope, say) are ignored.
 
 The handler returns the run's summary, exit code included, instead of
 raising: a run that failed some targets still did useful work, and the

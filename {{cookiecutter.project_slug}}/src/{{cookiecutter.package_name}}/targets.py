@@ -4,7 +4,8 @@ Why it is built this way:
 - Without TARGET_ACCOUNTS or TARGET_REGIONS the job runs once, with the run's
   own credentials, exactly as it always has (``run_here``).
 - With them, every target gets its own credentials (the same role name,
-  assumed in each account with the job's scoped session policy), its own
+  assumed in each account with a session policy scoped to that target's own
+  bucket, prefix and such: see ``aws.session_policy``), its own
   account guard, counts and "target finished" line. Targets run a few at a
   time (MAX_PARALLEL_TARGETS); one failing never stops the others.
 - ``organization`` lists the accounts with AWS Organizations' paginator and
@@ -59,7 +60,11 @@ def run_here(
     stop: StopRequest,
 ) -> None:
     """Run the job once, with the run's own credentials and region."""
-    clients = Clients(settings, run_id, job.IAM_ACTIONS)
+    scopes = None
+    if settings.assume_role_arn is not None:
+        _, partition, _, _, account, _ = settings.assume_role_arn.split(":", 5)
+        scopes = [_scope(job_settings, partition, account, settings.region)]
+    clients = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes)
     identity = clients.guard()
     own = config.for_target(job_settings, job.SETTINGS, identity.account, settings.region)
     job.run(settings, own, clients, counts, stop)
@@ -77,8 +82,14 @@ def run_all(
     The run's own credentials are checked first (prod rules, who we are);
     a failure there, or in listing the organization, raises: no target ran.
     """
-    actions = FAN_OUT_ACTIONS if settings.target_accounts is not None else job.IAM_ACTIONS
-    hub = Clients(settings, run_id, actions)
+    if settings.target_accounts is not None:
+        hub = Clients(settings, run_id, dict.fromkeys(FAN_OUT_ACTIONS, "*"))
+    else:  # the targets use the hub's own session: it must serve every region
+        scopes = None
+        if settings.assume_role_arn is not None:
+            _, partition, _, _, account, _ = settings.assume_role_arn.split(":", 5)
+            scopes = [_scope(job_settings, partition, account, r) for r in settings.regions()]
+        hub = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes)
     identity = hub.guard(allow_list=settings.target_accounts is None)
     targets = [
         Target(account, region)
@@ -106,6 +117,19 @@ def add_counts(total: Any, counts: Any) -> None:
     """Add one target's counts to the run's (both are the job's ``Counts``)."""
     for item in dataclasses.fields(counts):
         setattr(total, item.name, getattr(total, item.name) + getattr(counts, item.name))
+
+
+def _scope(
+    job_settings: job.JobSettings, partition: str, account: str, region: str
+) -> dict[str, str | None]:
+    """The values that fill in a target's session policy: where it runs, and
+    the job's settings as that target sees them (by variable name)."""
+    own = config.for_target(job_settings, job.SETTINGS, account, region)
+    values: dict[str, str | None] = {"partition": partition, "account": account, "region": region}
+    for row in job.SETTINGS:
+        value = getattr(own, row.name)
+        values[row.env[0]] = None if value is None else str(value)
+    return values
 
 
 def _accounts(settings: config.Settings, hub: Clients) -> list[str | None]:
@@ -155,11 +179,14 @@ def _run_target(
         try:
             stop.check()  # a stop request leaves targets not yet started alone
             here = dataclasses.replace(settings, region=target.region)
-            role_arn = None
+            role_arn = scopes = None
             if target.account is not None:
                 partition = hub_identity.arn.split(":")[1]
                 role_arn = f"arn:{partition}:iam::{account}:role/{settings.target_role_name}"
-            clients = Clients(here, run_id, job.IAM_ACTIONS, source=hub, role_arn=role_arn)
+                scopes = [_scope(job_settings, partition, account, target.region)]
+            clients = Clients(
+                here, run_id, job.IAM_ACTIONS, scopes=scopes, source=hub, role_arn=role_arn
+            )
             clients.guard(expected_account=account)
             own = config.for_target(job_settings, job.SETTINGS, account, target.region)
             job.run(here, own, clients, counts, stop)
