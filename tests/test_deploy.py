@@ -58,19 +58,52 @@ def test_cfn_lint_passes_in_the_project_s_region(cookies: Any, combo: Combinatio
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+WRITE_VERBS = ("Create", "Delete", "Put", "Publish", "Update", "Tag", "Untag", "Modify", "Send")
+
+
+def policy_statements(node: Any) -> list[dict[str, Any]]:
+    """Every statement in a policy, on either side of any !If."""
+    if isinstance(node, list):
+        return [found for item in node for found in policy_statements(item)]
+    if isinstance(node, dict) and "!If" in node:
+        return policy_statements(node["!If"][1:])
+    if isinstance(node, dict) and "Action" in node:
+        return [node]
+    return []
+
+
+def role_statements(resources: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        f"{name}/{policy['PolicyName']}": policy_statements(policy["PolicyDocument"]["Statement"])
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::IAM::Role"
+        for policy in resource["Properties"].get("Policies", [])
+    }
+
+
 @pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)
 def test_templates_keep_dry_run_and_least_privilege(cookies: Any, combo: Combination) -> None:
     project = bake(cookies, combo)
     template = load_template(project)
     assert template["Parameters"]["DryRun"]["Default"] == "true"
-    role = "FunctionRole" if combo.answer("deploy_target") == "lambda" else "TaskRole"
-    (policy,) = template["Resources"][role]["Properties"]["Policies"]
-    for statement in policy["PolicyDocument"]["Statement"]:
-        for branch in statement["!If"][1:]:
-            if isinstance(branch, dict) and "Action" in branch:
-                actions = branch["Action"]
-                for action in actions if isinstance(actions, list) else [actions]:
-                    assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", action), action
+    target_role = yaml.load(project.read("target-role.yaml"), Loader=CloudFormationLoader)
+    roles = {**role_statements(template["Resources"]), **role_statements(target_role["Resources"])}
+    assert {"TargetRole/job"} < set(roles)  # and the runner's role (and the scheduler's)
+    writes = 0
+    for role, statements in roles.items():
+        for statement in statements:
+            actions = statement["Action"]
+            for action in actions if isinstance(actions, list) else [actions]:
+                assert re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", action), action
+                if action.split(":")[1].startswith(WRITE_VERBS):
+                    writes += 1
+                    assert statement["Resource"] != "*", f"{role}: {action} on every resource"
+    if combo.answer("starter_job") == "s3-cleanup":
+        assert writes >= 6  # the deletes and sns:Publish, in the runner's and the target role
+    for log_group in ("LogGroup", "TaskFailuresLogGroup"):
+        if log_group in template["Resources"]:
+            resource = template["Resources"][log_group]
+            assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
     retention = template["Resources"]["LogGroup"]["Properties"]["RetentionInDays"]
     assert retention == {"!Ref": "LogRetentionDays"}
     assert template["Parameters"]["LogRetentionDays"]["Default"] == 30

@@ -22,6 +22,7 @@ import yaml
 
 from {{ cookiecutter.package_name }} import cli, config, job, targets
 from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.overrides import ALLOW_LIST_VARIABLE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,17 +56,39 @@ def template() -> dict[str, Any]:
     return load("template.yaml")
 
 
-def environment(template: dict[str, Any]) -> dict[str, str]:
-    """Setting variable -> the parameter it is set from."""
+NO_VALUE = {"!Ref": "AWS::NoValue"}
+
+
+def unless_unset(value: Any) -> tuple[str | None, Any]:
+    """(condition, value) for ``!If [condition, value, !Ref AWS::NoValue]``, else (None, value)."""
+    if isinstance(value, dict) and "!If" in value:
+        condition, when, otherwise = value["!If"]
+        assert otherwise == NO_VALUE
+        return condition, when
+    return None, value
+
+
+def passed(template: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """Setting variable -> (the parameter it is set from, the condition it is passed under)."""
+    found: dict[str, tuple[str, str | None]] = {}
 {%- if cookiecutter.deploy_target == "lambda" %}
     variables = template["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
-    return {name: value["!Ref"] for name, value in variables.items()}
+    for name, value in variables.items():
+        condition, ref = unless_unset(value)
+        found[name] = (ref["!Ref"], condition)
 {%- else %}
     (container,) = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
-    pairs = {item["Name"]: item["Value"]["!Ref"] for item in container["Environment"]}
-    assert pairs.pop("AWS_REGION") == "AWS::Region"
-    return pairs
+    for item in container["Environment"]:
+        condition, pair = unless_unset(item)
+        found[pair["Name"]] = (pair["Value"]["!Ref"], condition)
+    assert found.pop("AWS_REGION") == ("AWS::Region", None)
 {%- endif %}
+    return found
+
+
+def environment(template: dict[str, Any]) -> dict[str, str]:
+    """Setting variable -> the parameter it is set from."""
+    return {name: parameter for name, (parameter, _) in passed(template).items()}
 
 
 def test_dry_run_stays_the_default(template: dict[str, Any]) -> None:
@@ -73,14 +96,30 @@ def test_dry_run_stays_the_default(template: dict[str, Any]) -> None:
     assert template["Parameters"]["DryRun"]["Default"] == "true"
 
 
-def test_every_variable_is_a_setting_and_every_required_one_is_set(
+def test_every_variable_is_a_setting_and_every_job_setting_is_a_parameter(
     template: dict[str, Any],
 ) -> None:
     names = set(environment(template))
     known = {name for setting in (*config.COMMON_SETTINGS, *job.SETTINGS) for name in setting.env}
+    known.add(ALLOW_LIST_VARIABLE)
     assert names <= known, f"not settings of this script: {sorted(names - known)}"
+    rows = {setting.env[0] for setting in job.SETTINGS}
+    assert rows <= names, f"add stack parameters for {sorted(rows - names)}"
+
+
+def test_optional_settings_are_passed_only_when_set(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    for name, (parameter, condition) in passed(template).items():
+        default = parameters[parameter].get("Default")
+        if default == "":
+            assert condition is not None, f"{name}: pass it only when {parameter} is set"
+            test = template["Conditions"][condition]
+            assert test == {"!Not": [{"!Equals": [{"!Ref": parameter}, ""]}]}
+        else:
+            assert condition is None, name
     required = {setting.env[0] for setting in job.SETTINGS if setting.required}
-    assert required <= names, f"add parameters for {sorted(required - names)}"
+    for name in required:
+        assert "Default" not in parameters[environment(template)[name]], f"{name} is required"
 
 
 def test_parameter_defaults_are_valid_settings(template: dict[str, Any]) -> None:
@@ -95,16 +134,65 @@ def test_parameter_defaults_are_valid_settings(template: dict[str, Any]) -> None
         pytest.fail(f"template defaults are not valid settings: {error}")
 
 
+def declared_form(resource: Any, template: dict[str, Any]) -> str:
+    """A role's resource written back the way job.IAM_ACTIONS declares it."""
+    by_parameter = {parameter: name for name, parameter in environment(template).items()}
+    if resource == "*":
+        return "*"
+    if "!Ref" in resource:
+        return "{" + by_parameter[resource["!Ref"]] + "}"
+    text: str = resource["!Sub"][0]
+    variables: dict[str, Any] = resource["!Sub"][1]
+    for name, value in variables.items():
+        if name == "Region":
+            text = text.replace("${Region}", "{region}")
+            continue
+        refs = re.findall(r"'!Ref': '(\w+)'", str(value))
+        assert refs == [template_parameter(template, name)], f"{name} comes from its parameter"
+        text = text.replace("${" + name + "}", "{" + name + "}")
+    text = text.replace("${AWS::Partition}", "{partition}")
+    return text.replace("${AWS::AccountId}", "{account}")
+
+
+def template_parameter(template: dict[str, Any], variable: str) -> str:
+    return environment(template)[variable]
+
+
+def grants(statements: list[Any], template: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """action -> (declared resource, the condition it is granted under)."""
+    found: dict[str, tuple[str, str | None]] = {}
+    for statement in statements:
+        condition, body = unless_unset(statement)
+        for action in body["Action"]:
+            found[action] = (declared_form(body["Resource"], template), condition)
+    return found
+
+
+def expected_grants(template: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """What job.IAM_ACTIONS declares: a grant naming an optional setting only when set."""
+    conditions = {name: condition for name, (_, condition) in passed(template).items()}
+    expected: dict[str, tuple[str, str | None]] = {}
+    for action, resource in job.IAM_ACTIONS.items():
+        named = [conditions.get(name) for name in re.findall(r"\{(\w+)\}", resource)]
+        optional = [condition for condition in named if condition]
+        expected[action] = (resource, optional[0] if optional else None)
+    return expected
+
+
 def test_the_role_allows_exactly_what_the_job_declares(template: dict[str, Any]) -> None:
     role = "{{ 'FunctionRole' if cookiecutter.deploy_target == 'lambda' else 'TaskRole' }}"
     (policy,) = template["Resources"][role]["Properties"]["Policies"]
-    first, second = policy["PolicyDocument"]["Statement"]
-    condition, fan_out, own = first["!If"]
-    assert condition == "FansOutToAccounts"
-    assert own["Action"] == sorted(set(job.IAM_ACTIONS)), "match job.IAM_ACTIONS"
-    assume_role = second["!If"][1]
-    assert {fan_out["Action"], assume_role["Action"]} == set(targets.FAN_OUT_ACTIONS)
-    assert assume_role["Resource"]["!Sub"].endswith(":role/${TargetRoleName}")
+    fan_out, assume_role, *own = policy["PolicyDocument"]["Statement"]
+    assert unless_unset(fan_out)[0] == unless_unset(assume_role)[0] == "FansOutToAccounts"
+    fan_out_actions = {unless_unset(fan_out)[1]["Action"], unless_unset(assume_role)[1]["Action"]}
+    assert fan_out_actions == set(targets.FAN_OUT_ACTIONS)
+    assert unless_unset(assume_role)[1]["Resource"]["!Sub"].endswith(":role/${TargetRoleName}")
+    here = []
+    for statement in own:  # the job's grants only when the role does not fan out
+        condition, when, otherwise = statement["!If"]
+        assert (condition, when) == ("FansOutToAccounts", NO_VALUE)
+        here.append(otherwise)
+    assert grants(here, template) == expected_grants(template), "match job.IAM_ACTIONS"
     assert template["Outputs"]["RunnerRoleArn"]["Value"] == {"!GetAtt": f"{role}.Arn"}
 
 
@@ -116,15 +204,17 @@ def test_the_failed_run_alarm_matches_a_failed_run_s_summary(template: dict[str,
     assert failed["exit_code"] != 0
 
 
-def test_the_target_role_trusts_the_runner_and_allows_the_job_s_actions() -> None:
+def test_the_target_role_trusts_the_runner_and_allows_the_job_s_actions(
+    template: dict[str, Any],
+) -> None:
     target = load("target-role.yaml")
     role = target["Resources"]["TargetRole"]["Properties"]
     assert role["RoleName"] == {"!Ref": "TargetRoleName"}
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"AWS": {"!Ref": "RunnerRoleArn"}}
     (policy,) = role["Policies"]
-    (statement,) = policy["PolicyDocument"]["Statement"]
-    assert statement["Action"] == sorted(set(job.IAM_ACTIONS)), "match job.IAM_ACTIONS"
+    # Its parameters carry the stack's names (Bucket), so one reading serves both.
+    assert grants(policy["PolicyDocument"]["Statement"], template) == expected_grants(template)
 {%- if cookiecutter.deploy_target == "lambda" %}
 
 
