@@ -215,6 +215,128 @@ def test_the_target_role_trusts_the_runner_and_allows_the_job_s_actions(
     (policy,) = role["Policies"]
     # Its parameters carry the stack's names (Bucket), so one reading serves both.
     assert grants(policy["PolicyDocument"]["Statement"], template) == expected_grants(template)
+
+
+def deploy_commands() -> list[tuple[str, set[str]]]:
+    """(template file, parameters it passes) for each deploy command in README.md."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", readme, re.DOTALL)
+    found: list[tuple[str, set[str]]] = []
+    for line in "\n".join(blocks).replace("\\\n", " ").splitlines():
+        if "create-stack-set" in line:
+            (name,) = re.findall(r"file://(\S+)", line)
+            found.append((name, set(re.findall(r"ParameterKey=(\w+)", line))))
+        elif "sam deploy" in line or "cloudformation deploy" in line:
+            named = re.findall(r"--template-file (\S+)", line)
+            overrides = line.partition("--parameter-overrides")[2].split(" --")[0]
+            name = named[0] if named else "template.yaml"
+            found.append((name, set(re.findall(r"(\w+)=", overrides))))
+    return found
+
+
+def test_every_readme_deploy_command_passes_every_required_parameter() -> None:
+    commands = deploy_commands()
+    assert {name for name, _ in commands} == {"template.yaml", "target-role.yaml"}
+    for name, passed_keys in commands:
+        parameters = load(name)["Parameters"]
+        required = {key for key, value in parameters.items() if "Default" not in value}
+        assert required <= passed_keys, f"{name}: the command leaves out {required - passed_keys}"
+        assert passed_keys <= set(parameters), f"{name}: unknown {passed_keys - set(parameters)}"
+
+
+def test_every_alarm_notifies_the_alarm_topic_when_one_is_set(template: dict[str, Any]) -> None:
+    alarms = {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert {"FailedRunsAlarm", "MissedRunsAlarm", "ScheduleDeadLetterAlarm"} <= set(alarms)
+    for properties in alarms.values():
+        condition, actions = unless_unset(properties["AlarmActions"])
+        assert (condition, actions) == ("HasAlarmTopicArn", [{"!Ref": "AlarmTopicArn"}])
+
+
+def test_a_run_that_never_logs_its_summary_raises_the_missed_runs_alarm(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    runs = resources["RunsMetric"]["Properties"]
+    assert runs["FilterPattern"] == "{ $.summary IS TRUE }"
+    assert "DefaultValue" not in runs["MetricTransformations"][0]  # no summary: no data
+    alarm = resources["MissedRunsAlarm"]["Properties"]
+    assert alarm["MetricName"] == runs["MetricTransformations"][0]["MetricName"]
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["ComparisonOperator"] == "LessThanThreshold"
+    assert alarm["Threshold"] == 1
+    assert alarm["Period"] == 3600
+    hours = {"!Ref": "MissedRunAlarmHours"}
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == hours
+    assert template["Parameters"]["MissedRunAlarmHours"]["Default"] == 25
+    summary = cli.execute([], {"LOG_LEVEL": "LOUD"})  # even a failed run logs it
+    assert summary["summary"] is True
+
+
+def test_schedule_delivery_failures_land_in_the_dead_letter_queue(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    assert resources["ScheduleDeadLetterQueue"]["Type"] == "AWS::SQS::Queue"
+    alarm = resources["ScheduleDeadLetterAlarm"]["Properties"]
+    (dimension,) = alarm["Dimensions"]
+    assert dimension["Value"] == {"!GetAtt": "ScheduleDeadLetterQueue.QueueName"}
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+{%- if cookiecutter.deploy_target == "lambda" %}
+    schedule = resources["Function"]["Properties"]["Events"]["Scheduled"]["Properties"]
+    assert schedule["DeadLetterConfig"] == {
+        "Type": "SQS",
+        "QueueLogicalId": "ScheduleDeadLetterQueue",
+    }
+{%- else %}
+    target = resources["RunSchedule"]["Properties"]["Target"]
+    assert target["DeadLetterConfig"] == {"Arn": {"!GetAtt": "ScheduleDeadLetterQueue.Arn"}}
+    statements = resources["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert {
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": {"!GetAtt": "ScheduleDeadLetterQueue.Arn"},
+    } in statements["Statement"]
+{%- endif %}
+{%- if cookiecutter.deploy_target == "lambda" %}
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_invocations_that_fail_or_are_throttled_raise_an_alarm(
+    template: dict[str, Any], metric: str
+) -> None:
+    alarm = template["Resources"][f"{metric}Alarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", metric)
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"!Ref": "Function"}}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+{%- else %}
+
+
+def test_tasks_that_fail_or_never_start_raise_an_alarm(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    rule = resources["TaskFailuresRule"]["Properties"]
+    pattern = rule["EventPattern"]
+    assert pattern["detail-type"] == ["ECS Task State Change"]
+    detail = pattern["detail"]
+    assert detail["clusterArn"] == [{"!GetAtt": "Cluster.Arn"}]
+    assert detail["lastStatus"] == ["STOPPED"]
+    assert detail["$or"] == [
+        {"containers": {"exitCode": [{"anything-but": 0}]}},
+        {"stopCode": ["TaskFailedToStart"]},
+    ]
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"!GetAtt": "TaskFailuresLogGroup.Arn"}
+    metric = resources["TaskFailuresMetric"]["Properties"]
+    assert metric["LogGroupName"] == {"!Ref": "TaskFailuresLogGroup"}
+    alarm = resources["TaskFailuresAlarm"]["Properties"]
+    assert alarm["MetricName"] == metric["MetricTransformations"][0]["MetricName"]
+    policy = resources["TaskFailuresLogPolicy"]["Properties"]["PolicyDocument"]["!Sub"]
+    assert "events.amazonaws.com" in policy
+    assert "${TaskFailuresLogGroup.Arn}" in policy
+{%- endif %}
 {%- if cookiecutter.deploy_target == "lambda" %}
 
 
