@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from {{ cookiecutter.package_name }} import cli, job
+from {{ cookiecutter.package_name }} import job, signals
 from {{ cookiecutter.package_name }}.cli import ExitCode, exit_code_for, main
 from {{ cookiecutter.package_name }}.errors import Interrupted, StopRequest
 
@@ -66,6 +66,26 @@ def test_usage_errors_exit_1_not_2(aws: None, run_cli: RunCli) -> None:
     assert result.code == ExitCode.CONFIG
     assert "--no-such-flag" in result.stderr
     assert_summary(result.summary, 1)
+
+
+@pytest.mark.parametrize("flag", ["--app", "--appl", "--dry", "--regio"])
+def test_abbreviated_flags_are_usage_errors(
+    aws: None, run_cli: RunCli, api_calls: list[str], flag: str
+) -> None:
+    result = run_cli(flag, env=JOB_ENV)
+    assert result.code == ExitCode.CONFIG
+    assert flag in result.stderr
+    assert api_calls == []
+
+
+@pytest.mark.parametrize("url", ["localhost:4566", "ftp://127.0.0.1", "http://", "http://h:port"])
+def test_a_bad_endpoint_url_exits_1_naming_it(
+    aws: None, run_cli: RunCli, api_calls: list[str], url: str
+) -> None:
+    result = run_cli(env={**JOB_ENV, "AWS_ENDPOINT_URL": url})
+    assert result.code == ExitCode.CONFIG
+    assert "error: AWS_ENDPOINT_URL: " in result.stderr
+    assert api_calls == []
 
 
 def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -147,6 +167,16 @@ def test_unexpected_errors_exit_99_with_traceback(
     assert_summary(result.summary, 99)
 
 
+@pytest.mark.parametrize("value", [",", " , ", " "])
+def test_a_blank_allow_list_exits_1_before_any_aws_call(
+    aws: None, run_cli: RunCli, api_calls: list[str], value: str
+) -> None:
+    result = run_cli("--apply", env={**JOB_ENV, "ALLOWED_ACCOUNT_IDS": value})
+    assert result.code == ExitCode.CONFIG
+    assert "ALLOWED_ACCOUNT_IDS" in result.stderr
+    assert api_calls == []
+
+
 def test_account_outside_the_allow_list_exits_6(aws: None, run_cli: RunCli) -> None:
     result = run_cli("--apply", env={**JOB_ENV, "ALLOWED_ACCOUNT_IDS": "111111111111"})
     assert result.code == ExitCode.REFUSED
@@ -158,15 +188,17 @@ def interrupt_and_wait() -> None:
     time.sleep(0.05)  # the handler runs in the main thread, between bytecodes
 
 
-def test_first_signal_requests_a_stop_and_a_second_interrupts() -> None:
+def test_first_signal_requests_a_stop_and_a_second_forces_the_end() -> None:
     stop = StopRequest()
-    restore = cli._handle_signals(stop)
+    forced: list[int] = []
+    restore = signals.stop_on_first_signal(stop, forced.append)
     try:
         interrupt_and_wait()
         assert stop.is_set()
         assert stop.signum == signal.SIGINT
-        with pytest.raises(KeyboardInterrupt):
-            interrupt_and_wait()
+        assert forced == []
+        interrupt_and_wait()  # no KeyboardInterrupt: the handler only hands it over
+        assert forced == [signal.SIGINT]
     finally:
         restore()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -99,3 +99,64 @@ def test_empty_variables_count_as_unset() -> None:
     settings, _ = load({"DRY_RUN": "", "ENVIRONMENT": ""})
     assert settings.dry_run is True
     assert settings.environment == "dev"
+
+
+# Every (setting, variable) pair of the common and the job's settings.
+EVERY_VARIABLE = [
+    (row, name) for row in (*config.COMMON_SETTINGS, *job.SETTINGS) for name in row.env
+]
+
+
+def outcome(env: Mapping[str, str]) -> tuple[config.Settings, job.JobSettings] | ConfigError:
+    try:
+        return config.load(build_parser().parse_args([]), env, job.JobSettings, job.SETTINGS)
+    except ConfigError as error:
+        return error
+
+
+@pytest.mark.parametrize(("row", "name"), EVERY_VARIABLE, ids=[n for _, n in EVERY_VARIABLE])
+def test_every_setting_empty_is_unset_blank_is_refused(row: config.Setting, name: str) -> None:
+    base = {var: value for var, value in JOB_ENV.items() if var != name}
+    empty, unset = outcome({**base, name: ""}), outcome(base)
+    if isinstance(unset, ConfigError):
+        assert isinstance(empty, ConfigError)
+        assert empty.problems == unset.problems
+    else:
+        assert empty == unset
+    for blank in (" ", "\t", " \n "):
+        refused = outcome({**base, name: blank})
+        assert isinstance(refused, ConfigError), (name, blank)
+        assert any(p.startswith(row.describe()) and "blank" in p for p in refused.problems)
+
+
+@pytest.mark.parametrize(("row", "name"), EVERY_VARIABLE, ids=[n for _, n in EVERY_VARIABLE])
+@pytest.mark.parametrize("separators", [",", " , ", ",,,"])
+def test_every_setting_of_only_separators_is_refused_or_a_real_value(
+    row: config.Setting, name: str, separators: str
+) -> None:
+    """Separators never parse to "nothing": either refused, naming the variable,
+    or (a key prefix, a profile name) taken as the text it is."""
+    loaded = outcome({**JOB_ENV, name: separators})
+    if isinstance(loaded, ConfigError):
+        assert any(p.startswith(row.describe()) for p in loaded.problems), loaded.problems
+        return
+    settings, job_settings = loaded
+    where = settings if row in config.COMMON_SETTINGS else job_settings
+    value = getattr(where, row.name)
+    assert value not in (None, (), "", [])
+    assert not isinstance(value, tuple | list), f"{name}: a list from separators only"
+
+
+@pytest.mark.parametrize("value", [",", " , ", " "])
+def test_an_allow_list_of_only_separators_is_refused_not_switched_off(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load({"ALLOWED_ACCOUNT_IDS": value})
+    assert [p for p in caught.value.problems if p.startswith("ALLOWED_ACCOUNT_IDS")]
+
+
+def test_a_blank_flag_is_refused_and_an_empty_one_is_unset() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load({}, "--region", " ")
+    assert caught.value.problems[0].startswith("AWS_REGION / AWS_DEFAULT_REGION / --region")
+    settings, _ = load({"AWS_REGION": "eu-west-1"}, "--region", "")
+    assert settings.region == "eu-west-1"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.handler import lambda_handler
+from {{ cookiecutter.package_name }}.handler import deadline_for, lambda_handler
 from {{ cookiecutter.package_name }}.overrides import GUARDED
 
 {% if cookiecutter.starter_job == "s3-cleanup" -%}
@@ -21,6 +21,10 @@ from .conftest import JOB_ENV
 @dataclass
 class LambdaContext:
     aws_request_id: str = "8f5e2a3c-request"
+    remaining_ms: int = 900_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +35,11 @@ def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRY_RUN", "true")
 
 
-def invoke(event: object, capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], list[Any]]:
+def invoke(
+    event: object, capsys: pytest.CaptureFixture[str], context: object = None
+) -> tuple[dict[str, Any], list[Any]]:
     capsys.readouterr()
-    summary = lambda_handler(event, LambdaContext())
+    summary = lambda_handler(event, context or LambdaContext())
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     return summary, lines
 
@@ -139,6 +145,7 @@ def test_the_guarded_variables_are_those_the_readme_names() -> None:
         "AWS_PROFILE",
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
         "TARGET_ACCOUNTS",
         "TARGET_ROLE_NAME",
         "TARGET_REGIONS",
@@ -212,7 +219,7 @@ def test_an_empty_value_never_replaces_the_function_s_value(
         "dry_run",
         " DRY_RUN",
         "DRY_RUN\x00",
-        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
         "EVENT_OVERRIDABLE_SETTINGS",
         "\U0001f4a5",
         "X" * 10_000,
@@ -333,3 +340,43 @@ def test_an_applying_function_runs_a_listed_override_for_real(
 
     assert set(s3_backends[ACCOUNT_ID]["global"].get_bucket(BUCKET).keys) == {"temp/new"}
 {%- endif %}
+
+
+@pytest.mark.parametrize(
+    ("remaining_ms", "deadline"), [(900_000, 895.0), (6_000, 3.0), (0, 0.0), (-5, 0.0)]
+)
+def test_the_deadline_keeps_a_margin_before_lambda_s_timeout(
+    remaining_ms: int, deadline: float
+) -> None:
+    assert deadline_for(LambdaContext(remaining_ms=remaining_ms)) == deadline
+    assert deadline_for(object()) is None
+
+
+def test_a_run_near_the_timeout_stops_and_logs_its_summary_first(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from {{ cookiecutter.package_name }} import cli, job
+    from {{ cookiecutter.package_name }}.errors import StopRequest
+
+    forced: list[int] = []
+    monkeypatch.setattr(cli, "exit_now", forced.append)
+    given: list[float | None] = []
+    real_execute = cli.execute
+
+    def execute(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        given.append(kwargs.get("deadline"))
+        return real_execute(*args, **kwargs)
+
+    def waits_for_a_stop(*args: Any) -> None:
+        stop: StopRequest = args[4]
+        assert stop.wait(60)
+        stop.check()
+
+    monkeypatch.setattr(cli, "execute", execute)
+    monkeypatch.setattr(job, "run", waits_for_a_stop)
+    summary, lines = invoke({}, capsys, LambdaContext(remaining_ms=4_000))
+
+    assert given == [2.0]
+    assert (summary["exit_code"], summary["timed_out"]) == (3, True)
+    assert forced == []
+    assert lines[-1]["message"] == "run finished"

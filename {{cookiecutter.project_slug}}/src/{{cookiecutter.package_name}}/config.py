@@ -6,6 +6,11 @@ variable, flag, default and validator; ``load`` reads every row, collects
 every problem, and raises one ``ConfigError`` naming them all before any AWS
 call is made. Defaults are text and pass through the same validator as input.
 
+An empty value means unset (deploy stacks pass optional settings that way).
+A value that is set but blank, or a list of only separators, is refused: it
+is a typo or an unset shell variable, and read as "no value" it would switch
+a guard off (an empty ALLOWED_ACCOUNT_IDS allows every account).
+
 A job setting declared with ``placeholders`` may contain ``{account}`` and
 ``{region}``; each target of the run gets its own value (S3 bucket names are
 global, so a bucket per account needs the account in its name). The value is
@@ -85,6 +90,7 @@ class Settings:
     retry_mode: Literal["standard", "adaptive", "legacy"]
     max_workers: int
     allow_long_term_credentials: bool
+    endpoint_url: str | None  # validated here; botocore reads AWS_ENDPOINT_URL itself
     mfa_serial: str | None
     mfa_token_code: str | None
     target_accounts: tuple[str, ...] | Literal["organization"] | None
@@ -188,6 +194,7 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         validate.boolean,
         default="false",
     ),
+    Setting("endpoint_url", ("AWS_ENDPOINT_URL",), validate.endpoint_url),
     Setting("mfa_serial", ("MFA_SERIAL",), validate.mfa_serial),
     Setting("mfa_token_code", ("MFA_TOKEN_CODE",), validate.mfa_code),
     Setting(
@@ -328,8 +335,17 @@ def _read(
         if raw is not None and not isinstance(raw, str):
             values[setting.name] = raw  # already typed by argparse (--apply)
             continue
+        if raw == "":
+            raw = None  # an empty value means unset, from a flag as from a variable
         if raw is None:
             raw = next((env[name] for name in setting.env if env.get(name, "") != ""), None)
+        if raw is not None and not raw.strip():
+            # Set, but to nothing: a typo or an unset shell variable, never a choice.
+            problems.append(
+                f"{setting.describe()}: is set but blank ({raw!r}); "
+                "leave it empty or unset it to use the default"
+            )
+            continue
         if raw is None:
             raw = setting.default
         if raw is None:

@@ -7,10 +7,15 @@ dry-run included). The stack decides what an event may change: an event's
 ``{"settings": {"RETENTION_DAYS": "60"}}``. Whatever the stack allows, an
 event can never apply while the function is in dry-run (``DRY_RUN`` may
 only go to true), change the environment, the account allow-list, long-term
-credentials, the role, MFA, the region or the fan-out targets, or blank a
-value. A refused override ends the run with exit 1, naming each variable,
+credentials, the role, MFA, the region, the endpoint or the fan-out
+targets, or blank a value. A refused override ends the run with exit 1, naming each variable,
 before any AWS call (see ``overrides``). Other keys of the event (an
 EventBridge envelope, say) are ignored.
+
+The run's deadline is the invocation's remaining time less
+``DEADLINE_MARGIN_SECONDS`` (at most half of it), so the run stops between
+units of work and writes its summary before Lambda's timeout would kill it
+without one (see ``cli.execute``'s ``deadline``).
 
 The handler returns the run's summary, exit code included, instead of
 raising: a run that failed some targets still did useful work, and the
@@ -26,7 +31,11 @@ from typing import Any
 
 from . import cli, logs
 
-__all__ = ["lambda_handler"]
+__all__ = ["DEADLINE_MARGIN_SECONDS", "deadline_for", "lambda_handler"]
+
+# Kept back from the invocation's remaining time: the summary's write and the
+# runtime's own bookkeeping happen in it.
+DEADLINE_MARGIN_SECONDS = 5.0
 
 
 def lambda_handler(event: object, context: object) -> dict[str, Any]:
@@ -39,4 +48,14 @@ def lambda_handler(event: object, context: object) -> dict[str, Any]:
         os.environ,
         overrides=overrides,
         run_id=request_id if isinstance(request_id, str) else None,
+        deadline=deadline_for(context),
     )
+
+
+def deadline_for(context: object) -> float | None:
+    """Seconds the run may take: the invocation's remaining time less a margin."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None  # not invoked by the Lambda runtime: no deadline
+    seconds = max(float(remaining()) / 1000, 0.0)
+    return max(seconds - DEADLINE_MARGIN_SECONDS, seconds / 2)

@@ -8,8 +8,8 @@ whoever may invoke the function must not be able to undo that. So:
   stack's ``EventOverridableSettings`` parameter, empty by default).
 - Some variables are never overridable, whatever that list says (``GUARDED``):
   the environment and its rules, the account allow-list, long-term keys, the
-  role, MFA, the credentials' profile, and where the run goes (region and
-  fan-out targets). A list that names one is refused.
+  role, MFA, the credentials' profile, and where the run goes (region,
+  endpoint and fan-out targets). A list that names one is refused.
 - ``DRY_RUN`` may always be set to true (a safer run); false is refused
   while the function itself is in dry-run.
 - An empty value never replaces the function's value: it is refused.
@@ -41,6 +41,7 @@ GUARDED = frozenset(
         "AWS_PROFILE",
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
         "TARGET_ACCOUNTS",
         "TARGET_ROLE_NAME",
         "TARGET_REGIONS",

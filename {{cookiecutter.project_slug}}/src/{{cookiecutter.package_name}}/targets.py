@@ -28,6 +28,7 @@ from typing import Any
 from . import config, job, logs
 from .aws import Clients, Identity
 from .errors import StopRequest
+from .watchdog import Watchdog
 
 __all__ = ["FAN_OUT_ACTIONS", "Target", "TargetResult", "add_counts", "run_all", "run_here"]
 
@@ -58,13 +59,17 @@ def run_here(
     run_id: str,
     counts: job.Counts,
     stop: StopRequest,
+    *,
+    watch: Watchdog | None = None,
 ) -> None:
     """Run the job once, with the run's own credentials and region."""
+    stop.check()  # a signal during start-up: stop before the first AWS call
     scopes = None
     if settings.assume_role_arn is not None:
         _, partition, _, _, account, _ = settings.assume_role_arn.split(":", 5)
         scopes = [_scope(job_settings, partition, account, settings.region)]
-    clients = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes)
+    clients = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes, watchdog=watch)
+    _look_up_credentials(clients, watch)
     identity = clients.guard()
     own = config.for_target(job_settings, job.SETTINGS, identity.account, settings.region)
     job.run(settings, own, clients, counts, stop)
@@ -76,20 +81,24 @@ def run_all(
     run_id: str,
     stop: StopRequest,
     on_done: Callable[[TargetResult], None],
+    *,
+    watch: Watchdog | None = None,
 ) -> list[TargetResult]:
     """Run the job in every target; call ``on_done`` in each target's context.
 
     The run's own credentials are checked first (prod rules, who we are);
     a failure there, or in listing the organization, raises: no target ran.
     """
+    stop.check()  # a signal during start-up: stop before the first AWS call
     if settings.target_accounts is not None:
-        hub = Clients(settings, run_id, dict.fromkeys(FAN_OUT_ACTIONS, "*"))
+        hub = Clients(settings, run_id, dict.fromkeys(FAN_OUT_ACTIONS, "*"), watchdog=watch)
     else:  # the targets use the hub's own session: it must serve every region
         scopes = None
         if settings.assume_role_arn is not None:
             _, partition, _, _, account, _ = settings.assume_role_arn.split(":", 5)
             scopes = [_scope(job_settings, partition, account, r) for r in settings.regions()]
-        hub = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes)
+        hub = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes, watchdog=watch)
+    _look_up_credentials(hub, watch)
     identity = hub.guard(allow_list=settings.target_accounts is None)
     targets = [
         Target(account, region)
@@ -130,6 +139,16 @@ def _scope(
         value = getattr(own, row.name)
         values[row.env[0]] = None if value is None else str(value)
     return values
+
+
+def _look_up_credentials(clients: Clients, watch: Watchdog | None) -> None:
+    """Find the run's credentials under the watchdog: a ``credential_process``
+    or an SSO lookup is a call like any other, bounded like one."""
+    if watch is None:
+        clients.credentials()
+        return
+    with watch.watching("credential lookup"):
+        clients.credentials()
 
 
 def _accounts(settings: config.Settings, hub: Clients) -> list[str | None]:
@@ -185,7 +204,13 @@ def _run_target(
                 role_arn = f"arn:{partition}:iam::{account}:role/{settings.target_role_name}"
                 scopes = [_scope(job_settings, partition, account, target.region)]
             clients = Clients(
-                here, run_id, job.IAM_ACTIONS, scopes=scopes, source=hub, role_arn=role_arn
+                here,
+                run_id,
+                job.IAM_ACTIONS,
+                scopes=scopes,
+                source=hub,
+                role_arn=role_arn,
+                watchdog=hub.watchdog,
             )
             clients.guard(expected_account=account)
             own = config.for_target(job_settings, job.SETTINGS, account, target.region)

@@ -1,0 +1,139 @@
+"""The documented exit codes, how severe each is, and what each failure maps to.
+
+The mapping is called from ``cli`` only: business logic raises, and the
+command (``cli.main``) or the Lambda handler (``cli.execute``) decides what
+the process reports. botocore is looked at only when it is already imported,
+so a configuration error never pays for importing it.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterable
+from enum import IntEnum
+
+from .errors import ConfigError, Interrupted, OutOfTime, PartialFailure, SafetyRefusal
+
+__all__ = [
+    "CREDENTIAL_ERROR_CODES",
+    "PERMISSION_ERROR_CODES",
+    "SEVERITY",
+    "ExitCode",
+    "exit_code_for",
+    "most_severe",
+]
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    CONFIG = 1  # configuration or usage error
+    CREDENTIALS = 2  # credentials missing or invalid
+    NETWORK = 3  # endpoint unreachable, connect or read timeout, the run's time bound passed
+    PERMISSION = 4  # access denied
+    AWS_ERROR = 5  # any other AWS API error, or items that failed
+    REFUSED = 6  # refused for safety (account not allowed)
+    UNEXPECTED = 99  # a bug: the traceback is logged
+    INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
+    TERMINATED = 143  # SIGTERM: 128 + 15
+
+
+# Least to most severe: a run over many targets exits with the worst one. A
+# stop by signal outranks everything (the run did not finish), then a bug,
+# then a safety refusal, then problems that need a person before a re-run.
+SEVERITY = (
+    ExitCode.OK,
+    ExitCode.AWS_ERROR,
+    ExitCode.NETWORK,
+    ExitCode.PERMISSION,
+    ExitCode.CREDENTIALS,
+    ExitCode.CONFIG,
+    ExitCode.REFUSED,
+    ExitCode.UNEXPECTED,
+    ExitCode.TERMINATED,
+    ExitCode.INTERRUPTED,
+)
+
+# Error codes AWS uses for bad or expired credentials; several come with HTTP 403.
+CREDENTIAL_ERROR_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidToken",
+        "AuthFailure",
+        "MissingAuthenticationToken",
+        "RequestExpired",
+    }
+)
+PERMISSION_ERROR_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "AuthorizationError",
+        "AuthorizationErrorException",
+        "Forbidden",
+        "AllAccessDisabled",
+    }
+)
+
+
+def most_severe(codes: Iterable[ExitCode]) -> ExitCode:
+    return max(codes, key=SEVERITY.index, default=ExitCode.OK)
+
+
+def exit_code_for(error: BaseException | None) -> ExitCode:
+    """Map a failure to the documented exit code; most specific first."""
+    if error is None:
+        return ExitCode.OK
+    if isinstance(error, ConfigError):
+        return ExitCode.CONFIG
+    if isinstance(error, SafetyRefusal):
+        return ExitCode.REFUSED
+    if isinstance(error, PartialFailure):
+        return ExitCode.AWS_ERROR
+    if isinstance(error, Interrupted):
+        return ExitCode.TERMINATED if error.signum == signal.SIGTERM else ExitCode.INTERRUPTED
+    if isinstance(error, OutOfTime):
+        return ExitCode.NETWORK
+    if isinstance(error, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    if "botocore" in sys.modules:  # otherwise it cannot be a botocore error
+        aws_code = _aws_exit_code(error)
+        if aws_code is not None:
+            return aws_code
+    return ExitCode.UNEXPECTED
+
+
+def _aws_exit_code(error: BaseException) -> ExitCode | None:
+    from botocore import exceptions as aws
+
+    if isinstance(
+        error,
+        aws.NoCredentialsError
+        | aws.PartialCredentialsError
+        | aws.CredentialRetrievalError
+        | aws.ProfileNotFound
+        | aws.TokenRetrievalError
+        | aws.SSOError,
+    ):
+        return ExitCode.CREDENTIALS
+    if isinstance(error, aws.ConnectionError | aws.HTTPClientError):
+        return ExitCode.NETWORK
+    if isinstance(error, aws.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in CREDENTIAL_ERROR_CODES:
+            return ExitCode.CREDENTIALS
+        if code in PERMISSION_ERROR_CODES or status == 403:
+            return ExitCode.PERMISSION
+        return ExitCode.AWS_ERROR
+    if isinstance(error, aws.BotoCoreError):
+        return ExitCode.AWS_ERROR
+    return None
