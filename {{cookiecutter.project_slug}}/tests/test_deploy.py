@@ -217,6 +217,30 @@ def test_the_target_role_trusts_the_runner_and_allows_the_job_s_actions(
     assert grants(policy["PolicyDocument"]["Statement"], template) == expected_grants(template)
 
 
+def test_logs_outlive_the_stack(template: dict[str, Any]) -> None:
+    log_groups = [
+        resource
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Logs::LogGroup"
+    ]
+    assert log_groups
+    for resource in log_groups:
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_parameters_named_in_a_resource_refuse_iam_wildcards(template: dict[str, Any]) -> None:
+    named = {
+        environment(template)[name]
+        for resource in job.IAM_ACTIONS.values()
+        for name in re.findall(r"\{([A-Z_]+)\}", resource)
+    }
+    for parameter in named:
+        pattern = template["Parameters"][parameter]["AllowedPattern"]
+        assert re.fullmatch(pattern, "plain-value/")
+        assert not re.fullmatch(pattern, "any*")
+        assert not re.fullmatch(pattern, "one?")
+
+
 def deploy_commands() -> list[tuple[str, set[str]]]:
     """(template file, parameters it passes) for each deploy command in README.md."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
@@ -348,7 +372,10 @@ def test_the_function_runs_the_handler_on_the_project_s_python(template: dict[st
     assert properties["Runtime"] == "python" + pyproject["project"]["requires-python"][2:]
     assert properties["Timeout"] <= 900
     assert template["Resources"]["Function"]["Metadata"]["BuildMethod"] == "makefile"
-    assert "build-Function:" in (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "build-Function:" in makefile
+    assert "--no-compile" not in makefile  # compiled at build time, not at each cold start
+    assert 'compileall -q --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"' in makefile
 {%- else %}
 
 
@@ -361,6 +388,26 @@ def test_the_image_runs_as_a_non_root_user_from_a_slim_base() -> None:
     bases = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
     assert len(bases) == 1
     assert "-slim-" in bases[0]
+
+
+def test_the_image_is_compiled_at_build_time_and_ships_no_pip() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8")
+    build, runtime = dockerfile.split("\nFROM ${PYTHON_IMAGE}\n")
+    assert "--no-compile" not in dockerfile
+    assert "compileall -q --invalidation-mode unchecked-hash /opt/app" in build
+    assert "pip uninstall --yes pip setuptools" in build  # the venv's own
+    assert "pip uninstall --yes pip setuptools" in runtime  # the base image's
+
+
+def test_the_readme_builds_the_image_for_the_task_s_architecture(
+    template: dict[str, Any],
+) -> None:
+    task = template["Resources"]["TaskDefinition"]["Properties"]
+    platform = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}[
+        task["RuntimePlatform"]["CpuArchitecture"]
+    ]
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"docker build --platform {platform} " in readme
 
 
 def test_the_schedule_does_not_retry_and_a_stop_has_time_to_settle(
