@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.handler import lambda_handler
+from {{ cookiecutter.package_name }}.handler import deadline_for, lambda_handler
+from {{ cookiecutter.package_name }}.overrides import GUARDED
 
 {% if cookiecutter.starter_job == "s3-cleanup" -%}
 from .conftest import ACCOUNT_ID, BUCKET, JOB_ENV, make_bucket, seed_objects
@@ -20,6 +21,10 @@ from .conftest import JOB_ENV
 @dataclass
 class LambdaContext:
     aws_request_id: str = "8f5e2a3c-request"
+    remaining_ms: int = 900_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
 
 
 @pytest.fixture(autouse=True)
@@ -30,9 +35,11 @@ def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRY_RUN", "true")
 
 
-def invoke(event: object, capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], list[Any]]:
+def invoke(
+    event: object, capsys: pytest.CaptureFixture[str], context: object = None
+) -> tuple[dict[str, Any], list[Any]]:
     capsys.readouterr()
-    summary = lambda_handler(event, LambdaContext())
+    summary = lambda_handler(event, context or LambdaContext())
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     return summary, lines
 
@@ -90,29 +97,286 @@ def test_an_event_that_is_not_an_object_is_refused(
 
 
 def test_overrides_are_validated_like_the_environment(
-    aws: None, capsys: pytest.CaptureFixture[str]
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "MAX_WORKERS")
     summary, lines = invoke({"settings": {"MAX_WORKERS": 0}}, capsys)
     assert summary["exit_code"] == 1
     assert any("MAX_WORKERS" in problem for line in lines for problem in line.get("problems", []))
+
+
+def problems(lines: list[Any]) -> list[str]:
+    (error,) = [line for line in lines if line["level"] == "ERROR"]
+    found: list[str] = error["problems"]
+    return found
+
+
+def test_overrides_are_off_unless_the_stack_names_the_variable(
+    aws: None, capsys: pytest.CaptureFixture[str], api_calls: list[str]
+) -> None:
+    summary, lines = invoke({"settings": {"LOG_LEVEL": "DEBUG"}}, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert problems(lines) == [
+        "LOG_LEVEL: an event may not set it "
+        "(the deployment's EVENT_OVERRIDABLE_SETTINGS does not name it)"
+    ]
+
+
+def test_a_variable_the_stack_names_may_be_set(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", " LOG_LEVEL , MAX_WORKERS")
+    summary, lines = invoke({"settings": {"LOG_LEVEL": "DEBUG", "MAX_WORKERS": 2}}, capsys)
+
+    assert summary["exit_code"] == 0
+    assert any(line["level"] == "DEBUG" for line in lines)
+
+
+def test_the_guarded_variables_are_those_the_readme_names() -> None:
+    assert {
+        "ENVIRONMENT",
+        "ALLOWED_ACCOUNT_IDS",
+        "ALLOW_LONG_TERM_CREDENTIALS",
+        "ASSUME_ROLE_ARN",
+        "MFA_SERIAL",
+        "MFA_TOKEN_CODE",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "TARGET_ACCOUNTS",
+        "TARGET_ROLE_NAME",
+        "TARGET_REGIONS",
+    } == GUARDED
+
+
+@pytest.mark.parametrize("name", sorted(GUARDED))
+def test_guarded_variables_are_refused_and_nothing_reaches_aws(
+    aws: None, capsys: pytest.CaptureFixture[str], api_calls: list[str], name: str
+) -> None:
+    summary, lines = invoke({"settings": {name: "x"}}, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert problems(lines) == [
+        f"{name}: is decided by the deployment; an event can never change it"
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(GUARDED))
+def test_a_stack_that_lists_a_guarded_variable_is_refused(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+) -> None:
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", f"LOG_LEVEL,{name}")
+    summary, lines = invoke({}, capsys)  # even a scheduled run with no overrides
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert problems(lines) == [f"EVENT_OVERRIDABLE_SETTINGS: {name} can never be set by an event"]
+
+
+def test_every_refused_variable_is_named_at_once(
+    aws: None, capsys: pytest.CaptureFixture[str], api_calls: list[str]
+) -> None:
+    event = {"settings": {"ENVIRONMENT": "dev", "TARGET_ACCOUNTS": "organization", "LOG_LEVEL": ""}}
+    summary, lines = invoke(event, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert [problem.split(":")[0] for problem in problems(lines)] == [
+        "ENVIRONMENT",
+        "TARGET_ACCOUNTS",
+        "LOG_LEVEL",
+    ]
+
+
+@pytest.mark.parametrize("value", ["", " ", "\t\n"])
+def test_an_empty_value_never_replaces_the_function_s_value(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+) -> None:
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "LOG_LEVEL")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    summary, lines = invoke({"settings": {"LOG_LEVEL": value, "DRY_RUN": value}}, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert [problem.split(":")[0] for problem in problems(lines)] == ["LOG_LEVEL", "DRY_RUN"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dry_run",
+        " DRY_RUN",
+        "DRY_RUN\x00",
+        "AWS_ENDPOINT_URL_S3",
+        "EVENT_OVERRIDABLE_SETTINGS",
+        "\U0001f4a5",
+        "X" * 10_000,
+    ],
+)
+def test_names_that_only_look_like_settings_are_refused(
+    aws: None, capsys: pytest.CaptureFixture[str], api_calls: list[str], name: str
+) -> None:
+    summary, lines = invoke({"settings": {name: "false"}}, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert problems(lines) == [f"{name}: is not a setting of this script"]
+
+
+@pytest.mark.parametrize("value", ["false", False, "FALSE", "0", "no", 0])
+def test_an_event_cannot_apply_while_the_function_is_in_dry_run(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    value: object,
+) -> None:
+    # Listing DRY_RUN changes nothing.
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "DRY_RUN,LOG_LEVEL")
+    summary, lines = invoke({"settings": {"DRY_RUN": value}}, capsys)
+
+    assert (summary["exit_code"], summary["dry_run"]) == (1, True)
+    assert api_calls == []
+    assert problems(lines) == ["DRY_RUN: an event may not apply while the function is in dry-run"]
+
+
+def test_an_event_may_always_ask_for_a_dry_run(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRY_RUN", "false")
+    summary, _ = invoke({"settings": {"DRY_RUN": True}}, capsys)
+    assert (summary["exit_code"], summary["dry_run"]) == (0, True)
 {%- if cookiecutter.starter_job == "s3-cleanup" %}
 
 
-def test_an_event_can_apply_and_the_job_runs_for_real(
-    aws: None, capsys: pytest.CaptureFixture[str]
+def test_the_event_from_the_incident_changes_nothing(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto.s3.models import s3_backends
+
+    make_bucket(boto3.client("s3"), "another-bucket")
+    seed_objects("another-bucket", ["i/fresh"], age_days=0)
+    # Even a stack that lets events choose the bucket, prefix and retention.
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "S3_BUCKET,S3_PREFIX,RETENTION_DAYS")
+    api_calls.clear()
+    event = {
+        "settings": {
+            "DRY_RUN": "false",
+            "ALLOWED_ACCOUNT_IDS": ACCOUNT_ID,
+            "S3_BUCKET": "another-bucket",
+            "S3_PREFIX": "i",
+            "RETENTION_DAYS": 0,
+        }
+    }
+    summary, lines = invoke(event, capsys)
+
+    assert (summary["exit_code"], summary["dry_run"]) == (1, True)
+    assert api_calls == []
+    assert problems(lines) == [
+        "DRY_RUN: an event may not apply while the function is in dry-run",
+        "ALLOWED_ACCOUNT_IDS: is decided by the deployment; an event can never change it",
+    ]
+    assert set(s3_backends[ACCOUNT_ID]["global"].get_bucket("another-bucket").keys) == {"i/fresh"}
+
+
+def test_a_blank_retention_keeps_the_function_s_retention(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto.s3.models import s3_backends
+
+    make_bucket(boto3.client("s3"), BUCKET)
+    seed_objects(BUCKET, ["temp/forty-days"], age_days=40)
+    monkeypatch.setenv("DRY_RUN", "false")
+    monkeypatch.setenv("RETENTION_DAYS", "365")
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "RETENTION_DAYS")
+    api_calls.clear()
+    summary, _ = invoke({"settings": {"RETENTION_DAYS": ""}}, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert set(s3_backends[ACCOUNT_ID]["global"].get_bucket(BUCKET).keys) == {"temp/forty-days"}
+
+
+def test_an_applying_function_runs_a_listed_override_for_real(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import boto3
 
     make_bucket(boto3.client("s3"), BUCKET)
     seed_objects(BUCKET, ["temp/a", "temp/b"], age_days=90)
     seed_objects(BUCKET, ["temp/new"], age_days=1)
+    monkeypatch.setenv("DRY_RUN", "false")
+    monkeypatch.setenv("RETENTION_DAYS", "365")
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "RETENTION_DAYS")
 
-    dry, _ = invoke({}, capsys)
-    applied, _ = invoke({"settings": {"DRY_RUN": False, "RETENTION_DAYS": 30}}, capsys)
+    dry, _ = invoke({"settings": {"DRY_RUN": "true", "RETENTION_DAYS": 30}}, capsys)
+    kept, _ = invoke({}, capsys)
+    applied, _ = invoke({"settings": {"RETENTION_DAYS": 30}}, capsys)
 
-    assert (dry["exit_code"], dry["matched"], dry["deleted"]) == (0, 2, 0)
+    assert (dry["exit_code"], dry["dry_run"], dry["matched"], dry["deleted"]) == (0, True, 2, 0)
+    assert (kept["exit_code"], kept["matched"], kept["deleted"]) == (0, 0, 0)
     assert (applied["exit_code"], applied["dry_run"], applied["deleted"]) == (0, False, 2)
     from moto.s3.models import s3_backends
 
     assert set(s3_backends[ACCOUNT_ID]["global"].get_bucket(BUCKET).keys) == {"temp/new"}
 {%- endif %}
+
+
+@pytest.mark.parametrize(
+    ("remaining_ms", "deadline"), [(900_000, 895.0), (6_000, 3.0), (0, 0.0), (-5, 0.0)]
+)
+def test_the_deadline_keeps_a_margin_before_lambda_s_timeout(
+    remaining_ms: int, deadline: float
+) -> None:
+    assert deadline_for(LambdaContext(remaining_ms=remaining_ms)) == deadline
+    assert deadline_for(object()) is None
+
+
+def test_a_run_near_the_timeout_stops_and_logs_its_summary_first(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from {{ cookiecutter.package_name }} import cli, job
+    from {{ cookiecutter.package_name }}.errors import StopRequest
+
+    forced: list[int] = []
+    monkeypatch.setattr(cli, "exit_now", forced.append)
+    given: list[float | None] = []
+    real_execute = cli.execute
+
+    def execute(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        given.append(kwargs.get("deadline"))
+        return real_execute(*args, **kwargs)
+
+    def waits_for_a_stop(*args: Any) -> None:
+        stop: StopRequest = args[4]
+        assert stop.wait(60)
+        stop.check()
+
+    monkeypatch.setattr(cli, "execute", execute)
+    monkeypatch.setattr(job, "run", waits_for_a_stop)
+    summary, lines = invoke({}, capsys, LambdaContext(remaining_ms=4_000))
+
+    assert given == [2.0]
+    assert (summary["exit_code"], summary["timed_out"]) == (3, True)
+    assert forced == []
+    assert lines[-1]["message"] == "run finished"

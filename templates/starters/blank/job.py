@@ -39,10 +39,19 @@ DESCRIPTION = "Inspect the account and apply the planned changes (dry-run by def
 
 log = logging.getLogger(__name__)
 
-# Every IAM action the job may use, in one place: it renders the AssumeRole
-# session policy, iam-policy.json, and the test that fails when the job calls
-# an API not covered here. Add your changes' actions as you write them.
-IAM_ACTIONS = ("s3:ListAllMyBuckets",)
+# Every IAM action the job may use, with the resource it applies to, in one
+# place: it renders the AssumeRole session policy, iam-policy.json, and the
+# test that fails when the job calls an API not covered here. Add your
+# changes' actions as you write them, each scoped to what it touches: a
+# resource may name {partition}, {account}, {region} and a job setting's
+# variable, filled in with the run's own values, e.g.
+#     "s3:PutBucketTagging": "arn:{partition}:s3:::{S3_BUCKET}",
+# A grant whose resource names an unset setting is not given. ListAllMyBuckets
+# has no resource to scope to, hence "*". The deploy stacks grant the same
+# (tests/test_deploy.py).
+IAM_ACTIONS: dict[str, str] = {
+    "s3:ListAllMyBuckets": "*",
+}
 
 
 @dataclass(frozen=True)

@@ -74,18 +74,23 @@ FAILED_KEYS_SAMPLE = 10  # keys named in the one line about a failed batch
 # Characters XML 1.0 cannot carry: S3 refuses a DeleteObjects body with them.
 XML_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-# Every IAM action the job may use, in one place: it renders the AssumeRole
-# session policy, iam-policy.json, and the test that fails when the job calls
-# an API not covered here. (sts:GetCallerIdentity needs no permission.)
-IAM_ACTIONS = (
-    "s3:ListBucket",  # ListObjectsV2
-    "s3:GetBucketVersioning",
-    "s3:GetObject",  # a delete conditional on an ETag needs it
-    "s3:DeleteObject",  # DeleteObjects, DeleteObject
-    "s3:ListBucketVersions",  # ListObjectVersions, with --include-versions
-    "s3:DeleteObjectVersion",  # deletes by version id
-    "sns:Publish",
-)
+# Every IAM action the job may use, with the resource it applies to, in one
+# place: it renders the AssumeRole session policy (filled in with the run's
+# own bucket, prefix and topic), iam-policy.json, and the test that fails
+# when the job calls an API not covered here. A grant whose resource names an
+# unset setting (no topic) is not given. (sts:GetCallerIdentity needs no
+# permission.) The deploy stacks grant the same (tests/test_deploy.py).
+BUCKET_ARN = "arn:{partition}:s3:::{S3_BUCKET}"
+OBJECTS_ARN = "arn:{partition}:s3:::{S3_BUCKET}/{S3_PREFIX}*"
+IAM_ACTIONS: dict[str, str] = {
+    "s3:ListBucket": BUCKET_ARN,  # ListObjectsV2
+    "s3:GetBucketVersioning": BUCKET_ARN,
+    "s3:GetObject": OBJECTS_ARN,  # a delete conditional on an ETag needs it
+    "s3:DeleteObject": OBJECTS_ARN,  # DeleteObjects, DeleteObject
+    "s3:ListBucketVersions": BUCKET_ARN,  # ListObjectVersions, with --include-versions
+    "s3:DeleteObjectVersion": OBJECTS_ARN,  # deletes by version id
+    "sns:Publish": "{SNS_TOPIC_ARN}",
+}
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ clients through ``Clients`` makes that true by construction.
 Assumed-role credentials use botocore's own fetcher and refreshable
 credentials, so a long run keeps working after the first hour. The role
 session carries a policy rendered from the job's declared IAM actions, so it
-can do no more than the job needs whatever the role allows.
+can do no more than the job needs whatever the role allows: each action only
+on the run's own resources (its bucket, prefix, topic).
 ``AWS_ENDPOINT_URL`` (a local moto server, say) is honoured by botocore.
 
 Before any work, ``Clients.guard`` asks STS who we are and refuses the wrong
@@ -23,7 +24,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ __all__ = [
     "Clients",
     "Identity",
     "client_config",
+    "partition_of",
     "read_json_secret",
     "read_secret",
     "session_policy",
@@ -62,6 +64,8 @@ __all__ = [
 APP_ID = {{ cookiecutter.project_slug | tojson }}
 MAX_POOL_CONNECTIONS = 10
 _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
+_RESOURCE_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_IAM_WILDCARD = re.compile(r"[*?$]")
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +94,59 @@ def client_config(settings: Settings) -> Config:
     return Config(**options)
 
 
-def session_policy(actions: Sequence[str]) -> str:
-    """The inline session policy for AssumeRole: only the job's own actions."""
-    statement = {"Effect": "Allow", "Action": sorted(set(actions)), "Resource": "*"}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2)
+def session_policy(
+    grants: Mapping[str, str], scopes: Sequence[Mapping[str, str | None]] | None = None
+) -> str:
+    """The inline session policy for AssumeRole: only the job's own actions,
+    each only on its resource.
+
+    ``grants`` maps an action to its resource, which may name placeholders
+    (``{partition}``, ``{account}``, ``{region}``, a job setting's variable).
+    With ``scopes`` (one mapping of placeholder to value per target the
+    session serves) every placeholder is filled in with the run's own values,
+    IAM's wildcards in a value (``*``, ``?``, ``$``) are escaped so they match
+    only themselves, and a grant whose resource names an unset value is left
+    out: the session can touch nothing outside this run's resources, even if
+    the role allows more. Without ``scopes`` the placeholders stay as written
+    (``iam-policy.json``, a policy to fill in).
+    """
+    by_resource: dict[str, set[str]] = {}
+    for action, resource in grants.items():
+        for filled in _resources(resource, scopes):
+            by_resource.setdefault(filled, set()).add(action)
+    statements = [
+        {"Effect": "Allow", "Action": sorted(actions), "Resource": resource}
+        for resource, actions in sorted(by_resource.items())
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+
+
+def _resources(resource: str, scopes: Sequence[Mapping[str, str | None]] | None) -> set[str]:
+    if scopes is None:
+        return {resource}
+    return {filled for scope in scopes if (filled := _fill_resource(resource, scope)) is not None}
+
+
+def _fill_resource(resource: str, values: Mapping[str, str | None]) -> str | None:
+    missing: list[str] = []
+
+    def fill(match: re.Match[str]) -> str:
+        value = values[match.group(1)]  # a KeyError here is a typo in IAM_ACTIONS
+        if not value:
+            missing.append(match.group(1))
+            return ""
+        return _IAM_WILDCARD.sub(lambda char: "${" + char.group(0) + "}", value)
+
+    filled = _RESOURCE_PLACEHOLDER.sub(fill, resource)
+    return None if missing else filled
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition a region belongs to."""
+    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov")):
+        if region.startswith(prefix):
+            return partition
+    return "aws"
 
 
 def role_session_name(run_id: str) -> str:
@@ -107,22 +160,25 @@ class Clients:
     A target's ``Clients`` is made from the run's own (``source``): it reuses
     the source's credentials, or assumes ``role_arn`` with them through the
     source's STS client. Clients are safe to share between threads, sessions
-    are not, so each target gets its own session.
+    are not, so each target gets its own session. An assumed role's session
+    is limited to ``grants`` filled in with ``scopes`` (see ``session_policy``).
     """
 
     def __init__(
         self,
         settings: Settings,
         run_id: str,
-        actions: Sequence[str] = (),
+        grants: Mapping[str, str] | None = None,
         *,
+        scopes: Sequence[Mapping[str, str | None]] | None = None,
         source: Clients | None = None,
         role_arn: str | None = None,
         watchdog: Watchdog | None = None,
     ) -> None:
         self.settings = settings
         self.run_id = run_id
-        self.actions = tuple(actions)
+        self.grants = dict(grants or {})
+        self.scopes = scopes
         self.config = client_config(settings)
         self.source = source
         self.role_arn = role_arn
@@ -197,8 +253,8 @@ class Clients:
 
     def assume_role_args(self, *, mfa: bool = True) -> dict[str, Any]:
         args: dict[str, Any] = {"RoleSessionName": role_session_name(self.run_id)}
-        if self.actions:
-            args["Policy"] = session_policy(self.actions)
+        if self.grants:
+            args["Policy"] = session_policy(self.grants, self.scopes)
         if mfa and self.settings.mfa_serial:
             args["SerialNumber"] = self.settings.mfa_serial
         return args

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from . import config, job, logs
 from .errors import ConfigError, StopRequest
 from .exit_codes import ExitCode, exit_code_for, most_severe
+from .overrides import with_overrides
 from .parser import build_parser
 from .process_exit import exit_now
 from .signals import stop_on_first_signal
@@ -71,8 +72,9 @@ def execute(
     """Run once and return the summary (the last line logged), exit code included.
 
     ``overrides`` (a Lambda event's ``settings``, say) maps setting variable
-    names to values that win over ``environ``; they are validated like the
-    rest. ``--help`` and ``--version`` return only an exit code.
+    names to values that win over ``environ``, within what ``overrides``
+    allows; they are validated like the rest. ``--help`` and ``--version``
+    return only an exit code.
 
     ``deadline`` is the number of seconds from now by which the summary must
     be written (the Lambda handler's remaining time, less a margin). Up to
@@ -88,7 +90,7 @@ def execute(
     watch.start(deadline)
     restore_signals = stop_on_first_signal(stop, watch.force)
     try:
-        env = config.with_overrides(env, overrides, job.SETTINGS)
+        env = with_overrides(env, overrides, job.SETTINGS)
         args = build_parser().parse_args(argv)
         settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
         run.dry_run = settings.dry_run

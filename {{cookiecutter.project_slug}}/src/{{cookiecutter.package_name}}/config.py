@@ -39,7 +39,6 @@ __all__ = [
     "add_flags",
     "for_target",
     "load",
-    "with_overrides",
 ]
 
 DEFAULT_REGION = {{ cookiecutter.aws_region | tojson }}
@@ -267,35 +266,6 @@ def load(
     if problems:
         raise ConfigError(problems)
     return Settings(**common), job_type(**specific)
-
-
-def with_overrides(
-    env: Mapping[str, str], overrides: object, job_settings: Sequence[Setting]
-) -> Mapping[str, str]:
-    """Return ``env`` with ``overrides`` (setting variable name -> value) laid over it.
-
-    Only the script's own setting variables may be overridden, with text,
-    number or true/false values; anything else is refused, all at once.
-    """
-    if overrides is None:
-        return env
-    if not isinstance(overrides, Mapping):
-        raise ConfigError([f"settings override: must be an object, got {type(overrides).__name__}"])
-    known = {name for setting in (*COMMON_SETTINGS, *job_settings) for name in setting.env}
-    merged = dict(env)
-    problems: list[str] = []
-    for name, value in overrides.items():
-        if name not in known:
-            problems.append(f"{name}: is not a setting of this script")
-        elif isinstance(value, bool):
-            merged[name] = "true" if value else "false"
-        elif isinstance(value, str | int | float):
-            merged[name] = str(value)
-        else:
-            problems.append(f"{name}: must be text, a number or true/false")
-    if problems:
-        raise ConfigError(problems)
-    return merged
 
 
 def for_target(job_settings: J, rows: Sequence[Setting], account: str, region: str) -> J:

@@ -1,10 +1,21 @@
 """AWS Lambda entry point: the same settings, job and exit codes as the CLI.
 
 The function's environment holds the settings (the SAM template sets them,
-dry-run included); an event may override some of them under ``settings``,
-for example ``{"settings": {"DRY_RUN": "false", "TARGET_REGIONS": "eu-west-1"}}``.
-Other keys of the event (an EventBridge envelope, say) are ignored. Names
-that are not settings of this script are refused, and the run exits 1.
+dry-run included). The stack decides what an event may change: an event's
+``settings`` may set only the variables the stack names in
+``EVENT_OVERRIDABLE_SETTINGS`` (none by default), for example
+``{"settings": {"RETENTION_DAYS": "60"}}``. Whatever the stack allows, an
+event can never apply while the function is in dry-run (``DRY_RUN`` may
+only go to true), change the environment, the account allow-list, long-term
+credentials, the role, MFA, the region, the endpoint or the fan-out
+targets, or blank a value. A refused override ends the run with exit 1, naming each variable,
+before any AWS call (see ``overrides``). Other keys of the event (an
+EventBridge envelope, say) are ignored.
+
+The run's deadline is the invocation's remaining time less
+``DEADLINE_MARGIN_SECONDS`` (at most half of it), so the run stops between
+units of work and writes its summary before Lambda's timeout would kill it
+without one (see ``cli.execute``'s ``deadline``).
 
 The handler returns the run's summary, exit code included, instead of
 raising: a run that failed some targets still did useful work, and the
@@ -20,7 +31,11 @@ from typing import Any
 
 from . import cli, logs
 
-__all__ = ["lambda_handler"]
+__all__ = ["DEADLINE_MARGIN_SECONDS", "deadline_for", "lambda_handler"]
+
+# Kept back from the invocation's remaining time: the summary's write and the
+# runtime's own bookkeeping happen in it.
+DEADLINE_MARGIN_SECONDS = 5.0
 
 
 def lambda_handler(event: object, context: object) -> dict[str, Any]:
@@ -33,4 +48,14 @@ def lambda_handler(event: object, context: object) -> dict[str, Any]:
         os.environ,
         overrides=overrides,
         run_id=request_id if isinstance(request_id, str) else None,
+        deadline=deadline_for(context),
     )
+
+
+def deadline_for(context: object) -> float | None:
+    """Seconds the run may take: the invocation's remaining time less a margin."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None  # not invoked by the Lambda runtime: no deadline
+    seconds = max(float(remaining()) / 1000, 0.0)
+    return max(seconds - DEADLINE_MARGIN_SECONDS, seconds / 2)

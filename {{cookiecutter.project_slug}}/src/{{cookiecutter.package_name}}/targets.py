@@ -4,7 +4,8 @@ Why it is built this way:
 - Without TARGET_ACCOUNTS or TARGET_REGIONS the job runs once, with the run's
   own credentials, exactly as it always has (``run_here``).
 - With them, every target gets its own credentials (the same role name,
-  assumed in each account with the job's scoped session policy), its own
+  assumed in each account with a session policy scoped to that target's own
+  bucket, prefix and such: see ``aws.session_policy``), its own
   account guard, counts and "target finished" line. Targets run a few at a
   time (MAX_PARALLEL_TARGETS); one failing never stops the others.
 - ``organization`` lists the accounts with AWS Organizations' paginator and
@@ -65,7 +66,11 @@ def run_here(
 ) -> None:
     """Run the job once, with the run's own credentials and region."""
     stop.check()  # a signal during start-up: stop before the first AWS call
-    clients = Clients(settings, run_id, job.IAM_ACTIONS, watchdog=watch)
+    scopes = None
+    if settings.assume_role_arn is not None:
+        _, partition, _, _, account, _ = settings.assume_role_arn.split(":", 5)
+        scopes = [_scope(job_settings, partition, account, settings.region)]
+    clients = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes, watchdog=watch)
     _look_up_credentials(clients, watch)
     identity = clients.guard()
     own = config.for_target(job_settings, job.SETTINGS, identity.account, settings.region)
@@ -87,8 +92,14 @@ def run_all(
     a failure there, or in listing the organization, raises: no target ran.
     """
     stop.check()  # a signal during start-up: stop before the first AWS call
-    actions = FAN_OUT_ACTIONS if settings.target_accounts is not None else job.IAM_ACTIONS
-    hub = Clients(settings, run_id, actions, watchdog=watch)
+    if settings.target_accounts is not None:
+        hub = Clients(settings, run_id, dict.fromkeys(FAN_OUT_ACTIONS, "*"), watchdog=watch)
+    else:  # the targets use the hub's own session: it must serve every region
+        scopes = None
+        if settings.assume_role_arn is not None:
+            _, partition, _, _, account, _ = settings.assume_role_arn.split(":", 5)
+            scopes = [_scope(job_settings, partition, account, r) for r in settings.regions()]
+        hub = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes, watchdog=watch)
     _look_up_credentials(hub, watch)
     identity = hub.guard(allow_list=settings.target_accounts is None)
     targets = [
@@ -117,6 +128,19 @@ def add_counts(total: Any, counts: Any) -> None:
     """Add one target's counts to the run's (both are the job's ``Counts``)."""
     for item in dataclasses.fields(counts):
         setattr(total, item.name, getattr(total, item.name) + getattr(counts, item.name))
+
+
+def _scope(
+    job_settings: job.JobSettings, partition: str, account: str, region: str
+) -> dict[str, str | None]:
+    """The values that fill in a target's session policy: where it runs, and
+    the job's settings as that target sees them (by variable name)."""
+    own = config.for_target(job_settings, job.SETTINGS, account, region)
+    values: dict[str, str | None] = {"partition": partition, "account": account, "region": region}
+    for row in job.SETTINGS:
+        value = getattr(own, row.name)
+        values[row.env[0]] = None if value is None else str(value)
+    return values
 
 
 def _look_up_credentials(clients: Clients, watch: Watchdog | None) -> None:
@@ -176,12 +200,19 @@ def _run_target(
         try:
             stop.check()  # a stop request leaves targets not yet started alone
             here = dataclasses.replace(settings, region=target.region)
-            role_arn = None
+            role_arn = scopes = None
             if target.account is not None:
                 partition = hub_identity.arn.split(":")[1]
                 role_arn = f"arn:{partition}:iam::{account}:role/{settings.target_role_name}"
+                scopes = [_scope(job_settings, partition, account, target.region)]
             clients = Clients(
-                here, run_id, job.IAM_ACTIONS, source=hub, role_arn=role_arn, watchdog=hub.watchdog
+                here,
+                run_id,
+                job.IAM_ACTIONS,
+                scopes=scopes,
+                source=hub,
+                role_arn=role_arn,
+                watchdog=hub.watchdog,
             )
             clients.guard(expected_account=account)
             own = config.for_target(job_settings, job.SETTINGS, account, target.region)
