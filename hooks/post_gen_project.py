@@ -20,6 +20,7 @@ ANSWERS_JSON = r"""
 {
   "project_slug": {{ cookiecutter.project_slug | tojson }},
   "package_name": {{ cookiecutter.package_name | tojson }},
+  "python_version": {{ cookiecutter.python_version | tojson }},
   "include_github_actions": {{ cookiecutter.include_github_actions | tojson }},
   "include_pre_commit": {{ cookiecutter.include_pre_commit | tojson }},
   "include_dockerfile": {{ cookiecutter.include_dockerfile | tojson }},
@@ -64,15 +65,23 @@ def remove(root: Path, relative: str) -> None:
         target.unlink()
 
 
-def next_steps(slug: str) -> str:
+def next_steps(answers: Mapping[str, Any]) -> str:
+    """What to type next. The chosen minimum Python is named because an older
+    ``python3`` sends an old pip into a dependency search that runs for many minutes; pip is
+    upgraded first because a current one refuses such an interpreter at once."""
+    slug, python = answers["project_slug"], answers["python_version"]
+    hooks = "\n  pre-commit install" if answers["include_pre_commit"] else ""
     return f"""
 Created {slug}. Next steps:
 
-  cd {slug}
-  python3 -m venv .venv && . .venv/bin/activate
-  pip install -e '.[dev]'     # or: uv pip install -e '.[dev]'
+  cd {slug} && git init
+  python{python} -m venv .venv && . .venv/bin/activate
+  python -m pip install --upgrade pip && pip install -e '.[dev]'{hooks}
   pytest && ruff check . && ruff format --check . && mypy
   {slug} --help
+
+With uv, the venv and install lines are:
+  uv venv --python {python} && . .venv/bin/activate && uv pip install -e '.[dev]'
 
 Dry-run is the default: nothing changes without --apply (or DRY_RUN=false).
 """
@@ -83,7 +92,7 @@ def main(root: Path | None = None) -> int:
     project = root if root is not None else Path.cwd()
     for relative in paths_to_remove(answers):
         remove(project, relative)
-    print(next_steps(answers["project_slug"]))
+    print(next_steps(answers))
     return 0
 
 

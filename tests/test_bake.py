@@ -114,10 +114,31 @@ def test_every_yaml_and_toml_file_parses(project: Any, combination: Combination)
     assert {"pytest", "moto", "mypy", "ruff"} <= {
         re.split(r"[\[<>=]", dep)[0] for dep in meta["optional-dependencies"]["dev"]
     }
+    dev = {re.split(r"[\[<>=]", dep)[0] for dep in meta["optional-dependencies"]["dev"]}
+    assert ("pre-commit" in dev) is combination.answer("include_pre_commit")
     assert pyproject["tool"]["mypy"]["strict"] is True
     assert pyproject["tool"]["mypy"]["python_version"] == version
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
     assert {"DTZ", "G", "BLE", "S"} <= set(pyproject["tool"]["ruff"]["lint"]["select"])
+
+
+def test_quick_start_names_the_minimum_python_and_the_hooks(
+    project: Any, combination: Combination
+) -> None:
+    readme = project.read("README.md")
+    quick_start = readme[
+        readme.index("## Quick start") : readme.index("\n## ", readme.index("## Quick start") + 1)
+    ]
+    version = combination.answer("python_version")
+    assert f"python{version} -m venv .venv" in quick_start
+    assert "python -m pip install --upgrade pip" in quick_start
+    assert f"uv venv --python {version}" in quick_start
+    assert ("pre-commit install" in quick_start) is combination.answer("include_pre_commit")
+    if combination.answer("include_pre_commit"):
+        config = yaml.safe_load(project.read(".pre-commit-config.yaml"))
+        hooks = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
+        assert {"ruff-check", "ruff-format", "mypy"} <= hooks
+    assert "git init" in quick_start
 
 
 def test_baked_defaults_reach_the_code(project: Any, combination: Combination) -> None:

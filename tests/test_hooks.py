@@ -217,3 +217,20 @@ def test_post_hook_keeps_only_the_chosen_deploy_target_s_files(tmp_path: Path, t
         assert done.returncode == 0, done.stderr
         kept = {relative for relative in every if (project / relative).exists()}
         assert kept == DEPLOY_KEEPS[target]
+
+
+@pytest.mark.parametrize(("python", "pre_commit"), [("3.12", True), ("3.14", False)])
+def test_next_steps_name_the_minimum_python_upgrade_pip_and_set_up_git(
+    tmp_path: Path, python: str, pre_commit: bool
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    answers = {**GOOD, "python_version": python, "include_pre_commit": pre_commit}
+    done = run_hook(render("post_gen_project.py", answers, tmp_path), project)
+    assert done.returncode == 0, done.stderr
+    lines = [line.strip() for line in done.stdout.splitlines()]
+    assert "cd aws-automation-script && git init" in lines
+    assert f"python{python} -m venv .venv && . .venv/bin/activate" in lines
+    assert "python -m pip install --upgrade pip && pip install -e '.[dev]'" in lines
+    assert ("pre-commit install" in lines) is pre_commit
+    assert not any(line.startswith("python3 -m venv") for line in lines)

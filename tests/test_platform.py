@@ -17,7 +17,7 @@ import yaml
 from cookiecutter.main import cookiecutter
 
 from .baked_project import BakedProject
-from .combinations import COMBINATIONS
+from .combinations import COMBINATIONS, interpreter
 from .conftest import TEMPLATE
 
 ORG_DEFAULTS = TEMPLATE / "examples" / "org-defaults.yaml"
@@ -64,6 +64,125 @@ def template_repo(tmp_path: Path) -> Path:
 
 def answers(project: Path) -> dict[str, Any]:
     return json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+
+
+# --- the README's two commands ---------------------------------------------------------
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+def readme_commands() -> list[str]:
+    """The commands of the README's first code block, comments dropped."""
+    readme = (TEMPLATE / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^```bash\n(.*?)^```", readme, re.M | re.S)
+    assert block is not None
+    return [line.split("   #")[0].strip() for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_gives_exactly_two_commands() -> None:
+    first, second = readme_commands()
+    assert "pip install" in first
+    assert "cookiecutter" in first
+    assert second == "bash scripts/test"
+
+
+def test_readme_commands_work_with_only_the_system_python(tmp_path: Path) -> None:
+    """The README's commands as written, with ``python3`` the machine's own
+    interpreter (externally managed on Debian and Ubuntu, PEP 668) when it has
+    one: nothing is installed into it, a project is generated, and the test
+    command sets itself up from the same clone."""
+    first, second = readme_commands()
+    clone = tmp_path / "clone"
+    shutil.copytree(TEMPLATE, clone, ignore=SKIP_WHEN_COPYING)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    python = SYSTEM_PYTHON if SYSTEM_PYTHON.exists() else Path(shutil.which("python3") or "")
+    (bin_dir / "python3").symlink_to(python)
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    env.pop("VIRTUAL_ENV", None)
+    before = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True
+    ).stdout
+
+    made = subprocess.run(
+        ["bash", "-c", first + " --no-input"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert (tmp_path / "aws-automation-script" / "pyproject.toml").is_file()
+    venv_python = (clone / ".venv" / "bin" / "python").resolve()
+    assert venv_python.samefile(python.resolve())  # the venv came from that interpreter
+    after = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True
+    ).stdout
+    assert after == before  # nothing went into the interpreter itself
+
+    tested = subprocess.run(
+        ["bash", "-c", f"{second} --collect-only -q -p no:cacheprovider tests/test_hooks.py"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
+    assert re.search(r"^\d+ tests collected", tested.stdout, re.M), tested.stdout[-2000:]
+
+
+def test_an_interpreter_older_than_the_minimum_is_refused_at_once(tmp_path: Path) -> None:
+    """A 3.12-minimum project installed with 3.11: uv and a current pip (the
+    next steps upgrade pip first) refuse it, naming the Python version."""
+    python311 = interpreter("3.11")
+    assert python311 is not None
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(tmp_path),
+            extra_context={"python_version": "3.12"},
+        )
+    )
+    uv_env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    uv = (sys.executable, "-m", "uv")
+    subprocess.run([*uv, "venv", "-q", "--python", python311, ".venv"], cwd=project, check=True)
+    venv_python = str(project / ".venv" / "bin" / "python")
+    by_uv = subprocess.run(
+        [*uv, "pip", "install", "--python", venv_python, "-e", ".[dev]"],
+        cwd=project,
+        env=uv_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert by_uv.returncode != 0
+    assert "Python>=3.12" in by_uv.stderr
+
+    subprocess.run([python311, "-m", "venv", "--clear", ".venv"], cwd=project, check=True)
+    subprocess.run(
+        [venv_python, "-m", "pip", "install", "-q", "--upgrade", "pip"],
+        cwd=project,
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    by_pip = subprocess.run(
+        [venv_python, "-m", "pip", "install", "-e", ".[dev]"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert by_pip.returncode != 0
+    assert "requires a different Python" in by_pip.stderr
+    assert "'>=3.12'" in by_pip.stderr
 
 
 # --- org defaults -------------------------------------------------------------------
