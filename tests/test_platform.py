@@ -234,6 +234,121 @@ def test_answers_and_template_version_are_recorded(cookies: Any) -> None:
         assert recorded[key] == value
 
 
+CHECK_ORG_DEFAULTS = TEMPLATE / "scripts" / "check-org-defaults"
+# (line in default_context, words the ERROR line for that key must contain)
+BAD_ORG_DEFAULTS = [
+    ("python_version: 3.12", "python_version: 3.12 (a number) must be text"),
+    ("deploy_target: ecs_fargate", "deploy_target: 'ecs_fargate' is not one of none, lambda"),
+    ("aws_regin: eu-west-1", "aws_regin: not a question of this template"),
+    ("include_dockerfile: maybe", "include_dockerfile: 'maybe' (text) must be a YAML boolean"),
+    ('description: "{{ 7*7 }}"', "description: '{{ 7*7 }}' holds Jinja syntax"),
+    ('allowed_account_ids: " , "', "allowed_account_ids: ' , ' has no account id"),
+    ('aws_region: "eu-west"', "aws_region: 'eu-west' is not an AWS region"),
+    ("author_name: 42", "author_name: 42 (a number) must be text"),
+]
+
+
+def bad_org_file(tmp_path: Path, line: str) -> Path:
+    """The example org-defaults file with one bad line first: cookiecutter would
+    drop it and every default after it."""
+    key = line.split(":")[0]
+    others = [f"  {k}: {json.dumps(v)}" for k, v in org_defaults().items() if k != key]
+    path = tmp_path / "org-defaults.yaml"
+    path.write_text("\n".join(["default_context:", f"  {line}", *others, ""]))
+    return path
+
+
+def check_org_defaults(*files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CHECK_ORG_DEFAULTS), *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cookiecutter_drops_org_defaults_after_a_bad_one_where_no_hook_can_see(
+    tmp_path: Path,
+) -> None:
+    """Why the checker exists: a bad choice in the file bakes with exit 0 and the
+    template's own defaults for it and every later key, and the hooks get only
+    those defaults. If cookiecutter ever refuses this itself, this test fails
+    and the platform-team section can say the bake refuses."""
+    org_file = bad_org_file(tmp_path, "deploy_target: ecs_fargate")
+    with pytest.warns(UserWarning, match="Invalid default received"):
+        out = Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                config_file=str(org_file),
+                output_dir=str(tmp_path / "out"),
+            )
+        )
+    recorded = answers(out)
+    assert recorded["deploy_target"] == "none"
+    assert recorded["aws_region"] == "us-east-1"  # the org said eu-west-1, later in the file
+    assert recorded["allowed_account_ids"] == ""
+
+
+def test_answers_and_org_defaults_are_rendered_as_templates(tmp_path: Path) -> None:
+    """What the README warns about: an answer is a template (``{{ 7*7 }}`` bakes
+    49), and a value in an org-defaults file can run a command on the machine
+    that bakes."""
+    answered = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(tmp_path / "answered"),
+            extra_context={"description": "{{ 7*7 }}"},
+        )
+    )
+    assert answers(answered)["description"] == "49"
+    marker = tmp_path / "ran"
+    org_file = tmp_path / "org-defaults.yaml"
+    command = f"touch {marker}"
+    payload = "{{ cycler.__init__.__globals__.os.system(" + repr(command) + ") }}"
+    org_file.write_text(f"default_context:\n  description: {json.dumps(payload)}\n")
+    cookiecutter(
+        str(TEMPLATE),
+        no_input=True,
+        config_file=str(org_file),
+        output_dir=str(tmp_path / "crafted"),
+    )
+    assert marker.exists()
+    assert check_org_defaults(org_file).returncode == 1  # the checker refuses it
+
+
+def test_org_defaults_checker_passes_the_example() -> None:
+    done = check_org_defaults(ORG_DEFAULTS)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"), BAD_ORG_DEFAULTS, ids=[line for line, _ in BAD_ORG_DEFAULTS]
+)
+def test_org_defaults_checker_refuses_a_bad_value_naming_its_key(
+    tmp_path: Path, line: str, reason: str
+) -> None:
+    org_file = bad_org_file(tmp_path, line)
+    done = check_org_defaults(org_file)
+    assert done.returncode == 1
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert error.startswith(f"ERROR: {org_file}: default_context.{reason}")
+
+
+def test_org_defaults_checker_refuses_what_is_not_an_org_defaults_file(tmp_path: Path) -> None:
+    not_yaml = tmp_path / "broken.yaml"
+    not_yaml.write_text("default_context: [unclosed\n")
+    no_context = tmp_path / "no-context.yaml"
+    no_context.write_text("default_contxt:\n  aws_region: eu-west-1\n")
+    assert check_org_defaults(not_yaml).returncode == 2
+    done = check_org_defaults(no_context)
+    assert done.returncode == 1
+    assert "default_contxt: not a cookiecutter setting" in done.stderr
+    assert "default_context: must be a mapping" in done.stderr
+
+
 # --- cruft --------------------------------------------------------------------------
 
 
