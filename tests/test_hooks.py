@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -340,3 +342,46 @@ def test_a_bad_slug_is_reported_once_not_again_as_its_package_name(tmp_path: Pat
     done = run_hook(render("pre_gen_project.py", answers, tmp_path), tmp_path)
     fields = [line.split(":")[1].strip() for line in error_lines(done.stderr)]
     assert fields == ["project_slug", "package_name"]
+
+
+COMMIT_A, COMMIT_B = "a" * 40, "b" * 40
+
+
+def test_post_hook_records_cruft_s_commit_once_and_replaces_it_on_update(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    recorded = project / ".cookiecutter.json"
+    recorded.write_text('{\n  "_template_name": "aws-script-template",\n  "x": "\\u00fc"\n}\n')
+    for commit in (COMMIT_A, COMMIT_A, COMMIT_B):
+        answers = {**GOOD, "_commit": commit, "_output_dir": str(tmp_path)}
+        done = run_hook(render("post_gen_project.py", answers, tmp_path), project)
+        assert done.returncode == 0, done.stderr
+        data = json.loads(recorded.read_text())
+        assert data == {
+            "_template_commit": commit,
+            "_template_name": "aws-script-template",
+            "x": "ü",
+        }
+    assert recorded.read_text().count("_template_commit") == 1
+
+
+def test_post_hook_prints_next_steps_only_for_a_new_project(tmp_path: Path) -> None:
+    """cruft update and cruft diff bake into a fresh tmp* folder right under the
+    temp dir, with ``_commit`` and without ``_output_dir``: no next steps there."""
+    scratch = Path(tempfile.mkdtemp())  # what cruft's comparison bakes use
+    try:
+        compared = scratch / "aws-automation-script"
+        compared.mkdir()
+        cruft_bake = {**GOOD, "_commit": COMMIT_A, "_template": "https://example.com/t.git"}
+        done = run_hook(render("post_gen_project.py", cruft_bake, tmp_path), compared)
+        assert done.returncode == 0, done.stderr
+        assert "Next steps" not in done.stdout
+    finally:
+        shutil.rmtree(scratch)
+    created = tmp_path / "created"  # cruft create, into the user's folder
+    created.mkdir()
+    done = run_hook(render("post_gen_project.py", cruft_bake, tmp_path), created)
+    assert "Next steps" in done.stdout
+    plain = {**GOOD, "_output_dir": str(tmp_path)}  # plain cookiecutter
+    done = run_hook(render("post_gen_project.py", plain, tmp_path), created)
+    assert "Next steps" in done.stdout

@@ -364,7 +364,9 @@ def test_cruft_round_trip_create_update_check(template_repo: Path, tmp_path: Pat
         tmp_path, "create", str(template_repo), "--no-input", "--output-dir", str(projects)
     )
     assert created.returncode == 0, created.stderr
+    assert "Next steps" in created.stdout  # a new project
     project = projects / "aws-automation-script"
+    assert answers(project)["_template_commit"] == git(template_repo, "rev-parse", "HEAD").strip()
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "generated")
     assert cruft(project, "check").returncode == 0
@@ -383,7 +385,9 @@ def test_cruft_round_trip_create_update_check(template_repo: Path, tmp_path: Pat
 
     updated = cruft(project, "update", "--skip-apply-ask", "--allow-untracked-files")
     assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "Next steps" not in updated.stdout + updated.stderr  # not a new project
     assert "Page the platform team." in (project / "README.md").read_text()
+    assert answers(project)["_template_commit"] == git(template_repo, "rev-parse", "HEAD").strip()
     assert answers(project)["_template_version"] == "99.0.0"
     assert cruft(project, "check").returncode == 0
     install_and_test(project)
@@ -412,6 +416,63 @@ def test_plain_cookiecutter_project_can_be_linked_later(
     edited = cruft(project, "diff", "--exit-code")
     assert edited.returncode != 0
     assert "<= 600" in edited.stdout
+
+
+def readme_link_command(project: Path) -> str:
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Keeping up with the template") :]
+    block = re.search(r"^```bash\n(cruft link .*?)\n```", section, re.M | re.S)
+    assert block is not None
+    return block.group(1)
+
+
+def test_a_plain_project_links_to_the_commit_it_was_baked_from(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """Bake with plain cookiecutter, change the template, then link with the
+    generated README's command: cruft sees the project as behind, and
+    ``cruft update`` brings the change made after the bake."""
+    baked_at = git(template_repo, "rev-parse", "HEAD").strip()
+    project = Path(
+        cookiecutter(str(template_repo), no_input=True, output_dir=str(tmp_path / "out"))
+    )
+    assert answers(project)["_template_commit"] == baked_at
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "generated")
+
+    readme = template_repo / "{{cookiecutter.project_slug}}" / "README.md"
+    readme.write_text(readme.read_text() + "\n## Runbook\n\nPage the platform team.\n")
+    commit_all(template_repo, "add a runbook section")
+
+    command = readme_link_command(project).replace("<template-url>", str(template_repo))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    linked = subprocess.run(
+        ["bash", "-c", command], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    assert linked.returncode == 0, linked.stdout + linked.stderr
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == baked_at
+    commit_all(project, "link to the template")
+
+    outdated = cruft(project, "check")
+    assert outdated.returncode != 0
+    assert "out of date" in (outdated.stdout + outdated.stderr).lower()
+    updated = cruft(project, "update", "--skip-apply-ask")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "Next steps" not in updated.stdout + updated.stderr
+    assert "Page the platform team." in (project / "README.md").read_text()
+    assert answers(project)["_template_commit"] == git(template_repo, "rev-parse", "HEAD").strip()
+    commit_all(project, "update from the template")
+    assert cruft(project, "check").returncode == 0
+
+
+def test_a_bake_from_a_folder_that_is_not_a_git_checkout_records_no_commit(
+    tmp_path: Path,
+) -> None:
+    plain = tmp_path / "template"
+    shutil.copytree(TEMPLATE, plain, ignore=SKIP_WHEN_COPYING)
+    project = Path(cookiecutter(str(plain), no_input=True, output_dir=str(tmp_path / "out")))
+    assert "_template_commit" not in answers(project)
+    json.loads((project / ".cookiecutter.json").read_text())  # still valid JSON
 
 
 # --- practice tests catch a removed guardrail ----------------------------------------
