@@ -7,7 +7,7 @@ path that is already gone is not an error, so the hook is safe to run again
 on a project it has already trimmed (template updates re-run it).
 
 The commit the template was at is added to ``.cookiecutter.json`` as
-``_template_commit`` (cruft passes it as ``_commit``; for plain cookiecutter
+``_template_commit_id`` (cruft passes it as ``_commit``; for plain cookiecutter
 it is the HEAD of the template's git checkout), so ``cruft link --checkout``
 can link a project to the version it was baked from, not the newest.
 
@@ -162,14 +162,14 @@ def template_commit(bake: Mapping[str, str]) -> str | None:
 
 
 def record_commit(project: Path, commit: str) -> None:
-    """Add (or replace) ``_template_commit`` in ``.cookiecutter.json``, as text,
+    """Add (or replace) ``_template_commit_id`` in ``.cookiecutter.json``, as text,
     so the rendered file keeps its layout."""
     recorded = project / ".cookiecutter.json"
     if not recorded.is_file():
         return
     text = recorded.read_text(encoding="utf-8")
-    line = f'  "_template_commit": {json.dumps(commit)},\n'
-    existing = re.compile(r'^  "_template_commit": "[^"]*",\n', re.M)
+    line = f'  "_template_commit_id": {json.dumps(commit)},\n'
+    existing = re.compile(r'^  "_template_commit_id": "[^"]*",\n', re.M)
     text = (
         existing.sub(line, text) if existing.search(text) else text.replace("{\n", "{\n" + line, 1)
     )

@@ -366,7 +366,9 @@ def test_cruft_round_trip_create_update_check(template_repo: Path, tmp_path: Pat
     assert created.returncode == 0, created.stderr
     assert "Next steps" in created.stdout  # a new project
     project = projects / "aws-automation-script"
-    assert answers(project)["_template_commit"] == git(template_repo, "rev-parse", "HEAD").strip()
+    assert (
+        answers(project)["_template_commit_id"] == git(template_repo, "rev-parse", "HEAD").strip()
+    )
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "generated")
     assert cruft(project, "check").returncode == 0
@@ -387,7 +389,9 @@ def test_cruft_round_trip_create_update_check(template_repo: Path, tmp_path: Pat
     assert updated.returncode == 0, updated.stdout + updated.stderr
     assert "Next steps" not in updated.stdout + updated.stderr  # not a new project
     assert "Page the platform team." in (project / "README.md").read_text()
-    assert answers(project)["_template_commit"] == git(template_repo, "rev-parse", "HEAD").strip()
+    assert (
+        answers(project)["_template_commit_id"] == git(template_repo, "rev-parse", "HEAD").strip()
+    )
     assert answers(project)["_template_version"] == "99.0.0"
     assert cruft(project, "check").returncode == 0
     install_and_test(project)
@@ -436,7 +440,7 @@ def test_a_plain_project_links_to_the_commit_it_was_baked_from(
     project = Path(
         cookiecutter(str(template_repo), no_input=True, output_dir=str(tmp_path / "out"))
     )
-    assert answers(project)["_template_commit"] == baked_at
+    assert answers(project)["_template_commit_id"] == baked_at
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "generated")
 
@@ -460,7 +464,9 @@ def test_a_plain_project_links_to_the_commit_it_was_baked_from(
     assert updated.returncode == 0, updated.stdout + updated.stderr
     assert "Next steps" not in updated.stdout + updated.stderr
     assert "Page the platform team." in (project / "README.md").read_text()
-    assert answers(project)["_template_commit"] == git(template_repo, "rev-parse", "HEAD").strip()
+    assert (
+        answers(project)["_template_commit_id"] == git(template_repo, "rev-parse", "HEAD").strip()
+    )
     commit_all(project, "update from the template")
     assert cruft(project, "check").returncode == 0
 
@@ -471,7 +477,7 @@ def test_a_bake_from_a_folder_that_is_not_a_git_checkout_records_no_commit(
     plain = tmp_path / "template"
     shutil.copytree(TEMPLATE, plain, ignore=SKIP_WHEN_COPYING)
     project = Path(cookiecutter(str(plain), no_input=True, output_dir=str(tmp_path / "out")))
-    assert "_template_commit" not in answers(project)
+    assert "_template_commit_id" not in answers(project)
     json.loads((project / ".cookiecutter.json").read_text())  # still valid JSON
 
 
