@@ -162,6 +162,8 @@ def check_package(value: object) -> str | None:
 def check_email(value: object) -> str | None:
     if value == "":
         return None
+    if isinstance(value, str) and (found := unprintable(value)) is not None:
+        return f"must be printable text, found {found}"
     if not isinstance(value, str) or not EMAIL_RE.fullmatch(value):
         return f"{value!r} is not a plausible email address (leave it empty for none)"
     return None

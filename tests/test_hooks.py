@@ -66,6 +66,8 @@ BAD_ANSWERS = [
     ("author_name", "  ", "non-empty"),
     ("author_email", "not-an-email", "plausible email"),
     ("author_email", "a@b", "plausible email"),
+    ("author_email", "ops\x1b[2J@example.com", "U+001B"),
+    ("author_email", "ops\u200b@example.com", "U+200B"),
     ("python_version", "3.10", "one of 3.11"),
     ("aws_region", "us-east", "AWS region"),
     ("aws_region", "US-EAST-1", "AWS region"),
