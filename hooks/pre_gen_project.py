@@ -7,7 +7,14 @@ hook exits non-zero, so a refused bake leaves nothing on disk.
 
 Answers arrive as JSON rendered with ``tojson`` and are parsed as data: a
 value full of quotes or backslashes can neither break this file nor run.
-Stdlib only: the hook runs in whatever interpreter runs cookiecutter.
+(Cookiecutter has already rendered each answer as a Jinja template by then:
+``{{ 7*7 }}`` arrives here as ``49``.) Stdlib only: the hook runs in whatever
+interpreter runs cookiecutter.
+
+A refused bake ends with a command that bakes again with every valid answer
+already given, so fixing one answer is one edit. The module also imports
+unrendered (the answers are in a string), so ``scripts/check-org-defaults``
+reuses its checks.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import shlex
 import sys
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,6 +44,16 @@ ANSWERS_JSON = r"""
   "include_pre_commit": {{ cookiecutter.include_pre_commit | tojson }},
   "include_dockerfile": {{ cookiecutter.include_dockerfile | tojson }},
   "deploy_target": {{ cookiecutter.deploy_target | tojson }}
+}
+"""
+
+# How this bake was started, for the command that re-runs it.
+BAKE_JSON = r"""
+{
+  "template": {{ cookiecutter.get("_template", "") | tojson }},
+  "output_dir": {{ cookiecutter.get("_output_dir", "") | tojson }},
+  "checkout": {{ cookiecutter.get("_checkout") | tojson }},
+  "cruft": {{ ("_commit" in cookiecutter) | tojson }}
 }
 """
 
@@ -90,13 +109,31 @@ SHADOWED = frozenset(
 )
 
 
+# Unicode categories that do not belong in one line of text: controls (C0,
+# C1, DEL, ANSI escapes start with ESC), format characters (zero-width
+# spaces and joiners, bidirectional overrides and isolates, BOM), surrogates,
+# and the line and paragraph separators.
+REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def unprintable(value: str) -> str | None:
+    """Describe the first character that is not printable text, if any."""
+    for position, char in enumerate(value, 1):
+        point = ord(char)
+        noncharacter = 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE
+        if unicodedata.category(char) in REFUSED_CATEGORIES or noncharacter:
+            name = unicodedata.name(char, "a control character")
+            return f"U+{point:04X} ({name}) at character {position}"
+    return None
+
+
 def check_free_text(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return "must be non-empty text"
     if len(value) > FREE_TEXT_MAX:
         return f"must be at most {FREE_TEXT_MAX} characters, got {len(value)}"
-    if any(ch in value for ch in "\r\n\x00"):
-        return "must be a single line"
+    if (found := unprintable(value)) is not None:
+        return f"must be one line of printable text, found {found}"
     return None
 
 
@@ -129,6 +166,8 @@ def check_package(value: object) -> str | None:
 def check_email(value: object) -> str | None:
     if value == "":
         return None
+    if isinstance(value, str) and (found := unprintable(value)) is not None:
+        return f"must be printable text, found {found}"
     if not isinstance(value, str) or not EMAIL_RE.fullmatch(value):
         return f"{value!r} is not a plausible email address (leave it empty for none)"
     return None
@@ -141,10 +180,14 @@ def check_region(value: object) -> str | None:
 
 
 def check_account_ids(value: object) -> str | None:
+    if value == "":
+        return None
     if not isinstance(value, str):
-        return "must be comma-separated 12-digit account ids"
-    bad = [part.strip() for part in value.split(",") if part.strip()]
-    bad = [part for part in bad if not ACCOUNT_RE.fullmatch(part)]
+        return "must be comma-separated 12-digit account ids (or empty for any account)"
+    parts = [part.strip(" ") for part in value.split(",")]
+    if not any(parts):
+        return f"{value!r} has no account id: leave it empty for any account"
+    bad = [part for part in parts if part and not ACCOUNT_RE.fullmatch(part)]
     if bad:
         return f"each account id must be exactly 12 digits, got {', '.join(map(repr, bad))}"
     return None
@@ -181,22 +224,89 @@ CHECKS: dict[str, Callable[[object], str | None]] = {
 }
 
 
-def problems(answers: Mapping[str, Any]) -> list[str]:
-    """Return one ``field: reason`` string per bad answer, in field order."""
-    found = []
+def derived_from_bad_slug(answers: Mapping[str, Any], bad_slug: bool) -> bool:
+    """Whether the package name is the one derived from a slug that was refused."""
+    slug = answers.get("project_slug")
+    return (
+        bad_slug and isinstance(slug, str) and answers.get("package_name") == slug.replace("-", "_")
+    )
+
+
+def bad_answers(answers: Mapping[str, Any]) -> dict[str, str]:
+    """Map each bad answer's field to its reason, in field order.
+
+    A package name left to be derived from a bad slug is not reported again:
+    fixing the slug fixes it.
+    """
+    found = {}
     for field, check in CHECKS.items():
         reason = check(answers.get(field))
         if reason is not None:
-            found.append(f"{field}: {reason}")
+            found[field] = reason
+    if derived_from_bad_slug(answers, "project_slug" in found):
+        found.pop("package_name", None)
     return found
 
 
+def problems(answers: Mapping[str, Any]) -> list[str]:
+    """Return one ``field: reason`` string per bad answer, in field order."""
+    return [f"{field}: {reason}" for field, reason in bad_answers(answers).items()]
+
+
+def as_argument(value: object) -> str:
+    """An answer as cookiecutter reads it from a ``key=value`` argument."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def rerun_command(
+    answers: Mapping[str, Any], bad: Mapping[str, str], bake: Mapping[str, Any]
+) -> str:
+    """The command that bakes again with every valid answer given, shell-quoted.
+
+    Bad answers are left out (and a package name derived from a bad slug with
+    them), so the command asks again only for what was wrong once the user
+    adds its fixed value.
+    """
+    derived_package = derived_from_bad_slug(answers, "project_slug" in bad)
+    kept = {
+        field: answers[field]
+        for field in CHECKS
+        if field in answers
+        and field not in bad
+        and not (derived_package and field == "package_name")
+    }
+    template = bake.get("template") or "<template>"
+    # The interpreter running this hook is the one running cookiecutter (or
+    # cruft), so ``-m`` finds it even when it is not on PATH.
+    if bake.get("cruft"):
+        extra = json.dumps(kept, ensure_ascii=False)
+        command = [sys.executable, "-m", "cruft", "create", template, "--extra-context", extra]
+    else:
+        command = [sys.executable, "-m", "cookiecutter", "--no-input", template]
+        if bake.get("output_dir"):
+            command += ["--output-dir", bake["output_dir"]]
+        if bake.get("checkout"):
+            command += ["--checkout", bake["checkout"]]
+        command += [f"{field}={as_argument(value)}" for field, value in kept.items()]
+    return " ".join(shlex.quote(part) for part in command)
+
+
 def main() -> int:
-    found = problems(json.loads(ANSWERS_JSON))
-    for problem in found:
-        print(f"ERROR: {problem}", file=sys.stderr)
+    answers = json.loads(ANSWERS_JSON)
+    found = bad_answers(answers)
+    for field, reason in found.items():
+        print(f"ERROR: {field}: {reason}", file=sys.stderr)
     if found:
         print(f"Refused: {len(found)} invalid answer(s); nothing was generated.", file=sys.stderr)
+        print(
+            "To bake again with the other answers kept, add the fixed "
+            + ", ".join(f"{field}=..." for field in found)
+            + " to:",
+            file=sys.stderr,
+        )
+        print("  " + rerun_command(answers, found, json.loads(BAKE_JSON)), file=sys.stderr)
         return 1
     return 0
 

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 # Free text that would break a template pasting values into code unescaped.
-HOSTILE_TEXT = 'O\'Brien "Ops" \\ \'\'\' """ ${HOME} $(touch pwned) `id` <b>&amp;</b> ünï'
+# Characters outside the Basic Multilingual Plane (emoji) included: JSON
+# escapes them as surrogate pairs, which TOML refuses.
+HOSTILE_TEXT = 'O\'Brien "Ops" \\ \'\'\' """ ${HOME} $(touch pwned) `id` <b>&amp;</b> ünï 🚀 𝄞 日本'
 
 
 @dataclass(frozen=True)

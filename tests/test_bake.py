@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import tomllib
@@ -121,10 +122,31 @@ def test_every_yaml_and_toml_file_parses(project: Any, combination: Combination)
     assert {"pytest", "moto", "mypy", "ruff"} <= {
         re.split(r"[\[<>=]", dep)[0] for dep in meta["optional-dependencies"]["dev"]
     }
+    dev = {re.split(r"[\[<>=]", dep)[0] for dep in meta["optional-dependencies"]["dev"]}
+    assert ("pre-commit" in dev) is combination.answer("include_pre_commit")
     assert pyproject["tool"]["mypy"]["strict"] is True
     assert pyproject["tool"]["mypy"]["python_version"] == version
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
     assert {"DTZ", "G", "BLE", "S"} <= set(pyproject["tool"]["ruff"]["lint"]["select"])
+
+
+def test_quick_start_names_the_minimum_python_and_the_hooks(
+    project: Any, combination: Combination
+) -> None:
+    readme = project.read("README.md")
+    quick_start = readme[
+        readme.index("## Quick start") : readme.index("\n## ", readme.index("## Quick start") + 1)
+    ]
+    version = combination.answer("python_version")
+    assert f"python{version} -m venv .venv" in quick_start
+    assert "python -m pip install --upgrade pip" in quick_start
+    assert f"uv venv --python {version}" in quick_start
+    assert ("pre-commit install" in quick_start) is combination.answer("include_pre_commit")
+    if combination.answer("include_pre_commit"):
+        config = yaml.safe_load(project.read(".pre-commit-config.yaml"))
+        hooks = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
+        assert {"ruff-check", "ruff-format", "mypy"} <= hooks
+    assert "git init" in quick_start
 
 
 def test_baked_defaults_reach_the_code(project: Any, combination: Combination) -> None:
@@ -163,3 +185,57 @@ def test_hostile_text_lands_as_data(cookies: Any) -> None:
     assert HOSTILE_TEXT in project.read("README.md")
     assert not (project.path / "pwned").exists()
     assert not (project.path.parent / "pwned").exists()
+
+
+@pytest.mark.parametrize("target", ["lambda", "ecs-fargate"])
+def test_every_file_parses_in_its_format_with_non_bmp_text(cookies: Any, target: str) -> None:
+    """Emoji and other astral characters land as themselves in every format:
+    TOML (which forbids the surrogate-pair escapes JSON writes), YAML, JSON,
+    Python and Markdown."""
+    context = {
+        "project_name": HOSTILE_TEXT,
+        "project_slug": "astral-tool",
+        "description": HOSTILE_TEXT,
+        "author_name": HOSTILE_TEXT,
+        "author_email": "ops@example.com",
+        "include_dockerfile": True,
+        "deploy_target": target,
+    }
+    project = bake(cookies, Combination(f"astral-{target}", context))
+    parsed: dict[str, Any] = {}
+    for path in project.files():
+        relative = str(path.relative_to(project.path))
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".toml":
+            parsed[relative] = tomllib.loads(text)
+        elif path.suffix in {".yml", ".yaml"}:
+            parsed[relative] = yaml.load(text, Loader=CloudFormationLoader)
+        elif path.suffix == ".json":
+            parsed[relative] = json.loads(text)
+        elif path.suffix == ".py":
+            parsed[relative] = ast.parse(text, filename=relative)
+    meta = parsed["pyproject.toml"]["project"]
+    assert meta["description"] == HOSTILE_TEXT
+    assert meta["authors"] == [{"name": HOSTILE_TEXT, "email": "ops@example.com"}]
+    assert parsed[".cookiecutter.json"]["description"] == HOSTILE_TEXT
+    assert parsed["template.yaml"]["Description"].endswith(": " + HOSTILE_TEXT)
+    readme = project.read("README.md")
+    assert readme.startswith(f"# {HOSTILE_TEXT}\n\n{HOSTILE_TEXT}\n")
+    for value in _strings(parsed):
+        value.encode("utf-8")  # a lone surrogate (half an escaped pair) cannot be encoded
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in _strings(key) + _strings(value)]
+    if isinstance(node, list):
+        return [s for item in node for s in _strings(item)]
+    if isinstance(node, ast.AST):
+        return [
+            n.value
+            for n in ast.walk(node)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        ]
+    return []

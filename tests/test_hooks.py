@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +46,37 @@ BAD_ANSWERS = [
     ("package_name", "boto3", "shadow a package"),
     ("package_name", "moto", "shadow a package"),
     ("package_name", "tests", "shadow a package"),
-    ("description", "line one\nline two", "single line"),
+    ("description", "line one\nline two", "U+000A"),
+    ("description", "line one\u2028line two", "U+2028 (LINE SEPARATOR)"),
+    ("description", "para\u2029graph", "U+2029 (PARAGRAPH SEPARATOR)"),
+    ("description", "next\x85line", "U+0085"),
+    ("description", "vertical\x0btab", "U+000B"),
+    ("description", "form\x0cfeed", "U+000C"),
+    ("description", "tab\tbed", "U+0009"),
+    ("description", "nul\x00byte", "U+0000"),
+    ("description", "delete\x7f", "U+007F"),
+    ("description", "c1 \x9b control", "U+009B"),
+    ("project_name", "\x1b[31mred\x1b[0m", "U+001B"),
+    ("project_name", "evil\u202etxt.exe", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+    ("project_name", "isolated\u2066x\u2069", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+    ("author_name", "zero\u200bwidth", "U+200B (ZERO WIDTH SPACE)"),
+    ("author_name", "joiner\u200d", "U+200D (ZERO WIDTH JOINER)"),
+    ("author_name", "\ufeffbom", "U+FEFF"),
+    ("author_name", "not a char \uffff", "U+FFFF"),
     ("author_name", "  ", "non-empty"),
     ("author_email", "not-an-email", "plausible email"),
     ("author_email", "a@b", "plausible email"),
+    ("author_email", "ops\x1b[2J@example.com", "U+001B"),
+    ("author_email", "ops\u200b@example.com", "U+200B"),
     ("python_version", "3.10", "one of 3.11"),
     ("aws_region", "us-east", "AWS region"),
     ("aws_region", "US-EAST-1", "AWS region"),
     ("aws_region", "mars-north-1a", "AWS region"),
     ("allowed_account_ids", "12345678901", "12 digits"),
     ("allowed_account_ids", "123456789012,abcdefghijkl", "'abcdefghijkl'"),
+    ("allowed_account_ids", "123456789012\n", "'123456789012\\n'"),
+    ("allowed_account_ids", " , ", "no account id"),
+    ("allowed_account_ids", ",", "no account id"),
     ("starter_job", "ec2-reaper", "one of s3-cleanup, blank"),
     ("include_dockerfile", "yes", "JSON boolean"),
     ("deploy_target", "kubernetes", "one of none, lambda, ecs-fargate"),
@@ -217,3 +240,162 @@ def test_post_hook_keeps_only_the_chosen_deploy_target_s_files(tmp_path: Path, t
         assert done.returncode == 0, done.stderr
         kept = {relative for relative in every if (project / relative).exists()}
         assert kept == DEPLOY_KEEPS[target]
+
+
+@pytest.mark.parametrize(("python", "pre_commit"), [("3.12", True), ("3.14", False)])
+def test_next_steps_name_the_minimum_python_upgrade_pip_and_set_up_git(
+    tmp_path: Path, python: str, pre_commit: bool
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    answers = {**GOOD, "python_version": python, "include_pre_commit": pre_commit}
+    done = run_hook(render("post_gen_project.py", answers, tmp_path), project)
+    assert done.returncode == 0, done.stderr
+    lines = [line.strip() for line in done.stdout.splitlines()]
+    assert "cd aws-automation-script && git init" in lines
+    assert f"python{python} -m venv .venv && . .venv/bin/activate" in lines
+    assert "python -m pip install --upgrade pip && pip install -e '.[dev]'" in lines
+    assert ("pre-commit install" in lines) is pre_commit
+    assert not any(line.startswith("python3 -m venv") for line in lines)
+
+
+EMOJI_TEXT = 'Rocket 🚀 ships 𝄞 and 🦄 for Zoë, 日本 "quoted" \\ back'
+
+
+def test_non_bmp_text_passes_the_hook(tmp_path: Path) -> None:
+    answers = {**GOOD, "project_name": EMOJI_TEXT, "description": EMOJI_TEXT}
+    done = run_hook(
+        render("pre_gen_project.py", answers | {"author_name": EMOJI_TEXT}, tmp_path), tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def rerun_line(stderr: str) -> str:
+    lines = stderr.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("To bake again"))
+    return lines[index + 1].strip()
+
+
+def test_refusal_prints_a_command_that_rebakes_with_the_valid_answers(tmp_path: Path) -> None:
+    """After the ERROR lines comes a shell command with every valid answer as
+    key=value, quoted so hostile text survives the shell: adding the fixed
+    answer to it bakes the project with everything else as first given."""
+    output = tmp_path / "out"
+    context = {
+        "project_name": "Ops $(touch pwned) 'quoted' tool",
+        "description": EMOJI_TEXT,
+        "author_name": HOSTILE_TEXT,
+        "aws_region": "eu-west-3",
+        "allowed_account_ids": "111111111111, 222222222222",
+        "starter_job": "blank",
+        "include_dockerfile": True,
+        "include_pre_commit": False,
+        "deploy_target": "lambda",
+        "author_email": "not-an-email",
+    }
+    refused = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE)]
+        + ["--output-dir", str(output)]
+        + [
+            f"{key}={json.dumps(value) if isinstance(value, bool) else value}"
+            for key, value in context.items()
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert error_lines(refused.stderr) == [
+        "ERROR: author_email: 'not-an-email' is not a plausible email address "
+        "(leave it empty for none)"
+    ]
+    command = rerun_line(refused.stderr)
+    assert "author_email" not in command
+    assert not output.exists() or list(output.iterdir()) == []
+
+    fixed = subprocess.run(
+        ["bash", "-c", command + " author_email=ops@example.com"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert fixed.returncode == 0, fixed.stderr
+    assert not (tmp_path / "pwned").exists()
+    recorded = json.loads(
+        (output / "ops-touch-pwned-quoted-tool" / ".cookiecutter.json").read_text()
+    )
+    for key, value in context.items():
+        expected = "ops@example.com" if key == "author_email" else value
+        assert recorded[key] == expected, key
+
+
+def test_a_bad_slug_is_reported_once_not_again_as_its_package_name(tmp_path: Path) -> None:
+    answers = {**GOOD, "project_slug": "My Tool!", "package_name": "My Tool!"}
+    done = run_hook(render("pre_gen_project.py", answers, tmp_path), tmp_path)
+    assert done.returncode == 1
+    assert [line.split(":")[1].strip() for line in error_lines(done.stderr)] == ["project_slug"]
+    command = rerun_line(done.stderr)
+    assert "package_name=" not in command  # derived again from the fixed slug
+    assert "project_name=" in command
+    # a package name given on its own is still checked with a bad slug
+    answers = {**GOOD, "project_slug": "My Tool!", "package_name": "json"}
+    done = run_hook(render("pre_gen_project.py", answers, tmp_path), tmp_path)
+    fields = [line.split(":")[1].strip() for line in error_lines(done.stderr)]
+    assert fields == ["project_slug", "package_name"]
+
+
+# B looks as random as a real commit id does: entropy high enough for a
+# secret scanner's hex detector.
+COMMIT_A, COMMIT_B = "a" * 40, "9f3ab7c1e2d84f6b0a5c3e7d9b1f2a4c6e8d0b3f"
+
+
+def test_post_hook_records_cruft_s_commit_once_and_replaces_it_on_update(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    recorded = project / ".cookiecutter.json"
+    recorded.write_text('{\n  "_template_name": "aws-script-template",\n  "x": "\\u00fc"\n}\n')
+    for commit in (COMMIT_A, COMMIT_A, COMMIT_B):
+        answers = {**GOOD, "_commit": commit, "_output_dir": str(tmp_path)}
+        done = run_hook(render("post_gen_project.py", answers, tmp_path), project)
+        assert done.returncode == 0, done.stderr
+        data = json.loads(recorded.read_text())
+        assert data == {
+            "_template_commit_id": commit,
+            "_template_name": "aws-script-template",
+            "x": "ü",
+        }
+    assert recorded.read_text().count("_template_commit_id") == 1
+    # named as an id, so detect-secrets (which the template's security tests
+    # run over every generated file) does not take the commit for a secret
+    scan = subprocess.run(
+        [sys.executable, "-m", "detect_secrets", "scan", recorded.name],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(scan.stdout)["results"] == {}
+
+
+def test_post_hook_prints_next_steps_only_for_a_new_project(tmp_path: Path) -> None:
+    """cruft update and cruft diff bake into a fresh tmp* folder right under the
+    temp dir, with ``_commit`` and without ``_output_dir``: no next steps there."""
+    scratch = Path(tempfile.mkdtemp())  # what cruft's comparison bakes use
+    try:
+        compared = scratch / "aws-automation-script"
+        compared.mkdir()
+        cruft_bake = {**GOOD, "_commit": COMMIT_A, "_template": "https://example.com/t.git"}
+        done = run_hook(render("post_gen_project.py", cruft_bake, tmp_path), compared)
+        assert done.returncode == 0, done.stderr
+        assert "Next steps" not in done.stdout
+    finally:
+        shutil.rmtree(scratch)
+    created = tmp_path / "created"  # cruft create, into the user's folder
+    created.mkdir()
+    done = run_hook(render("post_gen_project.py", cruft_bake, tmp_path), created)
+    assert "Next steps" in done.stdout
+    plain = {**GOOD, "_output_dir": str(tmp_path)}  # plain cookiecutter
+    done = run_hook(render("post_gen_project.py", plain, tmp_path), created)
+    assert "Next steps" in done.stdout

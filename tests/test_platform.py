@@ -17,7 +17,7 @@ import yaml
 from cookiecutter.main import cookiecutter
 
 from .baked_project import BakedProject
-from .combinations import COMBINATIONS
+from .combinations import COMBINATIONS, interpreter
 from .conftest import TEMPLATE
 
 ORG_DEFAULTS = TEMPLATE / "examples" / "org-defaults.yaml"
@@ -64,6 +64,125 @@ def template_repo(tmp_path: Path) -> Path:
 
 def answers(project: Path) -> dict[str, Any]:
     return json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+
+
+# --- the README's two commands ---------------------------------------------------------
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+def readme_commands() -> list[str]:
+    """The commands of the README's first code block, comments dropped."""
+    readme = (TEMPLATE / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^```bash\n(.*?)^```", readme, re.M | re.S)
+    assert block is not None
+    return [line.split("   #")[0].strip() for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_gives_exactly_two_commands() -> None:
+    first, second = readme_commands()
+    assert "pip install" in first
+    assert "cookiecutter" in first
+    assert second == "bash scripts/test"
+
+
+def test_readme_commands_work_with_only_the_system_python(tmp_path: Path) -> None:
+    """The README's commands as written, with ``python3`` the machine's own
+    interpreter (externally managed on Debian and Ubuntu, PEP 668) when it has
+    one: nothing is installed into it, a project is generated, and the test
+    command sets itself up from the same clone."""
+    first, second = readme_commands()
+    clone = tmp_path / "clone"
+    shutil.copytree(TEMPLATE, clone, ignore=SKIP_WHEN_COPYING)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    python = SYSTEM_PYTHON if SYSTEM_PYTHON.exists() else Path(shutil.which("python3") or "")
+    (bin_dir / "python3").symlink_to(python)
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    env.pop("VIRTUAL_ENV", None)
+    before = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True
+    ).stdout
+
+    made = subprocess.run(
+        ["bash", "-c", first + " --no-input"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert (tmp_path / "aws-automation-script" / "pyproject.toml").is_file()
+    venv_python = (clone / ".venv" / "bin" / "python").resolve()
+    assert venv_python.samefile(python.resolve())  # the venv came from that interpreter
+    after = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True
+    ).stdout
+    assert after == before  # nothing went into the interpreter itself
+
+    tested = subprocess.run(
+        ["bash", "-c", f"{second} --collect-only -q -p no:cacheprovider tests/test_hooks.py"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
+    assert re.search(r"^\d+ tests collected", tested.stdout, re.M), tested.stdout[-2000:]
+
+
+def test_an_interpreter_older_than_the_minimum_is_refused_at_once(tmp_path: Path) -> None:
+    """A 3.12-minimum project installed with 3.11: uv and a current pip (the
+    next steps upgrade pip first) refuse it, naming the Python version."""
+    python311 = interpreter("3.11")
+    assert python311 is not None
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(tmp_path),
+            extra_context={"python_version": "3.12"},
+        )
+    )
+    uv_env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    uv = (sys.executable, "-m", "uv")
+    subprocess.run([*uv, "venv", "-q", "--python", python311, ".venv"], cwd=project, check=True)
+    venv_python = str(project / ".venv" / "bin" / "python")
+    by_uv = subprocess.run(
+        [*uv, "pip", "install", "--python", venv_python, "-e", ".[dev]"],
+        cwd=project,
+        env=uv_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert by_uv.returncode != 0
+    assert "Python>=3.12" in by_uv.stderr
+
+    subprocess.run([python311, "-m", "venv", "--clear", ".venv"], cwd=project, check=True)
+    subprocess.run(
+        [venv_python, "-m", "pip", "install", "-q", "--upgrade", "pip"],
+        cwd=project,
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    by_pip = subprocess.run(
+        [venv_python, "-m", "pip", "install", "-e", ".[dev]"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert by_pip.returncode != 0
+    assert "requires a different Python" in by_pip.stderr
+    assert "'>=3.12'" in by_pip.stderr
 
 
 # --- org defaults -------------------------------------------------------------------
@@ -115,6 +234,121 @@ def test_answers_and_template_version_are_recorded(cookies: Any) -> None:
         assert recorded[key] == value
 
 
+CHECK_ORG_DEFAULTS = TEMPLATE / "scripts" / "check-org-defaults"
+# (line in default_context, words the ERROR line for that key must contain)
+BAD_ORG_DEFAULTS = [
+    ("python_version: 3.12", "python_version: 3.12 (a number) must be text"),
+    ("deploy_target: ecs_fargate", "deploy_target: 'ecs_fargate' is not one of none, lambda"),
+    ("aws_regin: eu-west-1", "aws_regin: not a question of this template"),
+    ("include_dockerfile: maybe", "include_dockerfile: 'maybe' (text) must be a YAML boolean"),
+    ('description: "{{ 7*7 }}"', "description: '{{ 7*7 }}' holds Jinja syntax"),
+    ('allowed_account_ids: " , "', "allowed_account_ids: ' , ' has no account id"),
+    ('aws_region: "eu-west"', "aws_region: 'eu-west' is not an AWS region"),
+    ("author_name: 42", "author_name: 42 (a number) must be text"),
+]
+
+
+def bad_org_file(tmp_path: Path, line: str) -> Path:
+    """The example org-defaults file with one bad line first: cookiecutter would
+    drop it and every default after it."""
+    key = line.split(":")[0]
+    others = [f"  {k}: {json.dumps(v)}" for k, v in org_defaults().items() if k != key]
+    path = tmp_path / "org-defaults.yaml"
+    path.write_text("\n".join(["default_context:", f"  {line}", *others, ""]))
+    return path
+
+
+def check_org_defaults(*files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CHECK_ORG_DEFAULTS), *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cookiecutter_drops_org_defaults_after_a_bad_one_where_no_hook_can_see(
+    tmp_path: Path,
+) -> None:
+    """Why the checker exists: a bad choice in the file bakes with exit 0 and the
+    template's own defaults for it and every later key, and the hooks get only
+    those defaults. If cookiecutter ever refuses this itself, this test fails
+    and the platform-team section can say the bake refuses."""
+    org_file = bad_org_file(tmp_path, "deploy_target: ecs_fargate")
+    with pytest.warns(UserWarning, match="Invalid default received"):
+        out = Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                config_file=str(org_file),
+                output_dir=str(tmp_path / "out"),
+            )
+        )
+    recorded = answers(out)
+    assert recorded["deploy_target"] == "none"
+    assert recorded["aws_region"] == "us-east-1"  # the org said eu-west-1, later in the file
+    assert recorded["allowed_account_ids"] == ""
+
+
+def test_answers_and_org_defaults_are_rendered_as_templates(tmp_path: Path) -> None:
+    """What the README warns about: an answer is a template (``{{ 7*7 }}`` bakes
+    49), and a value in an org-defaults file can run a command on the machine
+    that bakes."""
+    answered = Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(tmp_path / "answered"),
+            extra_context={"description": "{{ 7*7 }}"},
+        )
+    )
+    assert answers(answered)["description"] == "49"
+    marker = tmp_path / "ran"
+    org_file = tmp_path / "org-defaults.yaml"
+    command = f"touch {marker}"
+    payload = "{{ cycler.__init__.__globals__.os.system(" + repr(command) + ") }}"
+    org_file.write_text(f"default_context:\n  description: {json.dumps(payload)}\n")
+    cookiecutter(
+        str(TEMPLATE),
+        no_input=True,
+        config_file=str(org_file),
+        output_dir=str(tmp_path / "crafted"),
+    )
+    assert marker.exists()
+    assert check_org_defaults(org_file).returncode == 1  # the checker refuses it
+
+
+def test_org_defaults_checker_passes_the_example() -> None:
+    done = check_org_defaults(ORG_DEFAULTS)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"), BAD_ORG_DEFAULTS, ids=[line for line, _ in BAD_ORG_DEFAULTS]
+)
+def test_org_defaults_checker_refuses_a_bad_value_naming_its_key(
+    tmp_path: Path, line: str, reason: str
+) -> None:
+    org_file = bad_org_file(tmp_path, line)
+    done = check_org_defaults(org_file)
+    assert done.returncode == 1
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert error.startswith(f"ERROR: {org_file}: default_context.{reason}")
+
+
+def test_org_defaults_checker_refuses_what_is_not_an_org_defaults_file(tmp_path: Path) -> None:
+    not_yaml = tmp_path / "broken.yaml"
+    not_yaml.write_text("default_context: [unclosed\n")
+    no_context = tmp_path / "no-context.yaml"
+    no_context.write_text("default_contxt:\n  aws_region: eu-west-1\n")
+    assert check_org_defaults(not_yaml).returncode == 2
+    done = check_org_defaults(no_context)
+    assert done.returncode == 1
+    assert "default_contxt: not a cookiecutter setting" in done.stderr
+    assert "default_context: must be a mapping" in done.stderr
+
+
 # --- cruft --------------------------------------------------------------------------
 
 
@@ -130,7 +364,11 @@ def test_cruft_round_trip_create_update_check(template_repo: Path, tmp_path: Pat
         tmp_path, "create", str(template_repo), "--no-input", "--output-dir", str(projects)
     )
     assert created.returncode == 0, created.stderr
+    assert "Next steps" in created.stdout  # a new project
     project = projects / "aws-automation-script"
+    assert (
+        answers(project)["_template_commit_id"] == git(template_repo, "rev-parse", "HEAD").strip()
+    )
     git(project, "init", "-q", "-b", "main")
     commit_all(project, "generated")
     assert cruft(project, "check").returncode == 0
@@ -149,7 +387,11 @@ def test_cruft_round_trip_create_update_check(template_repo: Path, tmp_path: Pat
 
     updated = cruft(project, "update", "--skip-apply-ask", "--allow-untracked-files")
     assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "Next steps" not in updated.stdout + updated.stderr  # not a new project
     assert "Page the platform team." in (project / "README.md").read_text()
+    assert (
+        answers(project)["_template_commit_id"] == git(template_repo, "rev-parse", "HEAD").strip()
+    )
     assert answers(project)["_template_version"] == "99.0.0"
     assert cruft(project, "check").returncode == 0
     install_and_test(project)
@@ -178,6 +420,65 @@ def test_plain_cookiecutter_project_can_be_linked_later(
     edited = cruft(project, "diff", "--exit-code")
     assert edited.returncode != 0
     assert "<= 600" in edited.stdout
+
+
+def readme_link_command(project: Path) -> str:
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Keeping up with the template") :]
+    block = re.search(r"^```bash\n(cruft link .*?)\n```", section, re.M | re.S)
+    assert block is not None
+    return block.group(1)
+
+
+def test_a_plain_project_links_to_the_commit_it_was_baked_from(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """Bake with plain cookiecutter, change the template, then link with the
+    generated README's command: cruft sees the project as behind, and
+    ``cruft update`` brings the change made after the bake."""
+    baked_at = git(template_repo, "rev-parse", "HEAD").strip()
+    project = Path(
+        cookiecutter(str(template_repo), no_input=True, output_dir=str(tmp_path / "out"))
+    )
+    assert answers(project)["_template_commit_id"] == baked_at
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "generated")
+
+    readme = template_repo / "{{cookiecutter.project_slug}}" / "README.md"
+    readme.write_text(readme.read_text() + "\n## Runbook\n\nPage the platform team.\n")
+    commit_all(template_repo, "add a runbook section")
+
+    command = readme_link_command(project).replace("<template-url>", str(template_repo))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    linked = subprocess.run(
+        ["bash", "-c", command], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    assert linked.returncode == 0, linked.stdout + linked.stderr
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == baked_at
+    commit_all(project, "link to the template")
+
+    outdated = cruft(project, "check")
+    assert outdated.returncode != 0
+    assert "out of date" in (outdated.stdout + outdated.stderr).lower()
+    updated = cruft(project, "update", "--skip-apply-ask")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "Next steps" not in updated.stdout + updated.stderr
+    assert "Page the platform team." in (project / "README.md").read_text()
+    assert (
+        answers(project)["_template_commit_id"] == git(template_repo, "rev-parse", "HEAD").strip()
+    )
+    commit_all(project, "update from the template")
+    assert cruft(project, "check").returncode == 0
+
+
+def test_a_bake_from_a_folder_that_is_not_a_git_checkout_records_no_commit(
+    tmp_path: Path,
+) -> None:
+    plain = tmp_path / "template"
+    shutil.copytree(TEMPLATE, plain, ignore=SKIP_WHEN_COPYING)
+    project = Path(cookiecutter(str(plain), no_input=True, output_dir=str(tmp_path / "out")))
+    assert "_template_commit_id" not in answers(project)
+    json.loads((project / ".cookiecutter.json").read_text())  # still valid JSON
 
 
 # --- practice tests catch a removed guardrail ----------------------------------------
