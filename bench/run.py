@@ -122,15 +122,43 @@ class RequestCounter:
         DomainDispatcherApplication.__call__ = counting  # type: ignore[method-assign]
 
 
+# The query parameters of a bucket listing (ListObjects v1 and v2, ListObjectVersions).
+LIST_PARAMETERS = frozenset(
+    {
+        "list-type",
+        "prefix",
+        "delimiter",
+        "max-keys",
+        "marker",
+        "continuation-token",
+        "start-after",
+        "encoding-type",
+        "fetch-owner",
+        "versions",
+        "key-marker",
+        "version-id-marker",
+    }
+)
+
+
 def classify(environ: dict[str, Any]) -> str:
+    """The kind of an S3 request: list, delete_batch, delete_one, head or other.
+
+    Every client here addresses buckets path-style (``/bucket/key``): the
+    endpoint is an IP address.
+    """
     method = environ["REQUEST_METHOD"]
     query = environ.get("QUERY_STRING", "")
-    if method == "GET" and "list-type=2" in query:
+    parameters = {part.split("=", 1)[0] for part in query.split("&") if part}
+    on_bucket = "/" not in environ.get("PATH_INFO", "/").strip("/")
+    if method == "GET" and on_bucket and parameters and parameters <= LIST_PARAMETERS:
         return "list"
-    if method == "POST" and "delete" in query:
+    if method == "POST" and "delete" in parameters:
         return "delete_batch"
     if method == "DELETE":
         return "delete_one"
+    if method == "HEAD":
+        return "head"
     return "other"
 
 
@@ -412,17 +440,17 @@ def report(
         f"peak RSS floor {floor_mb:.1f} MB (what the launcher reports for `true`)\n"
     )
     print(
-        "| case | objects | tool | API calls | list | delete | other "
+        "| case | objects | tool | API calls | list | delete | head | other "
         "| wall s | CPU s | peak RSS MB |"
     )
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for cell in cells:
         calls = cell.calls
         deletes = calls["delete_batch"] + calls["delete_one"]
         cpu = "-" if cell.tool == "lower-bound" else f"{cell.cpu_seconds:.2f}"
         print(
             f"| {cell.case} | {cell.objects:,} | {cell.tool} | {sum(calls.values()):,} "
-            f"| {calls['list']:,} | {deletes:,} | {calls['other']:,} "
+            f"| {calls['list']:,} | {deletes:,} | {calls['head']:,} | {calls['other']:,} "
             f"| {cell.seconds:.2f} | {cpu} | {cell.rss_mb:.1f} |"
         )
     print("\nRatios, tool / generated (above 1: the tool takes more than the generated script)\n")
