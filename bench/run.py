@@ -68,7 +68,8 @@ RCLONE_FLAGS = (
     "32",
     "--s3-no-check-bucket",
 )
-TOOLS = ("generated", "naive", "rclone", "s5cmd", "aws", "lower-bound")
+TOOLS = ("generated", "generated-before", "naive", "rclone", "s5cmd", "aws", "lower-bound")
+OWN = ("generated", "generated-before", "naive", "lower-bound")  # need no peer installed
 
 
 @dataclass
@@ -181,8 +182,10 @@ class Case:
 
 
 CASES = (
-    Case("age", ("generated", "naive", "rclone", "lower-bound"), RETENTION_DAYS),
-    Case("all", ("generated", "s5cmd", "aws", "lower-bound"), None),
+    Case(
+        "age", ("generated", "generated-before", "naive", "rclone", "lower-bound"), RETENTION_DAYS
+    ),
+    Case("all", ("generated", "generated-before", "s5cmd", "aws", "lower-bound"), None),
 )
 
 
@@ -274,6 +277,7 @@ class Bench:
     counter: RequestCounter
     peers: Peers
     home: Path
+    before: BakedProject | None = None
     lower_bound: LowerBound | None = None
     serial: int = 0
 
@@ -292,7 +296,9 @@ class Bench:
     def command(self, tool: str, case: Case, bucket: str) -> tuple[list[str], dict[str, str]]:
         env = self.base_env()
         url = f"s3://{bucket}/{PREFIX}"
-        if tool == "generated":
+        if tool in ("generated", "generated-before"):
+            project = self.before if tool == "generated-before" else self.project
+            assert project is not None
             retention = RETENTION_DAYS if case.name == "age" else 0
             env |= {
                 "AWS_ENDPOINT_URL": self.endpoint,
@@ -300,7 +306,7 @@ class Bench:
                 "RETENTION_DAYS": str(retention),
                 "PROGRESS_INTERVAL": "3600",
             }
-            return [str(self.project.venv_bin / SLUG), "--apply"], env
+            return [str(project.venv_bin / SLUG), "--apply"], env
         if tool == "naive":
             env |= {"AWS_ENDPOINT_URL": self.endpoint, "S3_BUCKET": bucket}
             return [str(self.project.venv_bin / "python"), str(BENCH / "naive_cleanup.py")], env
@@ -381,7 +387,8 @@ def run_cells(
             for case in CASES
             for tool in case.tools
             if tool in tools
-            and (tool in ("generated", "naive", "lower-bound") or tool in bench.peers.commands)
+            and (tool in OWN or tool in bench.peers.commands)
+            and not (tool == "generated-before" and bench.before is None)
             and not (tool == "naive" and size > naive_up_to)
         ]
         by_name = {case.name: case for case in CASES}
@@ -487,6 +494,11 @@ def main() -> int:
     )
     parser.add_argument("--project", type=Path, help="an installed baked project to reuse")
     parser.add_argument(
+        "--before",
+        type=Path,
+        help="an installed project baked from an earlier template, timed as generated-before",
+    )
+    parser.add_argument(
         "--skip-bad-setting", action="store_true", help="do not time the refused bad setting"
     )
     args = parser.parse_args()
@@ -501,6 +513,8 @@ def main() -> int:
             BakedProject(args.project, {}) if args.project else bake_and_install(Path(workdir))
         )
         bench = Bench(project, endpoint, counter, peers, home)
+        if args.before:
+            bench.before = BakedProject(args.before, {})
         if "lower-bound" in args.tools:
             bench.lower_bound = LowerBound(project, endpoint, bench.base_env())
         try:

@@ -1,0 +1,122 @@
+"""Where the generated cleanup's time goes: one profiled run against moto.
+
+    .venv/bin/python bench/where_time_goes.py --project PATH [--objects 20000]
+
+Seeds the age case (N expired objects and 10 fresh ones) on moto's server
+and runs the installed project's CLI under cProfile with ``--apply`` (the
+main thread: start-up and the listing; the deletes run on the pool's threads
+and show as waits), then a dry run of what is left with ``python -X
+importtime``. Prints the
+functions with the most own time, the cumulative time of a few calls that
+matter, and the slowest top-level imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import pstats
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.run import CASES, PREFIX
+from tests.baked_project import BakedProject
+from tests.e2e import SLUG, moto_server, s3_client
+
+WATCHED = (
+    "parse_timestamp",  # botocore's or the run's own
+    "_parse_timestamp_with_tzinfo",
+    "list_objects_v2",
+    "_make_api_call",
+    "create_client",
+    "guard",
+    "delete_all",
+)
+
+
+def run_profiled(project: BakedProject, env: dict[str, str], output: Path) -> None:
+    package = SLUG.replace("-", "_")
+    command = [str(project.venv_bin / "python"), "-m", "cProfile", "-o", str(output)]
+    done = subprocess.run(
+        [*command, "-m", package, "--apply"], env=env, capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"profiled run failed: exit {done.returncode}\n{done.stderr[-3000:]!r}")
+
+
+IMPORTS = ("boto3", "botocore.session", "botocore.client", "dateutil.parser", "urllib3", "json")
+
+
+def run_importtime(project: BakedProject, env: dict[str, str]) -> list[tuple[int, str]]:
+    """Imports of a dry run (self and children, microseconds): the top-level ones and
+    a few that matter at any depth, slowest first."""
+    done = subprocess.run(
+        [str(project.venv_bin / "python"), "-X", "importtime", "-m", SLUG.replace("-", "_")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    rows = []
+    for line in done.stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| ( *)(\S+)", line)
+        if match and (len(match.group(2)) <= 1 or match.group(3) in IMPORTS):
+            rows.append((int(match.group(1)), match.group(3)))
+    return sorted(rows, reverse=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", type=Path, required=True, help="an installed baked project")
+    parser.add_argument("--objects", type=int, default=20000)
+    parser.add_argument("--top", type=int, default=20)
+    args = parser.parse_args()
+    project = BakedProject(args.project, {})
+    age = next(case for case in CASES if case.name == "age")
+    with moto_server() as endpoint, tempfile.TemporaryDirectory() as workdir:
+        home = Path(workdir)
+        env = {
+            "PATH": str(project.venv_bin),
+            "HOME": str(home),
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": str(home / "no-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
+            "AWS_ENDPOINT_URL": endpoint,
+            "S3_BUCKET": "bench-profile",
+            "S3_PREFIX": PREFIX,
+            "PROGRESS_INTERVAL": "3600",
+        }
+        s3_client(endpoint).create_bucket(Bucket="bench-profile")
+        age.seed("bench-profile", args.objects)
+        output = home / "profile.out"
+        run_profiled(project, env, output)
+        imports = run_importtime(project, env)
+        text = io.StringIO()
+        stats = pstats.Stats(str(output), stream=text)
+
+    total = stats.total_tt  # type: ignore[attr-defined]
+    print(f"profiled run, {args.objects:,} objects (main thread): {total:.2f} s\n")
+    stats.sort_stats("tottime").print_stats(args.top)
+    print("\n".join(line for line in text.getvalue().splitlines() if line.strip()))
+    print("\ncumulative time of watched calls (main thread):")
+    for (filename, _, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        if name in WATCHED:
+            calls, cumulative = row[1], row[3]
+            where = "/".join(Path(filename).parts[-2:])
+            print(f"  {cumulative:7.2f} s  {calls:7,} calls  {name} ({where})")
+    print("\nslowest imports of a dry run (self + children; top-level and watched):")
+    for micros, module in imports[:12]:
+        print(f"  {micros / 1000:7.1f} ms  {module}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
