@@ -10,8 +10,9 @@ line read from stdin, a JSON object ``{"bucket", "prefix", "cutoff_days"}``
 (``cutoff_days`` null: delete everything under the prefix). For each run it
 lists full 1,000-key pages and deletes each page's matches with one quiet
 DeleteObjects on a single background thread, so a delete overlaps the next
-page's listing, and prints ``{"seconds", "deleted", "rss_kb"}``: the time of
-that work alone, and this process's own high-water RSS (VmHWM) so far.
+page's listing, and prints ``{"seconds", "cpu_seconds", "deleted", "rss_kb"}``:
+the wall and CPU time of that work alone, and this process's own high-water
+RSS (VmHWM) so far.
 No settings, no identity check, no logging: nothing but the calls. Its
 client reads ``LastModified`` with ``datetime.fromisoformat`` (botocore's
 dateutil parser would make the bound slower than the generated script).
@@ -91,10 +92,14 @@ def main() -> int:
         print("ready", flush=True)
         for line in sys.stdin:
             request = json.loads(line)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             deleted = clean(s3, pool, request)
-            elapsed = time.perf_counter() - started
-            result = {"seconds": elapsed, "deleted": deleted, "rss_kb": own_peak_rss_kb()}
+            result = {
+                "seconds": time.perf_counter() - started,
+                "cpu_seconds": time.process_time() - cpu_started,
+                "deleted": deleted,
+                "rss_kb": own_peak_rss_kb(),
+            }
             print(json.dumps(result), flush=True)
     return 0
 

@@ -21,8 +21,10 @@ list pages, one DeleteObjects per page, no start-up). moto's server counts
 the requests. Runs are interleaved (run 1 of every tool, then run 2, ...), so
 a machine that gets busier or quieter affects every tool alike. Peers that
 are not installed (``pip install '.[bench]'``; ``scripts/bench`` does it) are
-left out and named. Also times a run with a bad setting, which the generated
-CLI refuses before importing boto3.
+left out and named. ``--before PATH`` adds an installed project baked from an
+earlier template as ``generated-before``, to measure a change side by side.
+Also times a run with a bad setting, which the generated CLI refuses before
+importing boto3.
 
     bash scripts/bench                      # N = 2,000 and 20,000, 3 runs each
     bash scripts/bench --objects 200 --runs 1 --tools generated s5cmd
@@ -237,7 +239,7 @@ class LowerBound:
         if self.process.stdout.readline().strip() != "ready":
             raise SystemExit("the lower bound's client did not start")
 
-    def clean(self, bucket: str, case: Case) -> tuple[float, float]:
+    def clean(self, bucket: str, case: Case) -> tuple[float, float, float]:
         assert self.process.stdin is not None
         assert self.process.stdout is not None
         request = {"bucket": bucket, "prefix": PREFIX, "cutoff_days": case.cutoff_days}
@@ -247,7 +249,7 @@ class LowerBound:
         if not answer:
             raise SystemExit("the lower bound's client stopped")
         result = json.loads(answer)
-        return result["seconds"], result["rss_kb"] / 1024
+        return result["seconds"], result["cpu_seconds"], result["rss_kb"] / 1024
 
     def close(self) -> None:
         assert self.process.stdin is not None
@@ -339,8 +341,8 @@ class Bench:
         self.counter.calls.clear()
         if tool == "lower-bound":
             assert self.lower_bound is not None
-            seconds, rss_mb = self.lower_bound.clean(bucket, case)
-            code, cpu = 0, float("nan")
+            seconds, cpu, rss_mb = self.lower_bound.clean(bucket, case)
+            code = 0
         else:
             command, env = self.command(tool, case, bucket)
             stderr_file = self.home / f"{tool}.stderr"
@@ -448,21 +450,22 @@ def report(
     )
     print(
         "| case | objects | tool | API calls | list | delete | head | other "
-        "| wall s | CPU s | peak RSS MB |"
+        "| wall s | wall range s | CPU s | peak RSS MB |"
     )
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
     for cell in cells:
         calls = cell.calls
         deletes = calls["delete_batch"] + calls["delete_one"]
-        cpu = "-" if cell.tool == "lower-bound" else f"{cell.cpu_seconds:.2f}"
+        walls = [sample.seconds for sample in cell.samples]
         print(
             f"| {cell.case} | {cell.objects:,} | {cell.tool} | {sum(calls.values()):,} "
             f"| {calls['list']:,} | {deletes:,} | {calls['head']:,} | {calls['other']:,} "
-            f"| {cell.seconds:.2f} | {cpu} | {cell.rss_mb:.1f} |"
+            f"| {cell.seconds:.2f} | {min(walls):.2f}-{max(walls):.2f} "
+            f"| {cell.cpu_seconds:.2f} | {cell.rss_mb:.1f} |"
         )
     print("\nRatios, tool / generated (above 1: the tool takes more than the generated script)\n")
-    print("| case | objects | tool | wall time | API calls | peak RSS |")
-    print("|---|---:|---|---:|---:|---:|")
+    print("| case | objects | tool | wall time | CPU time | API calls | peak RSS |")
+    print("|---|---:|---|---:|---:|---:|---:|")
     generated = {(c.case, c.objects): c for c in cells if c.tool == "generated"}
     for cell in cells:
         base = generated.get((cell.case, cell.objects))
@@ -471,6 +474,7 @@ def report(
         print(
             f"| {cell.case} | {cell.objects:,} | {cell.tool} "
             f"| {cell.seconds / base.seconds:.2f} "
+            f"| {cell.cpu_seconds / base.cpu_seconds:.2f} "
             f"| {sum(cell.calls.values()) / sum(base.calls.values()):.2f} "
             f"| {cell.rss_mb / base.rss_mb:.2f} |"
         )

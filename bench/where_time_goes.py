@@ -2,8 +2,14 @@
 
     .venv/bin/python bench/where_time_goes.py --project PATH [--objects 20000]
 
-Seeds the age case (N expired objects and 10 fresh ones) on moto's server
-and runs the installed project's CLI under cProfile with ``--apply`` (the
+Seeds the age case (N expired objects and 10 fresh ones) on moto's server.
+First runs the installed project's CLI with ``--apply`` three times as it
+is, and splits each run's wall time into phases by its own log lines'
+timestamps: start-up (the interpreter and the imports, boto3's included,
+until "run started"), the identity check (a session, the STS client, one
+call), the cleanup (the S3 client, the listing, the deletes) and the exit
+(after the summary line until the process has gone). Then it runs the CLI
+under cProfile with ``--apply`` (the
 main thread: start-up and the listing; the deletes run on the pool's threads
 and show as waits), then a dry run of what is left with ``python -X
 importtime``. Prints the
@@ -15,11 +21,15 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import pstats
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,6 +47,37 @@ WATCHED = (
     "guard",
     "delete_all",
 )
+
+
+PHASES = (
+    ("start-up", "run started"),
+    ("identity check", "resolved AWS identity"),
+    ("cleanup", "cleanup done"),
+    ("summary", "run finished"),
+)
+
+
+def run_phases(project: BakedProject, env: dict[str, str]) -> dict[str, float]:
+    """One plain run, split into phases (seconds) by its log lines' timestamps."""
+    started = time.time()
+    done = subprocess.run(
+        [str(project.venv_bin / SLUG), "--apply"], env=env, capture_output=True, text=True
+    )
+    ended = time.time()
+    if done.returncode != 0:
+        raise SystemExit(f"run failed: exit {done.returncode}\n{done.stdout[-3000:]}")
+    logged = {}
+    for line in done.stdout.splitlines():
+        record = json.loads(line)
+        moment = datetime.fromisoformat(record["time"].replace("Z", "+00:00")).timestamp()
+        logged.setdefault(record["message"], moment)
+    phases, previous = {}, started
+    for phase, message in PHASES:
+        phases[phase] = logged[message] - previous
+        previous = logged[message]
+    phases["exit"] = ended - previous
+    phases["total"] = ended - started
+    return phases
 
 
 def run_profiled(project: BakedProject, env: dict[str, str], output: Path) -> None:
@@ -94,7 +135,15 @@ def main() -> int:
             "S3_PREFIX": PREFIX,
             "PROGRESS_INTERVAL": "3600",
         }
-        s3_client(endpoint).create_bucket(Bucket="bench-profile")
+        s3 = s3_client(endpoint)
+        samples = []
+        for attempt in range(3):
+            env["S3_BUCKET"] = f"bench-phases-{attempt}"
+            s3.create_bucket(Bucket=env["S3_BUCKET"])
+            age.seed(env["S3_BUCKET"], args.objects)
+            samples.append(run_phases(project, env))
+        env["S3_BUCKET"] = "bench-profile"
+        s3.create_bucket(Bucket="bench-profile")
         age.seed("bench-profile", args.objects)
         output = home / "profile.out"
         run_profiled(project, env, output)
@@ -102,6 +151,10 @@ def main() -> int:
         text = io.StringIO()
         stats = pstats.Stats(str(output), stream=text)
 
+    print(f"phases of a plain run, {args.objects:,} objects (median of 3, log clock):")
+    for phase in samples[0]:
+        print(f"  {statistics.median(sample[phase] for sample in samples):6.2f} s  {phase}")
+    print()
     total = stats.total_tt  # type: ignore[attr-defined]
     print(f"profiled run, {args.objects:,} objects (main thread): {total:.2f} s\n")
     stats.sort_stats("tottime").print_stats(args.top)
