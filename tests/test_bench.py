@@ -74,3 +74,39 @@ def test_benchmark_runs_every_tool_and_counts_their_calls(installed: Any) -> Non
         assert 2 <= deletes <= 3  # batched, up to 1,000 keys a call
     assert {tool for _, tool in calls} == set(ran)
     assert "bad setting refused" in done.stdout
+
+
+def launch(tmp_path: Any, *command: str) -> tuple[int, float]:
+    """bench/launch.py's exit code and peak RSS (MiB) for ``command``."""
+    done = subprocess.run(
+        [
+            *(sys.executable, "-I", "-S", str(TEMPLATE / "bench" / "launch.py")),
+            *(str(tmp_path / "stderr"), *command),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    code, _seconds, _cpu, rss_kb = done.stdout.split()
+    return int(code), int(rss_kb) / 1024
+
+
+def test_launcher_reports_the_tool_s_own_peak_not_its_parent_s(tmp_path: Any) -> None:
+    held = bytearray(300 * 2**20)  # this process is large, as the benchmark is
+    held[:: 2**12] = b"x" * len(held[:: 2**12])  # touch every page: resident
+    code, idle = launch(tmp_path, "true")
+    assert code == 0
+    assert idle < 50  # the launcher's small copy, not this process's 300 MiB
+    code, large = launch(
+        tmp_path,
+        sys.executable,
+        "-c",
+        "b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096])",
+    )
+    assert code == 0
+    assert large >= 200
+    code, _ = launch(tmp_path, "sh", "-c", "echo failing >&2; exit 7")
+    assert code == 7
+    assert (tmp_path / "stderr").read_text() == "failing\n"
+    del held
