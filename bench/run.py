@@ -72,6 +72,7 @@ RCLONE_FLAGS = (
 )
 TOOLS = ("generated", "generated-before", "naive", "rclone", "s5cmd", "aws", "lower-bound")
 OWN = ("generated", "generated-before", "naive", "lower-bound")  # need no peer installed
+PER_OBJECT = ("naive", "rclone", "aws")  # one DeleteObject call per object: the slow ones
 
 
 @dataclass
@@ -380,7 +381,12 @@ def bake_and_install(workdir: Path) -> BakedProject:
 
 
 def run_cells(
-    bench: Bench, sizes: list[int], runs: int, tools: set[str], naive_up_to: int
+    bench: Bench,
+    sizes: list[int],
+    runs: int,
+    tools: set[str],
+    naive_up_to: int,
+    per_object_runs: int,
 ) -> list[Cell]:
     cells: list[Cell] = []
     for size in sizes:
@@ -394,9 +400,11 @@ def run_cells(
             and not (tool == "naive" and size > naive_up_to)
         ]
         by_name = {case.name: case for case in CASES}
-        for _ in range(runs):
+        for attempt in range(max(runs, per_object_runs)):
             for cell in planned:
-                cell.samples.append(bench.measure(cell.tool, by_name[cell.case], size))
+                wanted = per_object_runs if cell.tool in PER_OBJECT else runs
+                if attempt < wanted:
+                    cell.samples.append(bench.measure(cell.tool, by_name[cell.case], size))
         cells += planned
     return cells
 
@@ -430,9 +438,7 @@ def launcher_floor_mb(home: Path) -> float:
     return launch(["true"], {"PATH": os.environ.get("PATH", "")}, home / "true.stderr")[3]
 
 
-def report(
-    cells: list[Cell], bad: dict[str, float], runs: int, peers: Peers, floor_mb: float
-) -> None:
+def report(cells: list[Cell], bad: dict[str, float], peers: Peers, floor_mb: float) -> None:
     print(
         f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     )
@@ -445,20 +451,21 @@ def report(
     print(f"ran: {', '.join(ran)}")
     print(f"rclone flags: {' '.join(RCLONE_FLAGS)}")
     print(
-        f"runs per cell: {runs} (median wall and CPU time, largest peak RSS); "
+        "median wall and CPU time, largest peak RSS of the runs of each cell; "
         f"peak RSS floor {floor_mb:.1f} MB (what the launcher reports for `true`)\n"
     )
     print(
-        "| case | objects | tool | API calls | list | delete | head | other "
+        "| case | objects | tool | runs | API calls | list | delete | head | other "
         "| wall s | wall range s | CPU s | peak RSS MB |"
     )
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
     for cell in cells:
         calls = cell.calls
         deletes = calls["delete_batch"] + calls["delete_one"]
         walls = [sample.seconds for sample in cell.samples]
         print(
-            f"| {cell.case} | {cell.objects:,} | {cell.tool} | {sum(calls.values()):,} "
+            f"| {cell.case} | {cell.objects:,} | {cell.tool} | {len(cell.samples)} "
+            f"| {sum(calls.values()):,} "
             f"| {calls['list']:,} | {deletes:,} | {calls['head']:,} | {calls['other']:,} "
             f"| {cell.seconds:.2f} | {min(walls):.2f}-{max(walls):.2f} "
             f"| {cell.cpu_seconds:.2f} | {cell.rss_mb:.1f} |"
@@ -494,6 +501,11 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
+        "--per-object-runs",
+        type=int,
+        help=f"runs of the tools that delete key by key ({', '.join(PER_OBJECT)}); default: --runs",
+    )
+    parser.add_argument(
         "--tools", nargs="+", choices=TOOLS, default=list(TOOLS), help="tools to time"
     )
     parser.add_argument("--project", type=Path, help="an installed baked project to reuse")
@@ -522,13 +534,20 @@ def main() -> int:
         if "lower-bound" in args.tools:
             bench.lower_bound = LowerBound(project, endpoint, bench.base_env())
         try:
-            cells = run_cells(bench, args.objects, args.runs, set(args.tools), args.naive_up_to)
+            cells = run_cells(
+                bench,
+                args.objects,
+                args.runs,
+                set(args.tools),
+                args.naive_up_to,
+                args.per_object_runs or args.runs,
+            )
         finally:
             if bench.lower_bound is not None:
                 bench.lower_bound.close()
         bad = {} if args.skip_bad_setting else bad_config_timing(bench)
         floor = launcher_floor_mb(home)
-    report(cells, bad, args.runs, peers, floor)
+    report(cells, bad, peers, floor)
     return 0
 
 

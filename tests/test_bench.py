@@ -49,7 +49,7 @@ def test_benchmark_runs_every_tool_and_counts_their_calls(installed: Any) -> Non
         )
 
     rows = re.findall(
-        r"^\| (age|all) \| ([\d,]+) \| ([\w-]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \|",
+        r"^\| (age|all) \| ([\d,]+) \| ([\w-]+) \| 1 \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \|",
         done.stdout,
         re.M,
     )
