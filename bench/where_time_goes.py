@@ -7,8 +7,10 @@ First runs the installed project's CLI with ``--apply`` three times as it
 is, and splits each run's wall time into phases by its own log lines'
 timestamps: start-up (the interpreter and the imports, boto3's included,
 until "run started"), the identity check (a session, the STS client, one
-call), the cleanup (the S3 client, the listing, the deletes) and the exit
-(after the summary line until the process has gone). Then it runs the CLI
+call), the cleanup (the S3 client, the listing, the deletes, the summary)
+and the exit (after the summary line until the process has gone). Three
+more runs call ``gc.freeze()`` after the summary, which shows what the
+interpreter's teardown costs. Then it runs the CLI
 under cProfile with ``--apply`` (the
 main thread: start-up and the listing; the deletes run on the pool's threads
 and show as waits), then a dry run of what is left with ``python -X
@@ -52,16 +54,24 @@ WATCHED = (
 PHASES = (
     ("start-up", "run started"),
     ("identity check", "resolved AWS identity"),
-    ("cleanup", "cleanup done"),
-    ("summary", "run finished"),
+    ("cleanup", "run finished"),
+)
+# The CLI's console script, and the same with the collector told before the
+# interpreter's teardown that every object left is permanent (gc.freeze), to
+# see what that teardown costs.
+PLAIN = "import sys; from {package}.cli import main; sys.exit(main(['--apply']))"
+FROZEN = (
+    "import gc, sys; from {package}.cli import main; code = main(['--apply']); "
+    "gc.freeze(); sys.exit(code)"
 )
 
 
-def run_phases(project: BakedProject, env: dict[str, str]) -> dict[str, float]:
-    """One plain run, split into phases (seconds) by its log lines' timestamps."""
+def run_phases(project: BakedProject, env: dict[str, str], script: str) -> dict[str, float]:
+    """One run, split into phases (seconds) by its log lines' timestamps."""
+    code = script.format(package=SLUG.replace("-", "_"))
     started = time.time()
     done = subprocess.run(
-        [str(project.venv_bin / SLUG), "--apply"], env=env, capture_output=True, text=True
+        [str(project.venv_bin / "python"), "-c", code], env=env, capture_output=True, text=True
     )
     ended = time.time()
     if done.returncode != 0:
@@ -136,12 +146,13 @@ def main() -> int:
             "PROGRESS_INTERVAL": "3600",
         }
         s3 = s3_client(endpoint)
-        samples = []
+        samples: dict[str, list[dict[str, float]]] = {"as is": [], "gc.freeze() at exit": []}
         for attempt in range(3):
-            env["S3_BUCKET"] = f"bench-phases-{attempt}"
-            s3.create_bucket(Bucket=env["S3_BUCKET"])
-            age.seed(env["S3_BUCKET"], args.objects)
-            samples.append(run_phases(project, env))
+            for index, (variant, script) in enumerate(zip(samples, (PLAIN, FROZEN), strict=True)):
+                env["S3_BUCKET"] = f"bench-phases-{attempt}-{index}"
+                s3.create_bucket(Bucket=env["S3_BUCKET"])
+                age.seed(env["S3_BUCKET"], args.objects)
+                samples[variant].append(run_phases(project, env, script))
         env["S3_BUCKET"] = "bench-profile"
         s3.create_bucket(Bucket="bench-profile")
         age.seed("bench-profile", args.objects)
@@ -151,9 +162,11 @@ def main() -> int:
         text = io.StringIO()
         stats = pstats.Stats(str(output), stream=text)
 
-    print(f"phases of a plain run, {args.objects:,} objects (median of 3, log clock):")
-    for phase in samples[0]:
-        print(f"  {statistics.median(sample[phase] for sample in samples):6.2f} s  {phase}")
+    print(f"phases of a run, {args.objects:,} objects (median of 3, by its log lines):")
+    print(f"  {'':16}" + "".join(f"{variant:>22}" for variant in samples))
+    for phase in samples["as is"][0]:
+        medians = [statistics.median(run[phase] for run in runs) for runs in samples.values()]
+        print(f"  {phase:16}" + "".join(f"{median:>20.2f} s" for median in medians))
     print()
     total = stats.total_tt  # type: ignore[attr-defined]
     print(f"profiled run, {args.objects:,} objects (main thread): {total:.2f} s\n")
