@@ -26,6 +26,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -38,6 +39,7 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 from botocore.exceptions import NoCredentialsError
+from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from . import logs
 from .config import Settings
@@ -56,6 +58,7 @@ __all__ = [
     "Identity",
     "client_config",
     "partition_of",
+    "parse_timestamp",
     "read_json_secret",
     "read_secret",
     "session_policy",
@@ -66,6 +69,8 @@ MAX_POOL_CONNECTIONS = 10
 _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
 _RESOURCE_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _IAM_WILDCARD = re.compile(r"[*?$]")
+# The timestamps S3 lists (LastModified) and STS returns: 2026-01-31T12:00:00.000Z
+_ISO_8601 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)", re.ASCII)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +97,32 @@ def client_config(settings: Settings) -> Config:
         "max_pool_connections": max(MAX_POOL_CONNECTIONS, settings.max_workers + 2),
     }
     return Config(**options)
+
+
+def parse_timestamp(value: str | float) -> datetime:
+    """Parse a response's timestamp as botocore does, the common shape without dateutil.
+
+    botocore reads every timestamp with dateutil, which took most of the CPU
+    time of listing a large bucket (a ``LastModified`` per key). ISO 8601 with
+    an offset goes to ``datetime.fromisoformat``; anything else (RFC 822
+    headers, epoch numbers, an impossible date) to botocore's own parser, so
+    the results and errors are botocore's.
+    """
+    if isinstance(value, str) and _ISO_8601.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    parsed: datetime = botocore_parse_timestamp(value)  # type: ignore[arg-type]  # numbers too
+    return parsed
+
+
+def _botocore_session(profile: str | None = None) -> botocore.session.Session:
+    """A botocore session whose clients parse timestamps with ``parse_timestamp``."""
+    session = botocore.session.Session(profile=profile)
+    factory = session.get_component("response_parser_factory")
+    factory.set_parser_defaults(timestamp_parser=parse_timestamp)
+    return session
 
 
 def session_policy(
@@ -188,7 +219,7 @@ class Clients:
     def session(self) -> boto3.Session:
         credentials: Credentials
         if self.source is None:
-            base = botocore.session.Session(profile=self.settings.profile)
+            base = _botocore_session(profile=self.settings.profile)
             self._watch(base)
             if self.settings.assume_role_arn is None:
                 return boto3.Session(botocore_session=base, region_name=self.settings.region)
@@ -206,7 +237,7 @@ class Clients:
                 credentials = self._assume_role(
                     credentials, self.role_arn, lambda *_, **__: sts, mfa=False
                 )
-        target = botocore.session.Session()
+        target = _botocore_session()
         self._watch(target)
         resolver = target.get_component("credential_provider")
         resolver.insert_before("env", _FixedCredentialsProvider(credentials))
