@@ -16,7 +16,7 @@ from .conftest import CloudFormationLoader, bake
 
 # switch -> files that exist exactly when it is on (written independently of the hook)
 SWITCH_FILES = {
-    "include_github_actions": [".github/workflows/ci.yml"],
+    "include_github_actions": [".github/workflows/ci.yml", ".github/dependabot.yml"],
     "include_pre_commit": [".pre-commit-config.yaml"],
 }
 # deploy target -> files that exist exactly when it is chosen (Dockerfile: see below)

@@ -352,14 +352,18 @@ def test_the_deadline_keeps_a_margin_before_lambda_s_timeout(
     assert deadline_for(object()) is None
 
 
-def test_a_run_near_the_timeout_stops_and_logs_its_summary_first(
+def test_the_handler_s_deadline_stops_the_run_and_its_summary_comes_last(
     aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from {{ cookiecutter.package_name }} import cli, job
+    """All of the deadline is grace here, so the stop request comes at once and
+    the hard end is an hour away: nothing depends on how fast the machine is."""
+    from {{ cookiecutter.package_name }} import cli, job, watchdog
     from {{ cookiecutter.package_name }}.errors import StopRequest
 
     forced: list[int] = []
     monkeypatch.setattr(cli, "exit_now", forced.append)
+    monkeypatch.setattr(watchdog, "DEADLINE_GRACE_SECONDS", 7200.0)
+    monkeypatch.setattr(watchdog, "DEADLINE_GRACE_SHARE", 1.0)
     given: list[float | None] = []
     real_execute = cli.execute
 
@@ -374,9 +378,9 @@ def test_a_run_near_the_timeout_stops_and_logs_its_summary_first(
 
     monkeypatch.setattr(cli, "execute", execute)
     monkeypatch.setattr(job, "run", waits_for_a_stop)
-    summary, lines = invoke({}, capsys, LambdaContext(remaining_ms=4_000))
+    summary, lines = invoke({}, capsys, LambdaContext(remaining_ms=3_600_000))
 
-    assert given == [2.0]
+    assert given == [3595.0]
     assert (summary["exit_code"], summary["timed_out"]) == (3, True)
     assert forced == []
     assert lines[-1]["message"] == "run finished"
