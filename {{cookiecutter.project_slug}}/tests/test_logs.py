@@ -84,7 +84,7 @@ def test_values_json_cannot_encode_are_stringified(stream: io.StringIO) -> None:
     )
     (entry,) = lines(stream)
     assert entry["obj"] == "opaque-value"
-    assert entry["when"] == "2026-01-02T03:04:05+00:00"
+    assert entry["when"] == "2026-01-02T03:04:05.000Z"  # the same format as "time"
     assert entry["ratio"] == "nan"
     assert entry["keys"] == {"(1, 2)": [3]}
 

@@ -16,7 +16,9 @@ finished" line, and the run exits with the most severe one.
 SIGINT and SIGTERM only set a stop request (``signals``): the job stops
 between units of work, the request in flight settles, and the summary still
 comes last, with counts that match what happened. A second signal stops at
-once.
+once. A closed stdout sets the same stop request (``closed_output``) and
+ends in exit 141. At a terminal, every failing exit code also prints one
+line on stderr (``failure_line``).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import config, job, logs
-from .errors import ConfigError, StopRequest
+from .errors import SIGPIPE, ConfigError, StopRequest
 from .exit_codes import ExitCode, exit_code_for, most_severe
+from .failure_line import tell_person
 from .parser import build_parser
 from .signals import stop_on_first_signal
 from .summary import fan_out_summary
@@ -64,18 +67,27 @@ def execute(
     started = time.monotonic()
     run_id = run_id or os.urandom(16).hex()  # as unique as a uuid4, without importing uuid
     env = os.environ if environ is None else environ
-    log = logs.setup("INFO", run_id)
+    stop = StopRequest()
+
+    def output_closed() -> None:
+        stop.request(SIGPIPE)
+
+    fmt, colour = logs.choose_format("auto", env)  # until LOG_FORMAT is read
+    log = logs.setup("INFO", run_id, fmt=fmt, colour=colour, on_output_closed=output_closed)
     counts = job.Counts()
     dry_run = True
-    stop = StopRequest()
     restore_signals = stop_on_first_signal(stop)
     fan_out: dict[str, object] = {}
+    failure: BaseException | None = None
     try:
         env = config.with_overrides(env, overrides, job.SETTINGS)
         args = build_parser().parse_args(argv)
         settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
         dry_run = settings.dry_run
-        log = logs.setup(settings.log_level, run_id)
+        fmt, colour = logs.choose_format(settings.log_format, env)
+        log = logs.setup(
+            settings.log_level, run_id, fmt=fmt, colour=colour, on_output_closed=output_closed
+        )
         results = _run(settings, job_settings, run_id, counts, stop)
         codes = [exit_code_for(result.error) for result in results]
         code = most_severe(codes)
@@ -85,9 +97,12 @@ def execute(
         return {"exit_code": int(done.code or 0)}
     except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
         code = exit_code_for(error)
+        failure = error
         _report(log, code, error)
     finally:
         restore_signals()
+    if code is not ExitCode.CONFIG:  # configuration errors printed theirs
+        tell_person(code, failure)
     summary: dict[str, Any] = {
         "summary": True,
         "exit_code": int(code),
@@ -147,6 +162,9 @@ def _run(
 def _report(log: logging.Logger, code: ExitCode, error: BaseException) -> None:
     if code is ExitCode.UNEXPECTED:
         log.critical("unexpected error", exc_info=error)
+        return
+    if code is ExitCode.OUTPUT_CLOSED:
+        log.warning("stopped: standard output was closed; re-run to finish the remaining work")
         return
     if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
         log.warning("stopped by a signal; re-run to finish the remaining work")

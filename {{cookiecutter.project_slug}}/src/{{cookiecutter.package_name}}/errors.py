@@ -10,7 +10,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-__all__ = ["ConfigError", "Interrupted", "PartialFailure", "SafetyRefusal", "StopRequest"]
+__all__ = [
+    "SIGPIPE",
+    "ConfigError",
+    "Interrupted",
+    "PartialFailure",
+    "SafetyRefusal",
+    "StopRequest",
+]
+# The stop reason for a closed stdout: the signal a closed pipe stands for
+# (its number on every POSIX system; Windows has no signal.SIGPIPE).
+SIGPIPE = 13
 
 
 class ConfigError(Exception):
@@ -38,7 +48,8 @@ class Interrupted(Exception):
 
 
 class StopRequest(threading.Event):
-    """Set by a signal handler; the job checks it between units of work.
+    """Set by a signal handler, or with ``SIGPIPE`` when stdout is closed;
+    the job checks it between units of work.
 
     Stopping there, instead of raising inside whatever call was running,
     lets the request in flight settle so the counts match what happened.
