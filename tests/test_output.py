@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from .e2e import ACCOUNT, SLUG, Run, assert_contract, base_env, keys_in, seed
-from .fault_proxy import FaultProxy, operation_kind
+from .fault_proxy import FaultPlan, FaultProxy, operation_kind
 
 CLOSED_MESSAGE = "error: standard output was closed; stopping the run (exit 141)"
 TEXT_LINE = re.compile(r"\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\S")
@@ -252,3 +252,16 @@ def test_no_json_secret_reaches_the_output_at_debug(
     assert "48213907551" not in output
     assert "\U0001f600" not in output
     assert "[REDACTED]" in output
+
+
+def test_a_run_of_a_few_seconds_shows_progress_early(cli: Any, endpoint: str, bucket: str) -> None:
+    """Every request takes at least a second, so two list pages pass the first
+    progress line's 2 s, far inside the default 10 s PROGRESS_INTERVAL."""
+    seed(bucket, [f"temp/{index:05d}.log" for index in range(3000)], age_days=90)
+    with FaultProxy(endpoint, FaultPlan(latency=1.0)) as proxy:
+        run = cli(S3_BUCKET=bucket, AWS_ENDPOINT_URL=proxy.url)
+    assert_contract(run, 0)
+    assert proxy.seen["list_objects"] >= 3
+    messages = [line["message"] for line in run.lines]
+    assert "progress" in messages
+    assert messages.index("progress") < messages.index("run finished")

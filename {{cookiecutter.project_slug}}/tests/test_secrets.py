@@ -252,6 +252,19 @@ def test_short_secrets_are_scrubbed_where_they_stand_alone() -> None:
         "pin [REDACTED] port [REDACTED] ratio [REDACTED]"
     )
     assert redact.redact("q7x 1543210 x1.250") == "q7x 1543210 x1.250"  # inside longer words
+    redact.register_secret("a-long-secret")
+    assert redact.redact("xa-long-secretx") == "x[REDACTED]x"  # long values: anywhere
+
+
+def test_number_fields_are_replaced_only_for_long_secret_numbers() -> None:
+    redact.register_secret_leaves({"port": 5432, "account_pin": 99_887_766})
+    buffer = io.StringIO()
+    log = logs.setup("INFO", "r", buffer)
+    log.info("counts", extra={"count": 5432, "pin": 99_887_766})
+    logs.setup("WARNING", "r")
+    entry = json.loads(buffer.getvalue())
+    assert entry["count"] == 5432
+    assert entry["pin"] == redact.REDACTED
 
 
 def test_true_false_and_null_are_not_registered() -> None:

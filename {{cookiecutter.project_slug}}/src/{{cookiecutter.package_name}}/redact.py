@@ -55,7 +55,11 @@ _SECRET_SHAPES = (
 )
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_patterns: list[re.Pattern[str]] = []  # the one pattern for all values, once there are any
+# Rebuilt on each registration, read without the lock: long values longest
+# first (plain substring search, fast however many there are), and one
+# pattern for the few short ones.
+_long: list[str] = []
+_short: list[re.Pattern[str]] = []
 
 
 def register_secret(value: str | None) -> None:
@@ -75,7 +79,10 @@ def register_secret_leaves(value: object) -> None:
 
 def redact(text: str) -> str:
     """``text`` with every registered value and secret shape replaced."""
-    for pattern in _patterns[-1:]:
+    for secret in tuple(_long):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for pattern in tuple(_short):
         text = pattern.sub(REDACTED, text)
     for shape in _SECRET_SHAPES:
         text = shape.sub(lambda match: match.group(1) + REDACTED, text)
@@ -129,16 +136,11 @@ def _add(values: Iterator[str] | set[str]) -> None:
     with _lock:
         before = len(_secrets)
         _secrets.update(values)
-        if len(_secrets) != before:
-            _patterns[:] = [_compile(_secrets)]
-
-
-def _compile(secrets: set[str]) -> re.Pattern[str]:
-    """One pattern for all values, longest first so no shorter one cuts a longer."""
-    alternatives = []
-    for secret in sorted(secrets, key=lambda item: (-len(item), item)):
-        escaped = re.escape(secret)
-        if len(secret) < SHORT_SECRET_LENGTH:
-            escaped = rf"(?<![^\W_]){escaped}(?![^\W_])"
-        alternatives.append(escaped)
-    return re.compile("|".join(alternatives))
+        if len(_secrets) == before:
+            return
+        long = sorted((item for item in _secrets if len(item) >= SHORT_SECRET_LENGTH), key=len)
+        _long[:] = long[::-1]
+        short = sorted((item for item in _secrets if len(item) < SHORT_SECRET_LENGTH), key=len)
+        if short:
+            alternatives = "|".join(re.escape(item) for item in reversed(short))
+            _short[:] = [re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")]
