@@ -270,3 +270,13 @@ def test_number_fields_are_replaced_only_for_long_secret_numbers() -> None:
 def test_true_false_and_null_are_not_registered() -> None:
     redact.register_secret_leaves({"on": True, "off": False, "none": None})
     assert redact.redact("true false null") == "true false null"
+
+
+def test_credential_shapes_in_wire_logs_are_replaced() -> None:
+    key_id = "ASIA" + "Q" * 16
+    headers = f"'X-Amz-Security-Token': b'qq1', 'Authorization': b'AWS4 Credential={key_id}/x'"
+    text = redact.redact(f"{headers} canonical x-amz-security-token:qq2 id {key_id}")
+    assert key_id not in text
+    assert "qq1" not in text
+    assert "qq2" not in text
+    assert text.count(redact.REDACTED) == 4
