@@ -46,9 +46,13 @@ SWITCHES = ("include_github_actions", "include_pre_commit", "include_dockerfile"
 SLUG_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 SLUG_MAX = 64
 PACKAGE_RE = re.compile(r"[a-z][a-z0-9_]*")
-# Standard regions (us-east-1) and the other partitions' (us-gov-west-1,
-# cn-north-1, us-iso-east-1, eu-isoe-west-1).
-REGION_RE = re.compile(r"[a-z]{2}(?:-(?:gov|iso|isob|isoe|isof))?-[a-z]+-[0-9]{1,2}")
+# Every partition's regions (us-east-1, us-gov-west-1, cn-north-1,
+# us-iso-east-1, eu-isoe-west-1, eusc-de-east-1): the same rule as the
+# generated validate.region, so a baked default is never refused at run time.
+REGION_RE = re.compile(
+    r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob|us-isof|eu-isoe|eusc-de)"
+    r"-(?:east|west|north|south|central|northeast|northwest|southeast|southwest)-[1-9][0-9]?"
+)
 ACCOUNT_RE = re.compile(r"[0-9]{12}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 FREE_TEXT_MAX = 200

@@ -301,3 +301,74 @@ class BlackHole:
         for connection in self._held:
             connection.close()
         self._listener.close()
+
+
+class Trickle:
+    """An endpoint on 127.0.0.1 that answers every request with a valid STS
+    GetCallerIdentity response, sent one byte every ``interval`` seconds.
+
+    Each byte comes well within any read timeout, so botocore never gives up
+    on its own: only a bound on the whole call can end it. ``requested`` is
+    set once a request has been read (the client is then inside the call).
+    """
+
+    BODY = (
+        b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        b"<GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/trickle</Arn>"
+        b"<UserId>AIDATRICKLE</UserId><Account>123456789012</Account>"
+        b"</GetCallerIdentityResult><ResponseMetadata><RequestId>trickle</RequestId>"
+        b"</ResponseMetadata></GetCallerIdentityResponse>"
+    )
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.requested = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._listener.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.2)
+        while not self._closed.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            received = b""
+            while b"\r\n\r\n" not in received:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                received += chunk
+            self.requested.set()
+            head = (
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
+                f"Content-Length: {len(self.BODY)}\r\n\r\n"
+            ).encode()
+            for byte in head + self.BODY:
+                if self._closed.wait(self.interval):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return  # the client gave up
+
+    def __enter__(self) -> Trickle:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._closed.set()
+        self._thread.join()
+        self._listener.close()

@@ -45,10 +45,13 @@ MODULES = [
     "__init__",
     "__main__",
     "cli",
+    "console",
     "exit_codes",
     "parser",
+    "process_exit",
     "signals",
     "summary",
+    "watchdog",
     "config",
     "logs",
     "log_fields",
@@ -121,7 +124,7 @@ def test_every_yaml_and_toml_file_parses(project: Any, combination: Combination)
     assert meta["description"] == project.context["description"]
     assert meta["requires-python"] == f">={version}"
     assert meta["scripts"] == {
-        project.context["project_slug"]: f"{project.context['package_name']}.cli:main"
+        project.context["project_slug"]: f"{project.context['package_name']}.console:main"
     }
     assert {"pytest", "moto", "mypy", "ruff"} <= {
         re.split(r"[\[<>=]", dep)[0] for dep in meta["optional-dependencies"]["dev"]

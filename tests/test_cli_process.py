@@ -97,3 +97,24 @@ def test_python_dash_m_runs_the_same_cli(
     env = {**base_env(project, endpoint, tmp_path), "S3_BUCKET": bucket}
     done = project.run(project.venv_bin / "python", "-m", "aws_automation_script", env=env)
     assert json.loads(done.stdout.splitlines()[-1])["exit_code"] == 0
+
+
+def test_a_bad_endpoint_url_exits_1_naming_it(cli: Any) -> None:
+    run = cli(S3_BUCKET="some-bucket", AWS_ENDPOINT_URL="localhost:4566")
+    assert_contract(run, 1)
+    assert "AWS_ENDPOINT_URL" in run.stderr
+
+
+def test_an_abbreviated_flag_is_not_the_flag(cli: Any, bucket: str) -> None:
+    seed(bucket, ["temp/old"], age_days=40)
+    run = cli("--app", S3_BUCKET=bucket)
+    assert_contract(run, 1)
+    assert keys_in(bucket) == {"temp/old"}
+
+
+def test_an_allow_list_of_only_commas_exits_1_and_changes_nothing(cli: Any, bucket: str) -> None:
+    seed(bucket, ["temp/old"], age_days=40)
+    run = cli("--apply", S3_BUCKET=bucket, ALLOWED_ACCOUNT_IDS=",")
+    assert_contract(run, 1)
+    assert "ALLOWED_ACCOUNT_IDS" in run.stderr
+    assert keys_in(bucket) == {"temp/old"}

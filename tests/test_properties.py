@@ -116,18 +116,20 @@ def test_hook_account_ids_rule(parts: list[str]) -> None:
 @MANY
 @given(
     st.lists(
-        st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=9), min_size=1, max_size=4
+        st.one_of(
+            st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=9),
+            st.sampled_from(["us", "gov", "iso", "isob", "eu", "isoe", "east", "southeast"]),
+        ),
+        min_size=1,
+        max_size=4,
     ),
-    st.integers(min_value=0, max_value=120),
+    st.sampled_from(["0", "1", "9", "10", "01", "99", "100"]),
 )
-def test_hook_region_rule(words: list[str], number: int) -> None:
-    region = "-".join([*words, str(number)])
+def test_hook_region_rule(words: list[str], number: str) -> None:
+    """The hook's rule is the generated validator's: a baked default always runs."""
+    region = "-".join([*words, number])
     found = problems_for("aws_region", region)
-    middle_ok = len(words) == 2 or (
-        len(words) == 3 and words[1] in {"gov", "iso", "isob", "isoe", "isof"}
-    )
-    ok = len(words[0]) == 2 and middle_ok and number < 100
-    assert (found == []) is ok, (region, found)
+    assert (found == []) is region_ok(region), (region, found)
 
 
 @settings(max_examples=60, deadline=None)
@@ -245,3 +247,100 @@ def test_generated_retention_rule(raw: str) -> None:
 def test_generated_boolean_rule(raw: str) -> None:
     known = {"1", "true", "yes", "on", "0", "false", "no", "off"}
     assert accepts(generated_validate().boolean, raw) is (raw.strip().lower() in known), raw
+
+
+REGION_PREFIXES = {
+    "us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn",
+    "us-gov", "us-iso", "us-isob", "us-isof", "eu-isoe", "eusc-de",
+}  # fmt: skip
+DIRECTIONS = {
+    "east", "west", "north", "south", "central", "northeast", "northwest", "southeast", "southwest"
+}  # fmt: skip
+
+
+def region_ok(value: str) -> bool:
+    prefix, _, rest = value.rpartition("-")
+    prefix, _, direction = prefix.rpartition("-")
+    return (
+        prefix in REGION_PREFIXES
+        and direction in DIRECTIONS
+        and rest.isascii()
+        and rest.isdigit()
+        and not rest.startswith("0")
+        and len(rest) <= 2
+    )
+
+
+@MANY
+@given(
+    st.one_of(
+        st.builds(
+            "-".join,
+            st.lists(
+                st.sampled_from(
+                    [*REGION_PREFIXES, *DIRECTIONS, "gov", "iso", "zz", "nowhere", "x"]
+                ),
+                min_size=1,
+                max_size=3,
+            ).map(lambda words: [*words, ""]),
+        ).flatmap(
+            lambda head: st.sampled_from(["1", "9", "10", "01", "0", "100", "٢", "1a"]).map(
+                lambda number: head + number
+            )
+        ),
+        st.text(max_size=20),
+    )
+)
+def test_generated_region_rule(value: str) -> None:
+    """Every partition's prefix, a direction, a number with no leading zero."""
+    assert accepts(generated_validate().region, value) is region_ok(value.strip()), value
+
+
+IAM_NAME = set(string.ascii_letters + string.digits + "_+=,.@-")
+
+
+@MANY
+@given(st.text(alphabet=st.characters(max_codepoint=0x500), max_size=70))
+def test_generated_role_name_rule(value: str) -> None:
+    """IAM role names are ASCII, as the message says."""
+    name = value.strip()
+    ok = 1 <= len(name) <= 64 and set(name) <= IAM_NAME
+    assert accepts(generated_validate().role_name, value) is ok, value
+
+
+@MANY
+@given(st.lists(st.sampled_from(["", " ", "111111111111", "12345", "x" * 12]), max_size=4))
+def test_generated_account_ids_rule(parts: list[str]) -> None:
+    """Empty text is no list; separators alone are refused; every id has 12 digits."""
+    raw = ",".join(parts)
+    ids = [part.strip() for part in parts if part.strip()]
+    ok = raw == "" or (bool(ids) and all(len(i) == 12 and i.isdigit() for i in ids))
+    assert accepts(generated_validate().account_ids, raw) is ok, raw
+
+
+@MANY
+@given(
+    st.builds(
+        lambda scheme, user, host, port, path: f"{scheme}{user}{host}{port}{path}",
+        st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", "http:/", "file://"]),
+        st.sampled_from(["", "", "user:pw@"]),
+        st.sampled_from(["127.0.0.1", "localhost", "s3.amazonaws.com", "", "[::1]", "a b"]),
+        st.sampled_from(["", ":5000", ":99999", ":port", ":"]),
+        st.sampled_from(["", "/", "/path", "\n", " "]),
+    )
+)
+def test_generated_endpoint_url_rule(url: str) -> None:
+    """http(s), a host, a real port if any, no credentials, no spaces or controls."""
+    scheme, _, rest = url.partition("://")
+    authority = rest.split("/", 1)[0]
+    host, port = authority, ""
+    if ":" in authority and not authority.endswith("]"):  # "[::1]" has no port
+        host, _, port = authority.rpartition(":")
+    ok = (
+        scheme.lower() in {"http", "https"}
+        and "@" not in authority
+        and host not in ("", "a b")
+        and (port == "" or (port.isdigit() and int(port) <= 65535))
+        and not any(ch in url for ch in " \n")
+    )
+    assert accepts(generated_validate().endpoint_url, url) is ok, url

@@ -68,6 +68,26 @@ def test_usage_errors_exit_1_not_2(aws: None, run_cli: RunCli) -> None:
     assert_summary(result.summary, 1)
 
 
+@pytest.mark.parametrize("flag", ["--app", "--appl", "--dry", "--regio"])
+def test_abbreviated_flags_are_usage_errors(
+    aws: None, run_cli: RunCli, api_calls: list[str], flag: str
+) -> None:
+    result = run_cli(flag, env=JOB_ENV)
+    assert result.code == ExitCode.CONFIG
+    assert flag in result.stderr
+    assert api_calls == []
+
+
+@pytest.mark.parametrize("url", ["localhost:4566", "ftp://127.0.0.1", "http://", "http://h:port"])
+def test_a_bad_endpoint_url_exits_1_naming_it(
+    aws: None, run_cli: RunCli, api_calls: list[str], url: str
+) -> None:
+    result = run_cli(env={**JOB_ENV, "AWS_ENDPOINT_URL": url})
+    assert result.code == ExitCode.CONFIG
+    assert "error: AWS_ENDPOINT_URL: " in result.stderr
+    assert api_calls == []
+
+
 def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"], {}) == 0
     help_text = capsys.readouterr().out
@@ -168,15 +188,17 @@ def interrupt_and_wait() -> None:
     time.sleep(0.05)  # the handler runs in the main thread, between bytecodes
 
 
-def test_first_signal_requests_a_stop_and_a_second_interrupts() -> None:
+def test_first_signal_requests_a_stop_and_a_second_forces_the_end() -> None:
     stop = StopRequest()
-    restore = signals.stop_on_first_signal(stop)
+    forced: list[int] = []
+    restore = signals.stop_on_first_signal(stop, forced.append)
     try:
         interrupt_and_wait()
         assert stop.is_set()
         assert stop.signum == signal.SIGINT
-        with pytest.raises(KeyboardInterrupt):
-            interrupt_and_wait()
+        assert forced == []
+        interrupt_and_wait()  # no KeyboardInterrupt: the handler only hands it over
+        assert forced == [signal.SIGINT]
     finally:
         restore()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -149,26 +148,59 @@ def test_regions_alone_fan_out_in_the_run_s_own_account(aws: None, run_cli: RunC
 def test_targets_run_in_parallel_but_never_more_than_the_limit(
     organization: Organization, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The first three targets meet at a barrier, which they can pass only if
+    three run at once; the jobs run on three threads at most, so never four."""
+    limit = 3
     running = 0
     most = 0
+    started = 0
+    workers: set[int] = set()
     lock = threading.Lock()
+    all_in = threading.Barrier(limit)
 
-    def slow_job(*_: Any) -> None:
-        nonlocal running, most
+    def parallel_job(*_: Any) -> None:
+        nonlocal running, most, started
         with lock:
             running += 1
             most = max(most, running)
-        time.sleep(0.2)
+            started += 1
+            first = started <= limit
+            workers.add(threading.get_ident())
+        if first:
+            all_in.wait(timeout=60)  # breaks (and fails the test) unless 3 are running
         with lock:
             running -= 1
 
-    monkeypatch.setattr(job, "run", slow_job)
+    monkeypatch.setattr(job, "run", parallel_job)
     regions = f"{REGION},{OTHER_REGION}"
-    done = run_cli(env=org_env(organization, TARGET_REGIONS=regions, MAX_PARALLEL_TARGETS="3"))
+    env = org_env(organization, TARGET_REGIONS=regions, MAX_PARALLEL_TARGETS=str(limit))
+    done = run_cli(env=env)
 
     assert done.code == 0
     assert done.summary["targets"] == 8
-    assert most == 3
+    assert not all_in.broken
+    assert most == limit
+    assert len(workers) == limit
+
+
+def test_every_target_s_calls_are_timed_by_the_run_s_watchdog(
+    organization: Organization, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[str]] = []
+
+    def watched_job(*args: Any) -> None:
+        clients = args[2]
+        watch = clients.watchdog
+        assert watch is not None
+        clients.sts.meta.events.register("before-send", lambda **_: seen.append(watch.in_flight()))
+        clients.sts.get_caller_identity()
+
+    monkeypatch.setattr(job, "run", watched_job)
+    done = run_cli(env=org_env(organization))
+
+    assert done.code == 0
+    assert len(seen) == len(organization.active)
+    assert all("GetCallerIdentity" in names for names in seen)
 
 
 def test_one_target_s_unexpected_error_does_not_stop_the_others(
@@ -237,7 +269,7 @@ def test_target_settings_are_checked_together(run_cli: RunCli, api_calls: list[s
 def test_the_summary_lists_at_most_100_failed_targets(
     aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def many_failures(*_: Any) -> list[targets.TargetResult]:
+    def many_failures(*_: Any, **__: Any) -> list[targets.TargetResult]:
         return [
             targets.TargetResult(
                 targets.Target(f"{n:012d}", REGION), f"{n:012d}", job.Counts(), RuntimeError(), 1

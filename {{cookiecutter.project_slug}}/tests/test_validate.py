@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from {{ cookiecutter.package_name }} import validate
@@ -65,7 +69,44 @@ def test_region_accepts_all_partitions(region: str) -> None:
     assert validate.region(region) == region
 
 
-@pytest.mark.parametrize("region", ["", "US-EAST-1", "us-east", "useast1", "us-east-1a", "mars-1"])
+def real_regions() -> list[str]:
+    """Every region of every partition botocore knows (its pseudo-regions aside)."""
+    import botocore
+
+    data = Path(botocore.__file__).parent / "data" / "endpoints.json"
+    partitions = json.loads(data.read_text(encoding="utf-8"))["partitions"]
+    return sorted(
+        region
+        for partition in partitions
+        for region in partition["regions"]
+        if not region.endswith("-global")
+    )
+
+
+def test_region_accepts_every_region_of_every_partition() -> None:
+    regions = real_regions()
+    assert {"us-gov-west-1", "cn-northwest-1", "us-iso-east-1", "us-isob-east-1"} <= set(regions)
+    assert [region for region in regions if validate.region(region) != region] == []
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        "",
+        "US-EAST-1",
+        "us-east",
+        "useast1",
+        "us-east-1a",
+        "mars-1",
+        "us-east-01",
+        "us-east-0",
+        "zz-nowhere-99",
+        "xx-east-1",
+        "us-gov-nowhere-1",
+        "us-east-100",
+        "us-\u0435ast-1",
+    ],
+)
 def test_region_refuses_malformed(region: str) -> None:
     with pytest.raises(InvalidValue, match="AWS region"):
         validate.region(region)
@@ -116,6 +157,96 @@ def test_integer_bounds_are_inclusive() -> None:
 def test_number_refuses_non_finite_and_out_of_range(raw: str) -> None:
     with pytest.raises(InvalidValue):
         validate.number(raw, minimum=0.1, maximum=60)
+
+
+@pytest.mark.parametrize("name", ["automation", "Ops+Deploy=1,a.b@c_d-e", "a" * 64])
+def test_role_name_accepts_iam_names(name: str) -> None:
+    assert validate.role_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "a" * 65, "rôle", "роль", "role/path", "role name", "\u00b2"])
+def test_role_name_refuses_non_iam_names(name: str) -> None:
+    with pytest.raises(InvalidValue, match="IAM role name"):
+        validate.role_name(name)
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::123456789012:role/rôle",
+        "arn:aws:iam::123456789012:role/\u0662",
+        "arn:aws:iam::12345678901\u0662:role/x",
+    ],
+)
+def test_role_arns_are_ascii(arn: str) -> None:
+    with pytest.raises(InvalidValue, match="IAM role ARN"):
+        validate.role_arn(arn)
+    with pytest.raises(InvalidValue, match="MFA device ARN"):
+        validate.mfa_serial(arn.replace(":role/", ":mfa/"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5000",
+        "https://s3.eu-west-1.amazonaws.com",
+        "http://localhost:4566/",
+        "https://vpce-1a2b3c4d.s3.us-east-1.vpce.amazonaws.com",
+        "http://[::1]:5000",
+    ],
+)
+def test_endpoint_url_accepts_http_urls_with_a_host(url: str) -> None:
+    assert validate.endpoint_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "localhost:4566",
+        "127.0.0.1",
+        "ftp://example.com",
+        "http://",
+        "http://:5000",
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1:port",
+        "http://exa mple.com",
+        "http://example.com\n",
+        "file:///etc/passwd",
+    ],
+)
+def test_endpoint_url_refuses_what_is_not_an_http_endpoint(url: str) -> None:
+    with pytest.raises(InvalidValue, match="http:// or https:// URL"):
+        validate.endpoint_url(url)
+
+
+def test_endpoint_url_refuses_credentials_in_it() -> None:
+    with pytest.raises(InvalidValue, match="user name or password"):
+        validate.endpoint_url("http://user:secret@127.0.0.1:5000")
+
+
+def dry_run_table() -> dict[str, list[str]]:
+    """The README's table of what a true/false setting accepts: meaning -> words."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**True/false values.**", 1)[1].split("\n\n", 2)[1]
+    table: dict[str, list[str]] = {}
+    for row in section.splitlines()[2:]:
+        words, meaning = (cell.strip() for cell in row.strip("|").split("|"))
+        table[meaning] = re.findall(r"`([^`]*)`", words)
+    return table
+
+
+def test_the_readme_lists_exactly_the_words_a_true_false_setting_accepts() -> None:
+    table = dry_run_table()
+    assert sorted(table) == ["false", "refused (exit 1)", "true"]
+    for meaning in ("true", "false"):
+        for word in table[meaning]:
+            for spelling in (word, word.upper(), f" {word} "):
+                assert validate.boolean(spelling) is (meaning == "true"), spelling
+    assert set(table["true"]) == set(validate.TRUE_WORDS)
+    assert set(table["false"]) == set(validate.FALSE_WORDS)
+    for word in table["refused (exit 1)"]:
+        with pytest.raises(InvalidValue):
+            validate.boolean(word)
 
 
 def test_arns_are_checked_per_partition() -> None:

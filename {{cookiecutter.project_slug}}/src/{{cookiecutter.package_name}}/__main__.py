@@ -1,5 +1,5 @@
 """Allow ``python -m {{ cookiecutter.package_name }}``."""
 
-from .cli import main
+from .console import main
 
 raise SystemExit(main())

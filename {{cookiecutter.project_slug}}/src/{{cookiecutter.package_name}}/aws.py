@@ -42,6 +42,7 @@ from botocore.exceptions import NoCredentialsError
 from . import logs
 from .config import Settings
 from .errors import ConfigError, SafetyRefusal
+from .watchdog import Watchdog
 
 if TYPE_CHECKING:
     from mypy_boto3_organizations import OrganizationsClient
@@ -118,6 +119,7 @@ class Clients:
         *,
         source: Clients | None = None,
         role_arn: str | None = None,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.settings = settings
         self.run_id = run_id
@@ -125,12 +127,14 @@ class Clients:
         self.config = client_config(settings)
         self.source = source
         self.role_arn = role_arn
+        self.watchdog = watchdog  # bounds every call of every client made here
 
     @functools.cached_property
     def session(self) -> boto3.Session:
         credentials: Credentials
         if self.source is None:
             base = botocore.session.Session(profile=self.settings.profile)
+            self._watch(base)
             if self.settings.assume_role_arn is None:
                 return boto3.Session(botocore_session=base, region_name=self.settings.region)
             credentials = self._assume_role(
@@ -148,9 +152,14 @@ class Clients:
                     credentials, self.role_arn, lambda *_, **__: sts, mfa=False
                 )
         target = botocore.session.Session()
+        self._watch(target)
         resolver = target.get_component("credential_provider")
         resolver.insert_before("env", _FixedCredentialsProvider(credentials))
         return boto3.Session(botocore_session=target, region_name=self.settings.region)
+
+    def _watch(self, session: botocore.session.Session) -> None:
+        if self.watchdog is not None:
+            self.watchdog.register(session)
 
     def credentials(self) -> Credentials:
         credentials = self.session.get_credentials()

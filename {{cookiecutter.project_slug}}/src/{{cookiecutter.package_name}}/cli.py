@@ -4,7 +4,11 @@ into exit codes (with ``exit_codes``) and that writes the summary line.
 
 ``execute`` runs once and returns the summary (the Lambda handler returns
 it as is), and ``main`` returns its exit code to the console script
-wrapper, the only way the process ends. Everything below them raises.
+(``console``), which returns it to the process. Everything below them
+raises. Two ends do not return: a signal that comes before ``execute`` has
+begun is answered by ``console`` with 130/143 and no summary, and an end
+forced by the watchdog (below) leaves through ``process_exit``, with the
+code chosen here.
 
 boto3 is imported only once the settings are valid, so ``--help``,
 ``--version`` and every configuration error answer at once.
@@ -15,10 +19,14 @@ finished" line, and the run exits with the most severe one.
 
 SIGINT and SIGTERM only set a stop request (``signals``): the job stops
 between units of work, the request in flight settles, and the summary still
-comes last, with counts that match what happened. A second signal stops at
-once. A closed stdout sets the same stop request (``closed_output``) and
-ends in exit 141. At a terminal, every failing exit code also prints one
-line on stderr (``failure_line``).
+comes last, with counts that match what happened. The ``watchdog`` ends the
+run at once on a second signal (a summary marked ``forced``, exit 130/143),
+when a call outlives the worst case (``timed_out``, exit 3, or 130/143
+after a first signal), or at the deadline ``execute`` was given; the
+summary is written exactly once, by whichever comes first. A closed stdout
+sets the same stop request as a first signal (``closed_output``) and ends
+in exit 141. At a terminal, every failing exit code also prints one line
+on stderr (``failure_line``).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -37,13 +46,17 @@ from .errors import SIGPIPE, ConfigError, StopRequest
 from .exit_codes import ExitCode, exit_code_for, most_severe
 from .failure_line import tell_person
 from .parser import build_parser
+from .process_exit import exit_now
 from .signals import stop_on_first_signal
 from .summary import fan_out_summary
+from .watchdog import Ending, Watchdog
 
 if TYPE_CHECKING:
     from .targets import TargetResult
 
 __all__ = ["ExitCode", "build_parser", "execute", "exit_code_for", "main", "most_severe"]
+
+SUMMARY_WRITE_SECONDS = 1.0  # how long an ending run waits for its summary to be written
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -57,15 +70,21 @@ def execute(
     *,
     overrides: object = None,
     run_id: str | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Run once and return the summary (the last line logged), exit code included.
 
     ``overrides`` (a Lambda event's ``settings``, say) maps setting variable
     names to values that win over ``environ``; they are validated like the
     rest. ``--help`` and ``--version`` return only an exit code.
+
+    ``deadline`` is the number of seconds from now by which the summary must
+    be written (the Lambda handler's remaining time, less a margin). Up to
+    ``watchdog.DEADLINE_GRACE_SECONDS`` before it, the run is asked to stop
+    after the work in flight (exit 3, ``timed_out``); if it is still going at
+    the deadline, the summary is written (``forced``) and the process ends.
     """
-    started = time.monotonic()
-    run_id = run_id or os.urandom(16).hex()  # as unique as a uuid4, without importing uuid
+    run = _Run(run_id or os.urandom(16).hex())  # as unique as a uuid4, without importing uuid
     env = os.environ if environ is None else environ
     stop = StopRequest()
 
@@ -73,54 +92,118 @@ def execute(
         stop.request(SIGPIPE)
 
     fmt, colour = logs.choose_format("auto", env)  # until LOG_FORMAT is read
-    log = logs.setup("INFO", run_id, fmt=fmt, colour=colour, on_output_closed=output_closed)
-    counts = job.Counts()
-    dry_run = True
-    restore_signals = stop_on_first_signal(stop)
-    fan_out: dict[str, object] = {}
+    log = logs.setup("INFO", run.run_id, fmt=fmt, colour=colour, on_output_closed=output_closed)
+    watch = Watchdog(run.end_now, stop)
+    watch.start(deadline)
+    restore_signals = stop_on_first_signal(stop, watch.force)
     failure: BaseException | None = None
     try:
         env = config.with_overrides(env, overrides, job.SETTINGS)
         args = build_parser().parse_args(argv)
         settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
-        dry_run = settings.dry_run
+        run.dry_run = settings.dry_run
         fmt, colour = logs.choose_format(settings.log_format, env)
         log = logs.setup(
-            settings.log_level, run_id, fmt=fmt, colour=colour, on_output_closed=output_closed
+            settings.log_level, run.run_id, fmt=fmt, colour=colour, on_output_closed=output_closed
         )
-        results = _run(settings, job_settings, run_id, counts, stop)
+        watch.bound = settings.worst_case_call_seconds()
+        results = _run(settings, job_settings, run, stop, watch)
         codes = [exit_code_for(result.error) for result in results]
         code = most_severe(codes)
         if settings.fans_out:
-            fan_out = fan_out_summary(results, codes)
+            run.fan_out = fan_out_summary(results, codes)
     except SystemExit as done:  # --help and --version
+        watch.close()
+        restore_signals()
         return {"exit_code": int(done.code or 0)}
     except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
         code = exit_code_for(error)
         failure = error
         _report(log, code, error)
-    finally:
-        restore_signals()
+    watch.close()
     if code is not ExitCode.CONFIG:  # configuration errors printed theirs
         tell_person(code, failure)
-    summary: dict[str, Any] = {
-        "summary": True,
-        "exit_code": int(code),
-        "dry_run": dry_run,
-        "duration_ms": round((time.monotonic() - started) * 1000),
-        **counts.as_dict(),
-        **fan_out,
-    }
-    logs.summary_logger().info("run finished", extra=summary)
-    return {"run_id": run_id, **summary}
+    try:
+        return run.finish(code, timed_out=stop.out_of_time and code is not ExitCode.OK)
+    finally:
+        restore_signals()
+
+
+class _Run:
+    """What the summary reports, and the guarantee that it is written once.
+
+    The summary comes either from the main thread when the run ends, or from
+    the watchdog's thread when it ends the run; whichever comes first writes
+    it, and the other writes nothing.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.started = time.monotonic()
+        self.counts = job.Counts()
+        self.dry_run = True
+        self.fan_out: dict[str, object] = {}
+        self._written = threading.Lock()
+
+    def finish(self, code: ExitCode, **markers: bool) -> dict[str, Any]:
+        """Write the summary and return it; if the watchdog is ending the run,
+        wait for the end instead (it writes the summary)."""
+        if not self._written.acquire(blocking=False):
+            threading.Event().wait()  # the process ends from the watchdog's thread
+        return self._write(code, **markers)
+
+    def _write(self, code: ExitCode, **markers: bool) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "summary": True,
+            "exit_code": int(code),
+            "dry_run": self.dry_run,
+            "duration_ms": round((time.monotonic() - self.started) * 1000),
+            **self.counts.as_dict(),
+            **self.fan_out,
+            **{name: True for name, marked in markers.items() if marked},
+        }
+        logs.summary_logger().info("run finished", extra=summary)
+        return {"run_id": self.run_id, **summary}
+
+    def end_now(self, ending: Ending) -> None:
+        """Called by the watchdog: write the summary with what is known, end the process."""
+        if not self._written.acquire(blocking=False):
+            return  # the run ended on its own meanwhile, and is writing its summary
+        # A stop asked for by a signal outranks the timeout, as in SEVERITY.
+        if ending.signum == signal.SIGTERM:
+            code = ExitCode.TERMINATED
+        elif ending.signum:
+            code = ExitCode.INTERRUPTED
+        else:
+            code = ExitCode.NETWORK
+        markers = {"forced": True, "timed_out": ending.reason != "forced"}
+
+        def write() -> None:
+            log = logging.getLogger(__package__)
+            if ending.reason == "timed_out":
+                log.error(
+                    "a call outlived the worst case; ending the run",
+                    extra={"call": ending.call, "call_s": ending.seconds},
+                )
+            elif ending.reason == "deadline":
+                log.error("the run's deadline came; ending the run")
+            else:
+                log.warning("stopped at once by a second signal; work in flight is not counted")
+            self._write(code, **markers)
+
+        # Written from a helper thread: if stdout is stuck, the process still ends.
+        writer = threading.Thread(target=write, name="summary", daemon=True)
+        writer.start()
+        writer.join(SUMMARY_WRITE_SECONDS)
+        exit_now(int(code))
 
 
 def _run(
     settings: config.Settings,
     job_settings: job.JobSettings,
-    run_id: str,
-    counts: job.Counts,
+    run: _Run,
     stop: StopRequest,
+    watch: Watchdog,
 ) -> list[TargetResult]:
     """Run the job here, or in every target; return the targets' results."""
     from . import targets  # imports boto3: only once the settings are valid
@@ -136,7 +219,7 @@ def _run(
         },
     )
     if not settings.fans_out:
-        targets.run_here(settings, job_settings, run_id, counts, stop)
+        targets.run_here(settings, job_settings, run.run_id, run.counts, stop, watch=watch)
         return []
 
     adding = threading.Lock()
@@ -146,7 +229,7 @@ def _run(
         if result.error is not None:
             _report(logging.getLogger(__package__), code, result.error)
         with adding:
-            targets.add_counts(counts, result.counts)
+            targets.add_counts(run.counts, result.counts)
         logs.summary_logger().info(
             "target finished",
             extra={
@@ -156,7 +239,7 @@ def _run(
             },
         )
 
-    return targets.run_all(settings, job_settings, run_id, stop, done)
+    return targets.run_all(settings, job_settings, run.run_id, stop, done, watch=watch)
 
 
 def _report(log: logging.Logger, code: ExitCode, error: BaseException) -> None:

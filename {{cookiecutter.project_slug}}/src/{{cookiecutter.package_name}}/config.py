@@ -93,6 +93,7 @@ class Settings:
     retry_mode: Literal["standard", "adaptive", "legacy"]
     max_workers: int
     allow_long_term_credentials: bool
+    endpoint_url: str | None  # validated here; botocore reads AWS_ENDPOINT_URL itself
     mfa_serial: str | None
     mfa_token_code: str | None
     target_accounts: tuple[str, ...] | Literal["organization"] | None
@@ -109,9 +110,11 @@ class Settings:
         return self.target_regions or (self.region,)
 
     def worst_case_call_seconds(self) -> float:
-        """The longest one API call can take: every attempt times out, and
+        """The longest one API call may take: every attempt times out, and
         botocore waits its longest backoff before each retry (2, 4, 8, ...
-        seconds, capped at 20)."""
+        seconds, capped at 20). botocore's read timeout is per socket read,
+        so this holds only because the watchdog ends a run whose call (or
+        credential lookup) takes longer."""
         per_attempt = self.connect_timeout + self.read_timeout
         backoff = sum(min(MAX_BACKOFF_SECONDS, 1 << retry) for retry in range(1, self.max_attempts))
         return self.max_attempts * per_attempt + backoff
@@ -204,6 +207,7 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         validate.boolean,
         default="false",
     ),
+    Setting("endpoint_url", ("AWS_ENDPOINT_URL",), validate.endpoint_url),
     Setting("mfa_serial", ("MFA_SERIAL",), validate.mfa_serial),
     Setting("mfa_token_code", ("MFA_TOKEN_CODE",), validate.mfa_code),
     Setting(

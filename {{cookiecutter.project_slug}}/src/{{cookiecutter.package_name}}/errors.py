@@ -1,5 +1,5 @@
 """The script's own failures, one class per exit code they lead to, and the
-stop request a signal sets.
+stop request a signal or the run's deadline sets.
 
 Business logic raises these (or lets botocore's exceptions through); only
 ``cli.main`` turns them into exit codes. Nothing here imports boto3.
@@ -14,6 +14,7 @@ __all__ = [
     "SIGPIPE",
     "ConfigError",
     "Interrupted",
+    "OutOfTime",
     "PartialFailure",
     "SafetyRefusal",
     "StopRequest",
@@ -47,20 +48,32 @@ class Interrupted(Exception):
         super().__init__(f"stopped by signal {signum}")
 
 
+class OutOfTime(Exception):
+    """The run's deadline came: it stopped between units of work, unfinished."""
+
+    def __init__(self) -> None:
+        super().__init__("stopped: the run's deadline came before it finished")
+
+
 class StopRequest(threading.Event):
-    """Set by a signal handler, or with ``SIGPIPE`` when stdout is closed;
-    the job checks it between units of work.
+    """Set by a signal handler, the run's deadline, or with ``SIGPIPE`` when
+    stdout is closed; the job checks it between units of work.
 
     Stopping there, instead of raising inside whatever call was running,
     lets the request in flight settle so the counts match what happened.
     """
 
     signum = 0
+    out_of_time = False
 
     def request(self, signum: int) -> None:
         self.signum = signum
         self.set()
 
+    def request_for_deadline(self) -> None:
+        self.out_of_time = True
+        self.set()
+
     def check(self) -> None:
         if self.is_set():
-            raise Interrupted(self.signum)
+            raise Interrupted(self.signum) if self.signum else OutOfTime()

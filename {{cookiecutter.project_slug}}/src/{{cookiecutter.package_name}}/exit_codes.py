@@ -13,7 +13,14 @@ import sys
 from collections.abc import Iterable
 from enum import IntEnum
 
-from .errors import SIGPIPE, ConfigError, Interrupted, PartialFailure, SafetyRefusal
+from .errors import (
+    SIGPIPE,
+    ConfigError,
+    Interrupted,
+    OutOfTime,
+    PartialFailure,
+    SafetyRefusal,
+)
 
 __all__ = [
     "CREDENTIAL_ERROR_CODES",
@@ -29,7 +36,7 @@ class ExitCode(IntEnum):
     OK = 0
     CONFIG = 1  # configuration or usage error
     CREDENTIALS = 2  # credentials missing or invalid
-    NETWORK = 3  # endpoint unreachable, connect or read timeout
+    NETWORK = 3  # endpoint unreachable, connect or read timeout, the run's time bound passed
     PERMISSION = 4  # access denied
     AWS_ERROR = 5  # any other AWS API error, or items that failed
     REFUSED = 6  # refused for safety (account not allowed)
@@ -104,6 +111,8 @@ def exit_code_for(error: BaseException | None) -> ExitCode:
         if error.signum == SIGPIPE:
             return ExitCode.OUTPUT_CLOSED
         return ExitCode.TERMINATED if error.signum == signal.SIGTERM else ExitCode.INTERRUPTED
+    if isinstance(error, OutOfTime):
+        return ExitCode.NETWORK
     if isinstance(error, KeyboardInterrupt):
         return ExitCode.INTERRUPTED
     if "botocore" in sys.modules:  # otherwise it cannot be a botocore error

@@ -49,6 +49,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=DIST_NAME,
+        allow_abbrev=False,  # --app must not mean --apply
         description=job.DESCRIPTION,
         epilog="Dry-run is the default: nothing is changed unless --apply or DRY_RUN=false.",
     )

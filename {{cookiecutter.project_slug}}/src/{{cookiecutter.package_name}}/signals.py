@@ -2,7 +2,9 @@
 
 The first signal only sets the run's ``StopRequest``: the job stops between
 units of work, the request in flight settles, and the summary still comes
-last. A second signal stops at once.
+last. The second calls ``force``, which ends the run at once, even with the
+main thread stuck in a socket read: the handler only hands the signal over
+(to the watchdog's thread), it never raises into whatever was running.
 """
 
 from __future__ import annotations
@@ -16,19 +18,22 @@ from .errors import StopRequest
 __all__ = ["stop_on_first_signal"]
 
 
-def stop_on_first_signal(stop: StopRequest) -> Callable[[], None]:
-    """Turn SIGINT/SIGTERM into a stop request; return a function that undoes it."""
+def stop_on_first_signal(stop: StopRequest, force: Callable[[int], None]) -> Callable[[], None]:
+    """Turn SIGINT/SIGTERM into a stop request, then ``force``; return an undo."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None  # only the main thread may set handlers
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    seen: list[int] = []
 
-    def request_stop(signum: int, _frame: object) -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second signal stops at once
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        stop.request(signum)
+    def on_signal(signum: int, _frame: object) -> None:
+        seen.append(signum)
+        if len(seen) == 1:
+            stop.request(signum)
+        else:
+            force(signum)
 
     for sig in previous:
-        signal.signal(sig, request_stop)
+        signal.signal(sig, on_signal)
 
     def restore() -> None:
         for sig, handler in previous.items():

@@ -10,6 +10,8 @@ Why it is built this way:
 - ``organization`` lists the accounts with AWS Organizations' paginator and
   keeps the ACTIVE ones (and, with ALLOWED_ACCOUNT_IDS, only those listed).
 - Every line a target logs carries its ``account`` and ``region``.
+- Every client here, and the credential lookup, is timed by the run's
+  watchdog (``watch``): no call outlives the run's stated worst case.
 - Errors are returned, not mapped: turning them into exit codes is
   ``cli.main``'s job alone.
 """
@@ -27,6 +29,7 @@ from typing import Any
 from . import config, job, logs
 from .aws import Clients, Identity
 from .errors import StopRequest
+from .watchdog import Watchdog
 
 __all__ = ["FAN_OUT_ACTIONS", "Target", "TargetResult", "add_counts", "run_all", "run_here"]
 
@@ -57,9 +60,13 @@ def run_here(
     run_id: str,
     counts: job.Counts,
     stop: StopRequest,
+    *,
+    watch: Watchdog | None = None,
 ) -> None:
     """Run the job once, with the run's own credentials and region."""
-    clients = Clients(settings, run_id, job.IAM_ACTIONS)
+    stop.check()  # a signal during start-up: stop before the first AWS call
+    clients = Clients(settings, run_id, job.IAM_ACTIONS, watchdog=watch)
+    _look_up_credentials(clients, watch)
     identity = clients.guard()
     own = config.for_target(job_settings, job.SETTINGS, identity.account, settings.region)
     job.run(settings, own, clients, counts, stop)
@@ -71,14 +78,18 @@ def run_all(
     run_id: str,
     stop: StopRequest,
     on_done: Callable[[TargetResult], None],
+    *,
+    watch: Watchdog | None = None,
 ) -> list[TargetResult]:
     """Run the job in every target; call ``on_done`` in each target's context.
 
     The run's own credentials are checked first (prod rules, who we are);
     a failure there, or in listing the organization, raises: no target ran.
     """
+    stop.check()  # a signal during start-up: stop before the first AWS call
     actions = FAN_OUT_ACTIONS if settings.target_accounts is not None else job.IAM_ACTIONS
-    hub = Clients(settings, run_id, actions)
+    hub = Clients(settings, run_id, actions, watchdog=watch)
+    _look_up_credentials(hub, watch)
     identity = hub.guard(allow_list=settings.target_accounts is None)
     targets = [
         Target(account, region)
@@ -106,6 +117,16 @@ def add_counts(total: Any, counts: Any) -> None:
     """Add one target's counts to the run's (both are the job's ``Counts``)."""
     for item in dataclasses.fields(counts):
         setattr(total, item.name, getattr(total, item.name) + getattr(counts, item.name))
+
+
+def _look_up_credentials(clients: Clients, watch: Watchdog | None) -> None:
+    """Find the run's credentials under the watchdog: a ``credential_process``
+    or an SSO lookup is a call like any other, bounded like one."""
+    if watch is None:
+        clients.credentials()
+        return
+    with watch.watching("credential lookup"):
+        clients.credentials()
 
 
 def _accounts(settings: config.Settings, hub: Clients) -> list[str | None]:
@@ -159,7 +180,9 @@ def _run_target(
             if target.account is not None:
                 partition = hub_identity.arn.split(":")[1]
                 role_arn = f"arn:{partition}:iam::{account}:role/{settings.target_role_name}"
-            clients = Clients(here, run_id, job.IAM_ACTIONS, source=hub, role_arn=role_arn)
+            clients = Clients(
+                here, run_id, job.IAM_ACTIONS, source=hub, role_arn=role_arn, watchdog=hub.watchdog
+            )
             clients.guard(expected_account=account)
             own = config.for_target(job_settings, job.SETTINGS, account, target.region)
             job.run(here, own, clients, counts, stop)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 __all__ = [
+    "FALSE_WORDS",
+    "TRUE_WORDS",
     "InvalidValue",
     "account_ids",
     "boolean",
     "bucket_name",
     "choice",
+    "endpoint_url",
     "integer",
     "mfa_code",
     "mfa_serial",
@@ -30,21 +34,33 @@ __all__ = [
     "target_accounts",
 ]
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
-_REGION = re.compile(r"[a-z]{2}(?:-(?:gov|iso|isob|isoe|isof))?-[a-z]+-[0-9]{1,2}")
+# The words a true/false setting (DRY_RUN, ...) accepts, case and spaces aside;
+# the README's table lists exactly these.
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+# Every partition's region names: a prefix the partition owns, a direction,
+# a number without a leading zero (botocore's partitions.json has the same
+# prefixes; its "\d+" would also take "us-east-01", which no region is).
+_REGION_PREFIX = r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob|us-isof|eu-isoe|eusc-de)"
+_DIRECTION = r"(?:east|west|north|south|central|northeast|northwest|southeast|southwest)"
+_REGION = re.compile(_REGION_PREFIX + "-" + _DIRECTION + r"-[1-9][0-9]?")
 _ACCOUNT = re.compile(r"[0-9]{12}")
-_PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f)?"
-_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+_PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?"
+# IAM names are ASCII: letters, digits and +=,.@_- (\w alone would take any script).
+_IAM_NAME_CHARS = r"A-Za-z0-9_+=,.@-"
+_ROLE_NAME = re.compile("[" + _IAM_NAME_CHARS + "]{1,64}")
 # TARGET_ACCOUNTS=organization: every ACTIVE account of the AWS Organization
 ORGANIZATION: Literal["organization"] = "organization"
-_ROLE_ARN = re.compile("arn:" + _PARTITION + r":iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
+_ROLE_ARN = re.compile(
+    "arn:" + _PARTITION + ":iam::[0-9]{12}:role/[/" + _IAM_NAME_CHARS + "]{1,512}"
+)
 _TOPIC_ARN = re.compile(
     "arn:" + _PARTITION + ":sns:" + _REGION.pattern + r":[0-9]{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?"
 )
 _MFA_SERIAL = re.compile(
-    "arn:" + _PARTITION + r":iam::[0-9]{12}:mfa/[\w+=,.@/-]{1,512}|[A-Z0-9]{9,32}"
+    "arn:" + _PARTITION + ":iam::[0-9]{12}:mfa/[/" + _IAM_NAME_CHARS + "]{1,512}|[A-Z0-9]{9,32}"
 )
+_URL_SCHEMES = ("http", "https")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP_ADDRESS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")  # "formatted as an IP address"
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -58,11 +74,12 @@ class InvalidValue(ValueError):
 
 def boolean(raw: str) -> bool:
     value = raw.strip().lower()
-    if value in _TRUE:
+    if value in TRUE_WORDS:
         return True
-    if value in _FALSE:
+    if value in FALSE_WORDS:
         return False
-    raise InvalidValue(f"must be true or false, got {raw!r}")
+    words = f"{', '.join(TRUE_WORDS)} / {', '.join(FALSE_WORDS)}"
+    raise InvalidValue(f"must be true or false ({words}), got {raw!r}")
 
 
 def integer(raw: str, *, minimum: int, maximum: int) -> int:
@@ -95,7 +112,29 @@ def choice(raw: str, choices: tuple[str, ...], *, fold_case: bool = True) -> str
 
 
 def region(raw: str) -> str:
-    return _matching(raw, _REGION, "an AWS region like us-east-1")
+    return _matching(raw, _REGION, "an AWS region like us-east-1 or us-gov-west-1")
+
+
+def endpoint_url(raw: str) -> str:
+    """An endpoint for every client (a local moto server, a VPC endpoint):
+    http or https, with a host, and no user name or password in it.
+
+    Checked as it is, spaces included: botocore reads the variable itself.
+    """
+    value = raw
+    expected = f"an http:// or https:// URL with a host, like http://127.0.0.1:5000, got {raw!r}"
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in value):
+        raise InvalidValue(f"must be {expected}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        raise InvalidValue(f"must be {expected}") from None
+    if parts.scheme.lower() not in _URL_SCHEMES or not parts.hostname:
+        raise InvalidValue(f"must be {expected}")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidValue("must not contain a user name or password")
+    return value
 
 
 def account_ids(raw: str) -> tuple[str, ...]:

@@ -1,0 +1,241 @@
+"""The run's time limits hold for a real process, whatever the endpoint does.
+
+Each test runs the baked CLI as its own process against an endpoint that
+never lets a call finish on its own (``Trickle`` sends a valid answer one
+byte at a time, each within the read timeout), or a ``credential_process``
+that never returns. They assert on exit codes, the summary line and which
+processes are left, never on elapsed time; the subprocess timeouts are only
+a safety net against a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .e2e import SLUG, base_env
+from .fault_proxy import Trickle
+
+SAFETY_NET = 180  # seconds; a run that takes this long has hung
+PACKAGE = "aws_automation_script"
+# One attempt of 1 s + 3 s: the stated worst case of a call is 4 s. The
+# trickle's bytes come every 0.3 s, far within the 3 s read timeout even on
+# a loaded machine, so only the bound can end the call.
+SMALL_BOUND = {"CONNECT_TIMEOUT": "1", "READ_TIMEOUT": "3", "AWS_MAX_ATTEMPTS": "1"}
+
+
+class Process:
+    """The CLI running in the background, its stdout read line by line."""
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.popen = subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[dict[str, Any]] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, message: str) -> dict[str, Any]:
+        """Read lines until one with ``message``; fail if the output ends first."""
+        while True:
+            line = self._queue.get(timeout=SAFETY_NET)
+            assert line is not None, f"output ended before {message!r}"
+            record = json.loads(line)
+            self.lines.append(record)
+            if record["message"] == message:
+                return record
+
+    def finish(self) -> tuple[int, list[dict[str, Any]], str]:
+        code = self.popen.wait(timeout=SAFETY_NET)
+        while (line := self._queue.get(timeout=SAFETY_NET)) is not None:
+            self.lines.append(json.loads(line))
+        assert self.popen.stderr is not None
+        return code, self.lines, self.popen.stderr.read()
+
+
+def gone(pid: int) -> bool:
+    """Wait until ``pid`` has died (SIGKILL is delivered asynchronously); a
+    zombie waiting for its reaper counts as dead. False if it still runs
+    after the safety net."""
+    give_up = time.monotonic() + SAFETY_NET
+    while time.monotonic() < give_up:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def start(project: Any, env: dict[str, str], *argv: str) -> Process:
+    return Process([str(project.venv_bin / SLUG), *argv], env, project.path)
+
+
+def assert_summary(lines: list[dict[str, Any]], code: int, **markers: bool) -> dict[str, Any]:
+    summary = lines[-1]
+    assert summary["message"] == "run finished"
+    assert summary["exit_code"] == code
+    assert {"dry_run", "duration_ms", "matched", "deleted", "failed"} <= summary.keys()
+    for name, value in markers.items():
+        assert summary.get(name, False) is value, (name, summary)
+    return summary
+
+
+def test_a_trickling_endpoint_ends_the_run_at_its_bound_with_exit_3(
+    project: Any, endpoint: str, tmp_path: Path
+) -> None:
+    with Trickle(interval=0.3) as trickle:
+        env = {
+            **base_env(project, endpoint, tmp_path),
+            **SMALL_BOUND,
+            "AWS_ENDPOINT_URL": trickle.url,
+            "S3_BUCKET": "some-bucket",
+        }
+        run = start(project, env)
+        started = run.wait_for("run started")
+        code, lines, stderr = run.finish()
+    assert started["worst_case_call_s"] == 4
+    assert code == 3, stderr
+    assert_summary(lines, 3, timed_out=True, forced=True)
+    ended = next(line for line in lines if line["message"].startswith("a call outlived"))
+    assert ended["call"] == "GetCallerIdentity"
+    assert "Traceback" not in stderr
+    assert gone(run.popen.pid)
+
+
+def test_a_hung_call_after_a_first_sigterm_ends_at_its_bound_with_143(
+    project: Any, endpoint: str, tmp_path: Path
+) -> None:
+    """ECS sends one SIGTERM and waits: the run must end by itself, with the
+    signal's code (a signal outranks a timeout), before the task is killed."""
+    with Trickle(interval=0.3) as trickle:
+        env = {
+            **base_env(project, endpoint, tmp_path),
+            **SMALL_BOUND,
+            "AWS_ENDPOINT_URL": trickle.url,
+            "S3_BUCKET": "some-bucket",
+        }
+        run = start(project, env)
+        run.wait_for("run started")
+        assert trickle.requested.wait(SAFETY_NET)
+        run.popen.send_signal(signal.SIGTERM)
+        code, lines, stderr = run.finish()
+    assert code == 143, stderr
+    assert_summary(lines, 143, timed_out=True, forced=True)
+    assert "Traceback" not in stderr
+
+
+def test_a_credential_process_that_never_returns_is_ended_with_the_run(
+    project: Any, endpoint: str, tmp_path: Path
+) -> None:
+    pid_file, grandchild_file = tmp_path / "process.pid", tmp_path / "grandchild.pid"
+    hang = tmp_path / "hang.sh"  # starts a child of its own, then waits forever
+    hang.write_text('#!/bin/sh\nsleep 3600 &\necho $! > "$2"\necho $$ > "$1"\nwait\n')
+    hang.chmod(0o755)
+    config = tmp_path / "aws-config"
+    config.write_text(f"[default]\ncredential_process = {hang} {pid_file} {grandchild_file}\n")
+    env = {
+        **base_env(project, endpoint, tmp_path),
+        **SMALL_BOUND,
+        "AWS_CONFIG_FILE": str(config),
+        "S3_BUCKET": "some-bucket",
+    }
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        env.pop(name)
+    run = start(project, env)
+    code, lines, stderr = run.finish()
+    assert code == 3, stderr
+    assert_summary(lines, 3, timed_out=True)
+    ended = next(line for line in lines if line["message"].startswith("a call outlived"))
+    assert ended["call"] == "credential lookup"
+    assert gone(int(pid_file.read_text())), "the credential_process was left running"
+    assert gone(int(grandchild_file.read_text())), "its child was left running"
+    assert gone(run.popen.pid)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_second_signal_during_a_hung_call_forces_a_summary(
+    project: Any, endpoint: str, tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    with Trickle(interval=0.3) as trickle:
+        env = {
+            **base_env(project, endpoint, tmp_path),
+            "AWS_ENDPOINT_URL": trickle.url,
+            "S3_BUCKET": "some-bucket",
+        }
+        run = start(project, env)
+        run.wait_for("run started")
+        assert trickle.requested.wait(SAFETY_NET)  # the run is inside the call
+        run.popen.send_signal(sig)
+        run.wait_for(
+            "stop requested by a signal: stopping after the work in flight; "
+            "a second signal stops at once"
+        )
+        run.popen.send_signal(sig)
+        returned, lines, stderr = run.finish()
+    assert returned == code, stderr
+    assert_summary(lines, code, forced=True)
+    assert "Traceback" not in stderr
+    assert "KeyboardInterrupt" not in stderr
+
+
+IMPORT_HOOK = """
+import os, signal, sys
+
+MODULE, SIGNAL = sys.argv[1], int(sys.argv[2])
+sys.argv[1:] = []
+
+class SignalOnImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            os.kill(os.getpid(), SIGNAL)
+        return None
+
+sys.meta_path.insert(0, SignalOnImport())
+from {package}.console import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("module", ["config", "logs", "cli"])
+def test_a_signal_while_the_run_is_imported_exits_cleanly(
+    project: Any, endpoint: str, tmp_path: Path, module: str, sig: signal.Signals, code: int
+) -> None:
+    """The signal comes while the console script imports the run's modules,
+    before any handler of the run is installed."""
+    env = {**base_env(project, endpoint, tmp_path), "S3_BUCKET": "some-bucket"}
+    program = IMPORT_HOOK.format(package=PACKAGE)
+    done = subprocess.run(
+        [str(project.venv_bin / "python"), "-c", program, f"{PACKAGE}.{module}", str(int(sig))],
+        env=env,
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=SAFETY_NET,
+        check=False,
+    )
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""  # the run never began
