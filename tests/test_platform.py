@@ -492,7 +492,7 @@ GUARDRAIL_EDITS = [
         "practice_6",
     ),
     ("client timeouts", "aws.py", '"connect_timeout": settings.connect_timeout,', "", "practice_2"),
-    ("UTC timestamps", "logs.py", "tz=UTC", "tz=None", "practice_1"),
+    ("UTC timestamps", "log_fields.py", "tz=UTC", "tz=None", "practice_1"),
     (
         "account guard",
         "aws.py",

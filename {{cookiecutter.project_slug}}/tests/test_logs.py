@@ -84,7 +84,7 @@ def test_values_json_cannot_encode_are_stringified(stream: io.StringIO) -> None:
     )
     (entry,) = lines(stream)
     assert entry["obj"] == "opaque-value"
-    assert entry["when"] == "2026-01-02T03:04:05+00:00"
+    assert entry["when"] == "2026-01-02T03:04:05.000Z"  # the same format as "time"
     assert entry["ratio"] == "nan"
     assert entry["keys"] == {"(1, 2)": [3]}
 
@@ -149,3 +149,168 @@ def test_context_reaches_pool_threads_only_when_copied(stream: io.StringIO) -> N
     plain, copied = lines(stream)
     assert "account" not in plain
     assert copied["account"] == "111111111111"
+
+
+@pytest.mark.parametrize(
+    "separator", ["\u2028", "\u2029", "\x85", "\x9b", "\x1c", "\x1d", "\x1e", "\x0b", "\x0c", "\r"]
+)
+def test_every_line_splitter_sees_one_record_per_line(stream: io.StringIO, separator: str) -> None:
+    log = logs.setup("INFO", "r", stream)
+    text = f"a{separator}b"
+    log.info(text, extra={"key": text, "nested": {"list": [text]}})
+    (line,) = stream.getvalue().splitlines()  # str.splitlines splits on every one of them
+    assert not re.search("[\x80-\x9f\u2028\u2029]", line)
+    entry = json.loads(line)
+    assert entry["message"] == entry["key"] == entry["nested"]["list"][0] == text
+    assert len(stream.getvalue().encode().splitlines()) == 1
+
+
+def test_every_datetime_in_a_line_has_the_format_of_time(stream: io.StringIO) -> None:
+    from datetime import timedelta, timezone
+
+    log = logs.setup("INFO", "r", stream)
+    kolkata = timezone(timedelta(hours=5, minutes=30))
+    log.info(
+        "x",
+        extra={
+            "cutoff": datetime(2026, 1, 2, 8, 34, 5, 123456, tzinfo=kolkata),
+            "naive": datetime(2026, 1, 2, 3, 4, 5),  # noqa: DTZ001 - taken as UTC
+            "nested": [datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)],
+        },
+    )
+    (entry,) = lines(stream)
+    assert entry["cutoff"] == "2026-01-02T03:04:05.123Z"
+    assert entry["naive"] == "2026-01-02T03:04:05.000Z"
+    assert entry["nested"] == ["2026-01-02T03:04:05.000Z"]
+    assert all(TIMESTAMP.fullmatch(value) for value in (entry["time"], entry["cutoff"]))
+
+
+@pytest.mark.parametrize("level", ["INFO", "WARNING"])
+def test_other_libraries_info_stays_out_unless_debug(
+    stream: io.StringIO, aws: None, level: str
+) -> None:
+    import boto3
+
+    log = logs.setup(level, "r", stream)
+    boto3.client("s3").list_buckets()  # botocore logs "Found credentials in environment variables"
+    logging.getLogger("urllib3.connectionpool").info("Starting new HTTPS connection")
+    logging.getLogger("botocore.credentials").warning("a library's warning")
+    log.info("own info")
+    messages = [entry["message"] for entry in lines(stream)]
+    assert "a library's warning" in messages
+    assert ("own info" in messages) == (level == "INFO")
+    assert not any("Found credentials" in message for message in messages)
+    assert not any(
+        entry["logger"].startswith(("botocore", "urllib3")) and entry["level"] == "INFO"
+        for entry in lines(stream)
+    )
+
+
+def test_other_libraries_info_and_debug_show_at_debug(stream: io.StringIO, aws: None) -> None:
+    import boto3
+
+    logs.setup("DEBUG", "r", stream)
+    boto3.client("s3").list_buckets()
+    messages = [entry["message"] for entry in lines(stream)]
+    assert any("Found credentials in environment variables" in message for message in messages)
+    assert any(
+        entry["level"] == "DEBUG" and entry["logger"].startswith("botocore")
+        for entry in lines(stream)
+    )
+
+
+def test_the_summary_logger_logs_at_info_whatever_the_level(stream: io.StringIO) -> None:
+    logs.setup("ERROR", "r", stream)
+    logs.summary_logger().info("run finished")
+    assert [entry["message"] for entry in lines(stream)] == ["run finished"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_text_lines_at_a_terminal_carry_the_same_fields(stream: io.StringIO) -> None:
+    log = logs.setup("INFO", "run-7", stream, fmt="text")
+    log.info("cleanup started", extra={"bucket": "b", "prefix": "a b", "count": 3, "on": True})
+    logs.summary_logger().info("run finished", extra={"exit_code": 0, "deleted": 2})
+    first, summary = stream.getvalue().splitlines()
+    assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3}Z INFO    cleanup started .*", first)
+    assert first.endswith(' bucket=b prefix="a b" count=3 on=true')
+    assert "run_id" not in first
+    assert summary.endswith("run finished exit_code=0 deleted=2 run_id=run-7")
+    assert "\x1b" not in stream.getvalue()  # no colour unless asked
+
+
+def test_text_lines_escape_what_a_terminal_would_act_on(stream: io.StringIO) -> None:
+    log = logs.setup("INFO", "r", stream, fmt="text")
+    key = "temp/\x1b[2J\u202eevil\nkey\x9b"
+    log.info("would delete %s", key, extra={"key": key})
+    (line,) = stream.getvalue().splitlines()
+    assert "\x1b" not in line
+    assert "\u202e" not in line
+    assert "\x9b" not in line
+    assert "\\u001b[2J" in line
+    assert "\\u202e" in line
+
+
+def test_colour_marks_levels_and_names_only_when_asked(stream: io.StringIO) -> None:
+    log = logs.setup("INFO", "r", stream, fmt="text", colour=True)
+    log.warning("careful", extra={"bucket": "b"})
+    line = stream.getvalue()
+    assert "\x1b[33mWARNING" in line
+    assert "\x1b[2mbucket\x1b[0m=b" in line
+
+
+@pytest.mark.parametrize(
+    ("setting", "terminal", "env", "expected"),
+    [
+        ("auto", True, {}, ("text", True)),
+        ("auto", False, {}, ("json", False)),
+        ("auto", True, {"NO_COLOR": "1"}, ("text", False)),
+        ("auto", True, {"NO_COLOR": ""}, ("text", True)),
+        ("auto", True, {"TERM": "dumb"}, ("text", False)),
+        ("json", True, {}, ("json", False)),
+        ("text", False, {}, ("text", False)),
+    ],
+)
+def test_log_format_auto_is_text_at_a_terminal_only(
+    setting: str, terminal: bool, env: dict[str, str], expected: tuple[str, bool]
+) -> None:
+    stream = _Terminal() if terminal else io.StringIO()
+    assert logs.choose_format(setting, env, stream) == expected
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_output_stops_the_run_once_without_tracebacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    calls: list[str] = []
+    log = logs.setup("INFO", "r", _ClosedPipe(), on_output_closed=lambda: calls.append("stop"))
+    for index in range(50):
+        log.info("line %d", index)
+    err = capsys.readouterr().err
+    assert calls == ["stop"]
+    assert err.splitlines() == ["error: standard output was closed; stopping the run (exit 141)"]
+    assert "Logging error" not in err
+    logs.setup("INFO", "r", io.StringIO())
+
+
+def test_other_write_errors_are_reported_as_logging_does(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(logging, "raiseExceptions", True)
+    calls: list[str] = []
+    log = logs.setup("INFO", "r", Full(), on_output_closed=lambda: calls.append("stop"))
+    log.info("one")
+    assert calls == []
+    assert "Logging error" in capsys.readouterr().err
+    logs.setup("INFO", "r", io.StringIO())

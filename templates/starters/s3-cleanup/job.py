@@ -180,16 +180,19 @@ class Counts:
 
 @dataclass
 class Progress:
-    """Logs the counts at a steady interval so a long run visibly moves."""
+    """Logs the counts at a steady interval so a long run visibly moves; the
+    first line comes after ``first_after`` seconds, not a whole interval."""
 
     counts: Counts
     interval: float
     clock: Callable[[], float] = time.monotonic
+    first_after: float = 2.0  # the first line comes early: a run of a few seconds shows it moves
     started: float = field(init=False)
     last: float = field(init=False)
 
     def __post_init__(self) -> None:
-        self.started = self.last = self.clock()
+        self.started = self.clock()
+        self.last = self.started - self.interval + min(self.interval, self.first_after)
 
     def tick(self) -> None:
         now = self.clock()

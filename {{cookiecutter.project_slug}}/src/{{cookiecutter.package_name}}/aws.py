@@ -18,6 +18,7 @@ account, and in prod refuses long-term keys and a missing allow-list.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import json
@@ -361,12 +362,21 @@ class Clients:
 
 
 def read_secret(clients: Clients, secret_id: str) -> str:
-    """Return a text secret. Its value is never logged or put in an error."""
+    """Return a text secret. Its value is never logged or put in an error.
+
+    GetSecretValue's answer never reaches a log (``secret_calls``); the value
+    is registered for scrubbing before it is returned, and, when it is JSON,
+    so is every string and number inside it, however deeply nested.
+    """
     response = clients.secretsmanager.get_secret_value(SecretId=secret_id)
     if "SecretString" not in response:
         raise ConfigError([f"secret {secret_id!r}: holds binary data, expected text"])
-    logs.register_secret(response["SecretString"])
-    return response["SecretString"]
+    value = response["SecretString"]
+    logs.register_secret(value)
+    # Not JSON, or nested too deep to decode: the whole value is registered.
+    with contextlib.suppress(ValueError, RecursionError):
+        logs.register_secret_leaves(json.loads(value))
+    return value
 
 
 def read_json_secret(clients: Clients, secret_id: str) -> dict[str, Any]:
@@ -377,9 +387,6 @@ def read_json_secret(clients: Clients, secret_id: str) -> dict[str, Any]:
         raise ConfigError([f"secret {secret_id!r}: is not valid JSON"]) from None
     if not isinstance(value, dict):
         raise ConfigError([f"secret {secret_id!r}: is JSON but not an object"])
-    for item in value.values():
-        if isinstance(item, str):
-            logs.register_secret(item)
     return value
 
 

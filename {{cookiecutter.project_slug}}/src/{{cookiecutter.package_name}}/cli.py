@@ -23,7 +23,10 @@ comes last, with counts that match what happened. The ``watchdog`` ends the
 run at once on a second signal (a summary marked ``forced``, exit 130/143),
 when a call outlives the worst case (``timed_out``, exit 3, or 130/143
 after a first signal), or at the deadline ``execute`` was given; the
-summary is written exactly once, by whichever comes first.
+summary is written exactly once, by whichever comes first. A closed stdout
+sets the same stop request as a first signal (``closed_output``) and ends
+in exit 141. At a terminal, every failing exit code also prints one line
+on stderr (``failure_line``).
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import config, job, logs
-from .errors import ConfigError, StopRequest
+from .errors import SIGPIPE, ConfigError, StopRequest
 from .exit_codes import ExitCode, exit_code_for, most_severe
+from .failure_line import tell_person
 from .overrides import with_overrides
 from .parser import build_parser
 from .process_exit import exit_now
@@ -84,17 +88,26 @@ def execute(
     """
     run = _Run(run_id or os.urandom(16).hex())  # as unique as a uuid4, without importing uuid
     env = os.environ if environ is None else environ
-    log = logs.setup("INFO", run.run_id)
     stop = StopRequest()
+
+    def output_closed() -> None:
+        stop.request(SIGPIPE)
+
+    fmt, colour = logs.choose_format("auto", env)  # until LOG_FORMAT is read
+    log = logs.setup("INFO", run.run_id, fmt=fmt, colour=colour, on_output_closed=output_closed)
     watch = Watchdog(run.end_now, stop)
     watch.start(deadline)
     restore_signals = stop_on_first_signal(stop, watch.force)
+    failure: BaseException | None = None
     try:
         env = with_overrides(env, overrides, job.SETTINGS)
         args = build_parser().parse_args(argv)
         settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
         run.dry_run = settings.dry_run
-        log = logs.setup(settings.log_level, run.run_id)
+        fmt, colour = logs.choose_format(settings.log_format, env)
+        log = logs.setup(
+            settings.log_level, run.run_id, fmt=fmt, colour=colour, on_output_closed=output_closed
+        )
         watch.bound = settings.worst_case_call_seconds()
         results = _run(settings, job_settings, run, stop, watch)
         codes = [exit_code_for(result.error) for result in results]
@@ -107,8 +120,11 @@ def execute(
         return {"exit_code": int(done.code or 0)}
     except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
         code = exit_code_for(error)
+        failure = error
         _report(log, code, error)
     watch.close()
+    if code is not ExitCode.CONFIG:  # configuration errors printed theirs
+        tell_person(code, failure)
     try:
         return run.finish(code, timed_out=stop.out_of_time and code is not ExitCode.OK)
     finally:
@@ -231,6 +247,9 @@ def _run(
 def _report(log: logging.Logger, code: ExitCode, error: BaseException) -> None:
     if code is ExitCode.UNEXPECTED:
         log.critical("unexpected error", exc_info=error)
+        return
+    if code is ExitCode.OUTPUT_CLOSED:
+        log.warning("stopped: standard output was closed; re-run to finish the remaining work")
         return
     if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
         log.warning("stopped by a signal; re-run to finish the remaining work")

@@ -45,6 +45,7 @@ DEFAULT_REGION = {{ cookiecutter.aws_region | tojson }}
 DEFAULT_ALLOWED_ACCOUNT_IDS = {{ cookiecutter.allowed_account_ids | tojson }}
 ENVIRONMENTS = ("dev", "staging", "prod")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("auto", "json", "text")
 RETRY_MODES = ("standard", "adaptive", "legacy")
 MAX_BACKOFF_SECONDS = 20  # botocore's cap on the wait between retries
 ACCOUNT_PLACEHOLDER = "{account}"
@@ -80,6 +81,7 @@ class Settings:
     environment: Literal["dev", "staging", "prod"]
     dry_run: bool
     log_level: str
+    log_format: Literal["auto", "json", "text"]
     region: str
     profile: str | None
     assume_role_arn: str | None
@@ -141,6 +143,14 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         default="INFO",
         flag="--log-level",
         help="log level",
+    ),
+    Setting(
+        "log_format",
+        ("LOG_FORMAT",),
+        lambda raw: validate.choice(raw, LOG_FORMATS),
+        default="auto",
+        flag="--log-format",
+        help="json lines, readable text, or auto: text at a terminal, json elsewhere",
     ),
     Setting(
         "region",
@@ -233,6 +243,7 @@ def add_flags(parser: argparse.ArgumentParser, settings: Sequence[Setting]) -> N
                 None,
                 (
                     f"env {' or '.join(setting.env)}" if setting.env else "",
+                    "required" if setting.required else "",
                     f"default {setting.default!r}" if setting.default else "",
                 ),
             )

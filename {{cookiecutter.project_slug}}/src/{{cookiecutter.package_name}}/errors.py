@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 
 __all__ = [
+    "SIGPIPE",
     "AwsError",
     "ConfigError",
     "Interrupted",
@@ -19,6 +20,9 @@ __all__ = [
     "SafetyRefusal",
     "StopRequest",
 ]
+# The stop reason for a closed stdout: the signal a closed pipe stands for
+# (its number on every POSIX system; Windows has no signal.SIGPIPE).
+SIGPIPE = 13
 
 
 class ConfigError(Exception):
@@ -58,8 +62,8 @@ class OutOfTime(Exception):
 
 
 class StopRequest(threading.Event):
-    """Set by a signal handler or the run's deadline; the job checks it
-    between units of work.
+    """Set by a signal handler, the run's deadline, or with ``SIGPIPE`` when
+    stdout is closed; the job checks it between units of work.
 
     Stopping there, instead of raising inside whatever call was running,
     lets the request in flight settle so the counts match what happened.

@@ -13,7 +13,14 @@ import sys
 from collections.abc import Iterable
 from enum import IntEnum
 
-from .errors import ConfigError, Interrupted, OutOfTime, PartialFailure, SafetyRefusal
+from .errors import (
+    SIGPIPE,
+    ConfigError,
+    Interrupted,
+    OutOfTime,
+    PartialFailure,
+    SafetyRefusal,
+)
 
 __all__ = [
     "CREDENTIAL_ERROR_CODES",
@@ -35,6 +42,7 @@ class ExitCode(IntEnum):
     REFUSED = 6  # refused for safety (account not allowed)
     UNEXPECTED = 99  # a bug: the traceback is logged
     INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
+    OUTPUT_CLOSED = 141  # stdout closed (a pipe's reader left): 128 + SIGPIPE (13)
     TERMINATED = 143  # SIGTERM: 128 + 15
 
 
@@ -50,6 +58,7 @@ SEVERITY = (
     ExitCode.CONFIG,
     ExitCode.REFUSED,
     ExitCode.UNEXPECTED,
+    ExitCode.OUTPUT_CLOSED,
     ExitCode.TERMINATED,
     ExitCode.INTERRUPTED,
 )
@@ -99,6 +108,8 @@ def exit_code_for(error: BaseException | None) -> ExitCode:
     if isinstance(error, PartialFailure):
         return ExitCode.AWS_ERROR
     if isinstance(error, Interrupted):
+        if error.signum == SIGPIPE:
+            return ExitCode.OUTPUT_CLOSED
         return ExitCode.TERMINATED if error.signum == signal.SIGTERM else ExitCode.INTERRUPTED
     if isinstance(error, OutOfTime):
         return ExitCode.NETWORK

@@ -1,182 +1,123 @@
-"""One JSON object per log line, on stdout, for CloudWatch Logs Insights.
+"""Where log lines go, at which level, and in which format.
 
 Why these choices:
-- ``time`` is UTC with milliseconds and a ``Z`` whatever the machine's TZ, so
-  lines from hosts in different zones sort and join correctly.
-- Every ``extra`` field is kept. A field whose name collides with a base key
-  is kept as ``extra_<name>``; a value JSON cannot encode is stringified, so
-  nothing a caller logged is ever silently dropped.
+- Every line goes to stdout: JSON lines when stdout is not a terminal, or
+  readable text at a terminal (``log_formats``); ``LOG_FORMAT`` overrides.
 - ``setup()`` replaces its own handler instead of adding another, so calling
   it twice (tests, a Lambda's warm start, a level change) never duplicates
   lines.
-- The handler sits on the root logger so botocore's own records come out as
-  JSON with the same ``run_id``.
-- ``context(account=..., region=...)`` adds fields to every line logged
-  inside it, in this thread and in work handed to other threads through
-  ``carrying_context`` (pool threads start with an empty context). An
-  extra field with the same name and value is not repeated; a different
-  value is kept as ``extra_<name>``.
+- The handler sits on the root logger so botocore's own records come out in
+  the same format with the same ``run_id``. This package's loggers log at
+  ``LOG_LEVEL``; other libraries' (botocore's "Found credentials in
+  environment variables", urllib3's connection notes) only from WARNING up,
+  unless ``LOG_LEVEL=DEBUG``.
 - The run's summary goes through its own logger, pinned to INFO, so it is
   the last line of every run whatever ``LOG_LEVEL`` says.
-- Secrets never reach the output: every string is scrubbed of the values
-  registered with ``register_secret`` (credentials, Secrets Manager values)
-  and of the shapes secrets take in botocore's DEBUG wire logs
-  (``Authorization`` and ``X-Amz-Security-Token`` headers, STS credential
-  elements, ``SecretString`` fields). The registry is process-wide because
-  botocore's records come from loggers this package does not own.
+- Secrets never reach the output: the bodies of calls that carry them are
+  never logged (``secret_calls``), and every string is scrubbed of the
+  values registered with ``register_secret`` and of the shapes credentials
+  take in botocore's wire logs (``redact``).
+- A closed stdout stops the run instead of being written to in vain
+  (``closed_output``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar, copy_context
-from datetime import UTC, datetime
-from types import MappingProxyType
-from typing import IO, Any, ParamSpec, TypeVar
+from collections.abc import Callable, Mapping
+from typing import IO, Literal
+
+from . import closed_output
+from .log_fields import carrying_context, context
+from .log_formats import JsonFormatter, TextFormatter
+from .redact import REDACTED, redact, register_secret, register_secret_leaves
+from .secret_calls import SecretCallFilter
 
 __all__ = [
+    "REDACTED",
     "JsonFormatter",
+    "TextFormatter",
     "carrying_context",
+    "choose_format",
     "claim_root_logger",
     "context",
     "redact",
     "register_secret",
+    "register_secret_leaves",
     "setup",
     "summary_logger",
 ]
 
-REDACTED = "[REDACTED]"
-MIN_SECRET_LENGTH = 6  # shorter values would scrub ordinary words
-_SECRET_SHAPES = (
-    # header values in botocore's request dumps: 'Authorization': b'AWS4-HMAC...'
-    re.compile(r"((?:authorization|x-amz-security-token)['\"]\s*[:=]\s*b?['\"])[^'\"]*", re.I),
-    # and in the canonical request it signs: x-amz-security-token:IQoJb3...
-    re.compile(r"((?:authorization|x-amz-security-token):)[^\s'\"]*", re.I),
-    re.compile(r"(<(SecretAccessKey|SessionToken|SecretString|SecretBinary)>)[^<]*"),
-    re.compile(
-        r"((?:SecretAccessKey|SessionToken|SecretString|SecretBinary)\\*['\"]\s*:\s*\\*['\"])"
-        r"(?:[^'\"\\]|\\.)*"
-    ),
-    re.compile(r"(Signature=)[0-9a-f]+"),
-    re.compile(r"()\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
-)
-_secrets: set[str] = set()
-_context: ContextVar[Mapping[str, Any]] = ContextVar("log_context", default=MappingProxyType({}))
+Format = Literal["json", "text"]
 
 
-@contextmanager
-def context(**fields: Any) -> Iterator[None]:
-    """Add ``fields`` to every line logged in this context (nested contexts add up)."""
-    token = _context.set(MappingProxyType({**_context.get(), **fields}))
-    try:
-        yield
-    finally:
-        _context.reset(token)
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def carrying_context(function: Callable[P, R]) -> Callable[P, R]:
-    """``function``, made to run in a copy of the caller's context.
-
-    Hand the result to a thread pool and its lines keep this context's fields.
-    Wrap once per submission: a context copy cannot run in two threads at once.
-    """
-    snapshot = copy_context()
-
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        return snapshot.run(function, *args, **kwargs)
-
-    return run
-
-
-def register_secret(value: str | None) -> None:
-    """Scrub ``value`` from every later log line (no-op for short or empty values)."""
-    if value and len(value) >= MIN_SECRET_LENGTH:
-        _secrets.add(value)
-
-
-def redact(text: str) -> str:
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    for shape in _SECRET_SHAPES:
-        text = shape.sub(lambda match: match.group(1) + REDACTED, text)
-    return text
-
-
-# Attributes every LogRecord has; anything else on a record came from ``extra``.
-_RECORD_ATTRS = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
-    | {"message", "asctime", "taskName"}
-)
-
-
-class JsonFormatter(logging.Formatter):
-    def __init__(self, run_id: str) -> None:
-        super().__init__()
-        self.run_id = run_id
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": _utc_timestamp(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "run_id": self.run_id,
-        }
-        shared = _context.get()
-        entry.update((key, value) for key, value in shared.items() if key not in entry)
-        for key, value in vars(record).items():
-            if key in _RECORD_ATTRS or key.startswith("_"):
-                continue
-            if key in shared and shared[key] == value:
-                continue
-            entry[f"extra_{key}" if key in entry else key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(_jsonable(entry), ensure_ascii=False, allow_nan=False)
-
-
-class _JsonLinesHandler(logging.Handler):
+class _LinesHandler(logging.Handler):
     """Writes each line to ``stream``, or else to whatever ``sys.stdout`` is
-    when the record comes, so a replaced stdout is always the one written to."""
+    when the record comes, so a replaced stdout is always the one written to.
+
+    A write that fails because the output is gone stops the run (once) and
+    every later line is dropped; nothing is printed per failed line.
+    """
 
     def __init__(self, stream: IO[str] | None) -> None:
         super().__init__()
         self._stream = stream
+        self._closed = False
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self._closed:
+            return
+        stream = self._stream if self._stream is not None else sys.stdout
+        if stream is None:  # Python found no stdout at start: it was closed
+            self._gone()
+            return
         try:
-            stream = self._stream if self._stream is not None else sys.stdout
             stream.write(self.format(record) + "\n")
             stream.flush()
-        except Exception:  # noqa: BLE001 - as logging does: report, never break the run
-            self.handleError(record)
+        except Exception as error:  # noqa: BLE001 - as logging does: report, never break the run
+            if closed_output.is_closed_output_error(error):
+                self._gone()
+            else:
+                self.handleError(record)
+
+    def _gone(self) -> None:
+        self._closed = True
+        closed_output.output_closed(silence_stdout=self._stream is None)
 
 
-def setup(level: str, run_id: str, stream: IO[str] | None = None) -> logging.Logger:
-    """Send every log record to ``stream`` (stdout) as JSON; idempotent."""
+def setup(
+    level: str,
+    run_id: str,
+    stream: IO[str] | None = None,
+    *,
+    fmt: Format = "json",
+    colour: bool = False,
+    on_output_closed: Callable[[], None] | None = None,
+) -> logging.Logger:
+    """Send every log record to ``stream`` (stdout) in ``fmt``; idempotent.
+
+    ``on_output_closed`` is called once if the output turns out to be closed.
+    """
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if isinstance(handler, _JsonLinesHandler):
+        if isinstance(handler, _LinesHandler):
             root.removeHandler(handler)
-    handler = _JsonLinesHandler(stream)
-    handler.setFormatter(JsonFormatter(run_id))
+    handler = _LinesHandler(stream)
+    if fmt == "text":
+        handler.setFormatter(TextFormatter(run_id, colour=colour, summary_logger=_SUMMARY))
+    else:
+        handler.setFormatter(JsonFormatter(run_id))
+    handler.addFilter(SecretCallFilter(__package__ or ""))
     root.addHandler(handler)
-    root.setLevel(level)
+    own = logging.getLogger(__package__)
+    own.setLevel(level)
+    root.setLevel(level if level == "DEBUG" else max(logging.getLevelName(level), logging.WARNING))
     summary_logger().setLevel(logging.INFO)
-    return logging.getLogger(__package__)
+    closed_output.set_stop_callback(on_output_closed)
+    if stream is None:
+        closed_output.watch_stdout()
+    return own
 
 
 def claim_root_logger() -> None:
@@ -187,31 +128,32 @@ def claim_root_logger() -> None:
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if not isinstance(handler, _JsonLinesHandler):
+        if not isinstance(handler, _LinesHandler):
             root.removeHandler(handler)
 
 
+_SUMMARY = f"{__package__}.summary"
+
+
 def summary_logger() -> logging.Logger:
-    return logging.getLogger(f"{__package__}.summary")
+    return logging.getLogger(_SUMMARY)
 
 
-def _utc_timestamp(created: float) -> str:
-    moment = datetime.fromtimestamp(created, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _jsonable(value: Any) -> Any:
-    """Return ``value`` made of JSON types only, stringifying what is not."""
-    if isinstance(value, str):
-        return redact(value)
-    if value is None or isinstance(value, bool | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return redact(str(value))
+def choose_format(
+    log_format: str, env: Mapping[str, str], stream: IO[str] | None = None
+) -> tuple[Format, bool]:
+    """The format and whether to colour it: ``auto`` is text at a terminal,
+    JSON elsewhere; colour needs a terminal, ``NO_COLOR`` unset or empty
+    (no-color.org) and a ``TERM`` other than ``dumb``."""
+    target = stream if stream is not None else sys.stdout
+    try:
+        terminal = target is not None and target.isatty()
+    except (OSError, ValueError):  # a closed stream is no terminal
+        terminal = False
+    fmt: Format
+    if log_format == "auto":
+        fmt = "text" if terminal else "json"
+    else:
+        fmt = "text" if log_format == "text" else "json"
+    colour = fmt == "text" and terminal and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
+    return fmt, colour

@@ -1,0 +1,267 @@
+"""The baked CLI's output as a real process: a closed pipe, a terminal, secrets.
+
+A closed stdout must stop the work (exit 141, one line on stderr, no
+traceback); a terminal gets readable text and a pipe JSON lines; no secret
+reaches the output at DEBUG, whatever its shape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .e2e import ACCOUNT, SLUG, Run, assert_contract, base_env, keys_in, seed
+from .fault_proxy import FaultPlan, FaultProxy, operation_kind
+
+CLOSED_MESSAGE = "error: standard output was closed; stopping the run (exit 141)"
+TEXT_LINE = re.compile(r"\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) +\S")
+
+
+@dataclass
+class GatedProxy(FaultProxy):
+    """Holds the first S3 request until ``release`` is set (STS goes through)."""
+
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        path, _, query = request.path.partition("?")
+        if operation_kind(request.command, path, query) != "query_api":
+            self.held.set()
+            self.release.wait(120)
+        super().handle(request)
+
+
+def read_line(stream: Any, timeout: float = 60) -> str:
+    """One line from a pipe, or fail (not hang) if none comes."""
+    ready, _, _ = select.select([stream], [], [], timeout)
+    assert ready, "no line came"
+    return str(stream.readline())
+
+
+def start(project: Any, env: dict[str, str], *argv: str, **popen: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(project.venv_bin / SLUG), *argv],
+        env=env,
+        stdout=popen.pop("stdout", subprocess.PIPE),
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+def test_a_closed_pipe_stops_the_run_before_any_delete(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    expired = [f"temp/{index:05d}.log" for index in range(3000)]
+    seed(bucket, expired, age_days=90)
+    with GatedProxy(endpoint) as proxy:
+        env = {**base_env(project, proxy.url, tmp_path), "S3_BUCKET": bucket}
+        process = start(project, env, "--apply")
+        assert process.stdout is not None
+        assert process.stderr is not None
+        try:
+            assert "run started" in read_line(process.stdout)
+            assert proxy.held.wait(60), "the run never reached S3"
+            process.stdout.close()  # | head -1: the reader is gone, the run is waiting on S3
+            assert read_line(process.stderr).rstrip("\n") == CLOSED_MESSAGE
+        finally:
+            proxy.release.set()
+        code = process.wait(120)
+        rest = process.stderr.read()
+    assert code == 141
+    assert rest == ""  # the one line above, no traceback
+    assert proxy.seen["delete_objects"] == 0
+    assert set(expired) <= keys_in(bucket)
+
+
+@pytest.mark.parametrize("mode", ["--dry-run", "--apply"])
+def test_head_3_ends_the_run_with_141_and_one_line_on_stderr(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path, mode: str
+) -> None:
+    expired = [f"temp/{index:05d}.log" for index in range(3000)]
+    seed(bucket, expired, age_days=90)
+    env = {**base_env(project, endpoint, tmp_path), "S3_BUCKET": bucket, "LOG_LEVEL": "DEBUG"}
+    process = start(project, env, mode)
+    assert process.stdout is not None
+    assert process.stderr is not None
+    for _ in range(3):
+        json.loads(read_line(process.stdout))
+    process.stdout.close()
+    code = process.wait(120)
+    stderr = process.stderr.read()
+    assert code == 141
+    assert stderr.splitlines() == [CLOSED_MESSAGE]
+    assert "Traceback" not in stderr
+
+
+def test_a_stdout_closed_from_the_start_changes_nothing(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    expired = [f"temp/{index:05d}.log" for index in range(1500)]
+    seed(bucket, expired, age_days=90)
+    env = {**base_env(project, endpoint, tmp_path), "S3_BUCKET": bucket}
+    process = start(project, env, "--apply", stdout=None, preexec_fn=lambda: os.close(1))
+    assert process.stderr is not None
+    code = process.wait(120)
+    assert code == 141
+    assert process.stderr.read().splitlines() == [CLOSED_MESSAGE]
+    assert set(expired) <= keys_in(bucket)
+
+
+def run_at_terminal(
+    project: Any, env: dict[str, str], *argv: str, stderr_at_terminal: bool = False
+) -> tuple[int, str, str]:
+    """Run with stdout (and optionally stderr) on a pseudo-terminal."""
+    out_master, out_slave = pty.openpty()
+    err_master, err_slave = pty.openpty() if stderr_at_terminal else (-1, -1)
+    try:
+        done = subprocess.run(
+            [str(project.venv_bin / SLUG), *argv],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out_slave,
+            stderr=err_slave if stderr_at_terminal else subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(out_slave)
+        if stderr_at_terminal:
+            os.close(err_slave)
+    stdout = drain(out_master)
+    stderr = drain(err_master) if stderr_at_terminal else done.stderr.decode()
+    return done.returncode, stdout, stderr
+
+
+def drain(master: int) -> str:
+    chunks = []
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 5)
+            if not ready:
+                break
+            chunk = os.read(master, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError:  # EIO: the terminal's other end is closed and drained
+        pass
+    finally:
+        os.close(master)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def fields_of(text_line: str) -> set[str]:
+    return set(re.findall(r" ([A-Za-z_][\w]*)=", text_line))
+
+
+def test_a_terminal_gets_text_and_a_pipe_gets_json_with_the_same_summary(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    seed(bucket, [f"temp/{index}.log" for index in range(3)], age_days=90)
+    env = {**base_env(project, endpoint, tmp_path), "S3_BUCKET": bucket, "TERM": "xterm"}
+    code, stdout, _ = run_at_terminal(project, {**env, "NO_COLOR": "1"})
+    assert code == 0
+    text_lines = stdout.splitlines()
+    assert all(TEXT_LINE.match(line) for line in text_lines), stdout
+    assert "\x1b" not in stdout
+    assert not any(line.startswith("{") for line in text_lines)
+    piped = Run(project.run(project.venv_bin / SLUG, env=env, check=False))
+    assert_contract(piped, 0)
+    summary_fields = set(piped.summary) - {"time", "level", "logger", "message"}
+    assert " run finished " in text_lines[-1]
+    assert fields_of(text_lines[-1]) == summary_fields
+
+    _, coloured, _ = run_at_terminal(project, env)
+    assert "\x1b[32mINFO" in coloured
+    _, forced, _ = run_at_terminal(project, {**env, "LOG_FORMAT": "json"})
+    assert json.loads(forced.splitlines()[-1])["message"] == "run finished"
+    forced_text = Run(
+        project.run(project.venv_bin / SLUG, env={**env, "LOG_FORMAT": "text"}, check=False)
+    )
+    assert TEXT_LINE.match(forced_text.stdout.splitlines()[-1])
+
+
+def test_a_failure_at_a_terminal_prints_one_line_on_stderr(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    env = {**base_env(project, endpoint, tmp_path), "S3_BUCKET": bucket}
+    del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    code, _, stderr = run_at_terminal(project, env, stderr_at_terminal=True)
+    assert code == 2
+    (line,) = stderr.splitlines()
+    assert line.startswith("error: credentials missing, invalid or expired")
+    assert line.endswith("(exit 2)")
+    piped = Run(project.run(project.venv_bin / SLUG, env=env, check=False))
+    assert piped.code == 2
+    assert piped.stderr == ""  # not a terminal: the log says it all
+
+
+SECRET_VALUE = {
+    "password": 'p"a\\ss\u2028\U0001f600\ue000',  # pragma: allowlist secret
+    "pin": "\ue001",
+    "nested": {"list": [48_213_907_551, "k\ue002y"]},
+}
+
+
+def test_no_json_secret_reaches_the_output_at_debug(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    """A job reading a JSON secret at DEBUG, through the fault proxy's wire."""
+    import boto3
+
+    boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_secret(Name=f"{bucket}-db", SecretString=json.dumps(SECRET_VALUE))
+    script = (
+        "import json, logging, sys\n"
+        f"from {project.context['package_name']} import aws, cli, config, job, logs\n"
+        "args = cli.build_parser().parse_args([])\n"
+        "settings, _ = config.load(args, __import__('os').environ, job.JobSettings, job.SETTINGS)\n"
+        "logs.setup('DEBUG', 'r')\n"
+        "clients = aws.Clients(settings, 'r')\n"
+        "value = aws.read_json_secret(clients, sys.argv[1])\n"
+        "clients.sts.get_caller_identity()\n"
+        "logging.getLogger(job.__name__).info('read %s %r', value, value, extra={'v': value})\n"
+    )
+    env = {
+        **base_env(project, endpoint, tmp_path),
+        "S3_BUCKET": bucket,
+        "ASSUME_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/reader",
+    }
+    done = project.run(project.venv_bin / "python", "-c", script, f"{bucket}-db", env=env)
+    output = done.stdout + done.stderr
+    assert "Response body" in output  # the wire logs are on for calls without secrets
+    assert not re.search(r"[\ue000-\uf8ff]|\\+u[eE][0-9a-fA-F]{3}|\\+x[eE][eE]\\+x[89abAB]", output)
+    assert "48213907551" not in output
+    assert "\U0001f600" not in output
+    assert "[REDACTED]" in output
+
+
+def test_a_run_of_a_few_seconds_shows_progress_early(cli: Any, endpoint: str, bucket: str) -> None:
+    """Every request takes at least a second, so two list pages pass the first
+    progress line's 2 s, far inside the default 10 s PROGRESS_INTERVAL."""
+    seed(bucket, [f"temp/{index:05d}.log" for index in range(3000)], age_days=90)
+    with FaultProxy(endpoint, FaultPlan(latency=1.0)) as proxy:
+        run = cli(S3_BUCKET=bucket, AWS_ENDPOINT_URL=proxy.url)
+    assert_contract(run, 0)
+    assert proxy.seen["list_objects"] >= 3
+    messages = [line["message"] for line in run.lines]
+    assert "progress" in messages
+    assert messages.index("progress") < messages.index("run finished")

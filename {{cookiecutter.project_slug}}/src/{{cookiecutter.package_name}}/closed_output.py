@@ -1,0 +1,119 @@
+"""A closed stdout stops the run: no work goes on with its log going nowhere.
+
+``script --apply | head -3`` closes the pipe after three lines. Without
+this, every later line fails to write (Python prints a ``--- Logging error
+---`` traceback for each), the run finishes its deletes unseen, and the
+interpreter prints a ``BrokenPipeError`` traceback as it exits.
+
+Instead, the first time stdout is found closed (a write fails, or, for a
+pipe or socket, a watcher thread sees its reader go away before anything is
+written) the run's stop callback is called, which makes the job stop at
+its next unit of work; stdout is pointed at ``/dev/null`` so nothing later
+fails to write, the exit included; and one line says so on stderr.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import stat
+import sys
+import threading
+from collections.abc import Callable
+
+__all__ = [
+    "MESSAGE",
+    "is_closed_output_error",
+    "output_closed",
+    "set_stop_callback",
+    "watch_stdout",
+]
+
+MESSAGE = "error: standard output was closed; stopping the run (exit 141)"
+_lock = threading.Lock()
+_state: dict[str, Callable[[], None] | bool | None] = {"on_closed": None, "noticed": False}
+_watching = threading.Event()
+
+
+def is_closed_output_error(error: BaseException) -> bool:
+    """Whether writing failed because the output is gone (not full, not invalid)."""
+    if isinstance(error, BrokenPipeError | ConnectionResetError):
+        return True
+    if isinstance(error, OSError) and error.errno in (errno.EPIPE, errno.EBADF):
+        return True
+    return isinstance(error, ValueError) and "closed file" in str(error)
+
+
+def set_stop_callback(on_closed: Callable[[], None] | None) -> None:
+    """Call ``on_closed`` (once) when stdout is found closed during this run."""
+    with _lock:
+        _state["on_closed"] = on_closed
+        _state["noticed"] = False
+
+
+def output_closed(*, silence_stdout: bool = True) -> None:
+    """Stop the run, silence stdout, and say so once on stderr.
+
+    ``silence_stdout=False`` is for a stream other than the process's stdout
+    (a test's buffer): its writer stops writing, fd 1 is left alone.
+    """
+    with _lock:
+        if _state["noticed"]:
+            return
+        _state["noticed"] = True
+        on_closed = _state["on_closed"]
+    if callable(on_closed):
+        on_closed()  # first: the stop must be requested before anyone reads the line below
+    if silence_stdout:
+        _silence_stdout()
+    try:
+        sys.stderr.write(MESSAGE + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass  # stderr is gone too: nobody is left to tell
+
+
+def watch_stdout() -> None:
+    """Watch a pipe or socket stdout for its reader going away (once per process).
+
+    ``poll`` with no events asked for still reports an error or hang-up, so
+    the thread sleeps in the kernel until the reader closes its end.
+    """
+    if _watching.is_set() or not hasattr(select, "poll"):
+        return
+    try:
+        mode = os.fstat(1).st_mode
+    except OSError:
+        output_closed()
+        return
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return
+    _watching.set()
+    threading.Thread(target=_wait_for_reader_to_leave, name="stdout-watch", daemon=True).start()
+
+
+def _wait_for_reader_to_leave() -> None:
+    poller = select.poll()
+    poller.register(1, 0)
+    while True:
+        events = poller.poll()
+        if any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events):
+            output_closed()
+            return
+        if any(mask & select.POLLNVAL for _, mask in events):
+            return  # fd 1 was closed in this process: a write will tell
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null, so buffered lines and later writes land somewhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+        finally:
+            os.close(devnull)
+    except OSError:
+        pass
+    if sys.stdout is None or getattr(sys.stdout, "closed", False):
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process

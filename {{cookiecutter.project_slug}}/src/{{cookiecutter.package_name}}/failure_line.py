@@ -1,0 +1,61 @@
+"""The one line a person at a terminal reads on stderr when a run fails.
+
+The log says everything, but at a terminal a failure should not need
+reading the log: every failing exit code prints one line naming what went
+wrong and the code. Not at a terminal (a scheduler, Lambda, ECS) the log is
+the only output. Configuration errors print their own lines (one per
+problem, always), and a closed stdout prints its own (``closed_output``).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import IO
+
+from .exit_codes import ExitCode
+from .log_formats import printable
+from .redact import redact
+
+__all__ = ["MEANINGS", "tell_person"]
+
+MAX_DETAIL = 300  # one terminal line or two, never a wall of text
+MEANINGS = {
+    ExitCode.CREDENTIALS: "credentials missing, invalid or expired",
+    ExitCode.NETWORK: "network: the endpoint could not be reached in time",
+    ExitCode.PERMISSION: "permission denied",
+    ExitCode.AWS_ERROR: "AWS error, or some items failed",
+    ExitCode.REFUSED: "refused for safety",
+    ExitCode.UNEXPECTED: "unexpected error (a bug): the traceback is in the log",
+    ExitCode.INTERRUPTED: "stopped by Ctrl-C: re-run to finish",
+    ExitCode.TERMINATED: "stopped by SIGTERM: re-run to finish",
+}
+
+
+def tell_person(code: ExitCode, error: BaseException | None, stream: IO[str] | None = None) -> None:
+    """Print the failure's line on ``stream`` (stderr) if it is a terminal."""
+    meaning = MEANINGS.get(code)
+    target = stream if stream is not None else sys.stderr
+    if meaning is None or target is None or not _is_terminal(target):
+        return
+    detail = ""
+    if error is not None and code in (
+        ExitCode.CREDENTIALS,
+        ExitCode.NETWORK,
+        ExitCode.PERMISSION,
+        ExitCode.AWS_ERROR,
+        ExitCode.REFUSED,
+    ):
+        text = " ".join(redact(str(error) or type(error).__name__).split())
+        detail = ": " + printable(text[:MAX_DETAIL] + ("..." if len(text) > MAX_DETAIL else ""))
+    try:
+        target.write(f"error: {meaning}{detail} (exit {int(code)})\n")
+        target.flush()
+    except (OSError, ValueError):
+        pass  # the terminal is gone: the log still has it
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False

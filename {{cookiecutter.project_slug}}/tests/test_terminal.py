@@ -1,0 +1,70 @@
+"""What a person at a terminal sees: one line on stderr per failure, --help."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from {{ cookiecutter.package_name }} import config, job
+from {{ cookiecutter.package_name }}.errors import SIGPIPE, Interrupted
+from {{ cookiecutter.package_name }}.exit_codes import ExitCode, exit_code_for
+from {{ cookiecutter.package_name }}.failure_line import MEANINGS, tell_person
+from {{ cookiecutter.package_name }}.parser import build_parser
+
+from .conftest import JOB_ENV, RunCli
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_every_failing_exit_code_but_config_has_a_human_line() -> None:
+    failing = set(ExitCode) - {ExitCode.OK, ExitCode.CONFIG, ExitCode.OUTPUT_CLOSED}
+    assert set(MEANINGS) == failing  # config errors and a closed output print their own
+
+
+@pytest.mark.parametrize("code", sorted(MEANINGS))
+def test_the_line_is_printed_at_a_terminal_only(code: ExitCode) -> None:
+    terminal, pipe = Terminal(), io.StringIO()
+    error = RuntimeError("detail\nwith\x1b[31m a second line")
+    tell_person(code, error, terminal)
+    tell_person(code, error, pipe)
+    (line,) = terminal.getvalue().splitlines()
+    assert line.startswith(f"error: {MEANINGS[code]}")
+    assert line.endswith(f"(exit {int(code)})")
+    assert "\x1b" not in line
+    assert pipe.getvalue() == ""
+
+
+def test_a_failed_run_at_a_terminal_says_why_on_stderr(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = run_cli(env=JOB_ENV)
+    assert result.code == ExitCode.CREDENTIALS
+    (line,) = terminal.getvalue().splitlines()
+    assert line.startswith("error: credentials missing, invalid or expired: ")
+    assert line.endswith("(exit 2)")
+
+
+def test_a_closed_output_maps_to_141() -> None:
+    assert exit_code_for(Interrupted(SIGPIPE)) is ExitCode.OUTPUT_CLOSED
+    assert int(ExitCode.OUTPUT_CLOSED) == 141
+
+
+def test_help_marks_required_settings_as_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for setting in (*config.COMMON_SETTINGS, *job.SETTINGS):
+        if setting.flag:
+            described = f"{setting.help} (env {' or '.join(setting.env)}"
+            described = " ".join(described.split())
+            assert described in text
+            after = text.split(described, 1)[1].split(")", 1)[0]
+            assert ("required" in after) == setting.required, setting.name
