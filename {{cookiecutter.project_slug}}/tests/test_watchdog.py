@@ -25,7 +25,7 @@ from {{ cookiecutter.package_name }}.errors import StopRequest
 from {{ cookiecutter.package_name }}.process_exit import descendants
 from {{ cookiecutter.package_name }}.watchdog import Ending, Watchdog
 
-from .conftest import JOB_ENV, REGION
+from .conftest import ACCOUNT_ID, JOB_ENV, REGION
 
 WAIT = 60  # seconds: only a safety net, a passing test never waits this long
 
@@ -71,7 +71,7 @@ def test_a_failed_call_leaves_nothing_in_flight(aws: None) -> None:
     base = boto3.Session(region_name=REGION)
     watch.register(base._session)
     with pytest.raises(ClientError):
-        base.client("secretsmanager").get_secret_value(SecretId="no-such-secret")
+        base.client("organizations").describe_organization()  # no organization exists
     assert watch.in_flight() == []
 
 
@@ -136,7 +136,7 @@ def test_a_run_past_its_deadline_stops_gracefully_with_exit_3(
         stop.check()
 
     monkeypatch.setattr(job, "run", waits_for_a_stop)
-    summary = cli.execute([], JOB_ENV, deadline=3600.0)
+    summary = cli.execute([], {**JOB_ENV, "ALLOWED_ACCOUNT_IDS": ACCOUNT_ID}, deadline=3600.0)
     assert summary["exit_code"] == 3
     assert summary["timed_out"] is True
     assert "forced" not in summary
