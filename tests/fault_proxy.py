@@ -26,6 +26,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
@@ -312,12 +313,11 @@ def reset(request: BaseHTTPRequestHandler) -> None:
     sock.close()
 
 
-class BlackHole:
-    """Accepts connections on 127.0.0.1 and never answers."""
+class LoopbackServer:
+    """A bare TCP server on 127.0.0.1: each connection goes to ``connected``."""
 
     def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
-        self._held: list[socket.socket] = []
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
 
@@ -325,6 +325,9 @@ class BlackHole:
     def url(self) -> str:
         host, port = self._listener.getsockname()[:2]
         return f"http://{host}:{port}"
+
+    def connected(self, connection: socket.socket) -> None:
+        raise NotImplementedError
 
     def _accept(self) -> None:
         self._listener.settimeout(0.2)
@@ -335,22 +338,36 @@ class BlackHole:
                 continue
             except OSError:
                 return
-            self._held.append(connection)
+            self.connected(connection)
 
-    def __enter__(self) -> BlackHole:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._closed.set()
         self._thread.join()
-        for connection in self._held:
-            connection.close()
         self._listener.close()
 
 
-class Trickle:
-    """An endpoint on 127.0.0.1 that answers every request with a valid STS
+class BlackHole(LoopbackServer):
+    """Accepts connections and never answers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held: list[socket.socket] = []
+
+    def connected(self, connection: socket.socket) -> None:
+        self._held.append(connection)
+
+    def __exit__(self, *_: object) -> None:
+        super().__exit__()
+        for connection in self._held:
+            connection.close()
+
+
+class Trickle(LoopbackServer):
+    """An endpoint that answers every request with a valid STS
     GetCallerIdentity response, sent one byte every ``interval`` seconds.
 
     Each byte comes well within any read timeout, so botocore never gives up
@@ -367,27 +384,12 @@ class Trickle:
     )
 
     def __init__(self, interval: float) -> None:
+        super().__init__()
         self.interval = interval
         self.requested = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
 
-    @property
-    def url(self) -> str:
-        host, port = self._listener.getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    def _accept(self) -> None:
-        self._listener.settimeout(0.2)
-        while not self._closed.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+    def connected(self, connection: socket.socket) -> None:
+        threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
 
     def _answer(self, connection: socket.socket) -> None:
         with connection:
@@ -409,12 +411,3 @@ class Trickle:
                     connection.sendall(bytes([byte]))
                 except OSError:
                     return  # the client gave up
-
-    def __enter__(self) -> Trickle:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._closed.set()
-        self._thread.join()
-        self._listener.close()
