@@ -51,7 +51,7 @@ BENCH = REPO / "bench"
 sys.path.insert(0, str(REPO))
 
 from tests.baked_project import BakedProject  # noqa: E402
-from tests.e2e import ACCOUNT, SLUG, keys_in, moto_server, s3_client, seed  # noqa: E402
+from tests.e2e import ACCOUNT, SLUG, keys_in, moto_server, s3_client, sealed_env, seed  # noqa: E402
 
 SURVIVORS = 10
 PREFIX = "temp/"
@@ -285,16 +285,7 @@ class Bench:
     serial: int = 0
 
     def base_env(self) -> dict[str, str]:
-        return {
-            "PATH": f"{self.project.venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-            "HOME": str(self.home),
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_CONFIG_FILE": str(self.home / "no-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "no-credentials"),
-        }
+        return sealed_env(self.project.venv_bin, self.home) | {"AWS_DEFAULT_REGION": "us-east-1"}
 
     def command(self, tool: str, case: Case, bucket: str) -> tuple[list[str], dict[str, str]]:
         env = self.base_env()

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.run import CASES, PREFIX
 from tests.baked_project import BakedProject
-from tests.e2e import SLUG, moto_server, s3_client
+from tests.e2e import SLUG, moto_server, s3_client, sealed_env
 
 WATCHED = (
     "parse_timestamp",  # botocore's or the run's own
@@ -131,15 +131,8 @@ def main() -> int:
     age = next(case for case in CASES if case.name == "age")
     with moto_server() as endpoint, tempfile.TemporaryDirectory() as workdir:
         home = Path(workdir)
-        env = {
-            "PATH": str(project.venv_bin),
-            "HOME": str(home),
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
+        env = sealed_env(project.venv_bin, home) | {
             "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_CONFIG_FILE": str(home / "no-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
             "AWS_ENDPOINT_URL": endpoint,
             "S3_BUCKET": "bench-profile",
             "S3_PREFIX": PREFIX,

@@ -70,17 +70,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def base_env(project: Any, endpoint: str, tmp_path: Path) -> dict[str, str]:
-    """A sealed environment: fake keys, no profiles, no metadata service, moto endpoint."""
+def sealed_env(venv_bin: Path, home: Path) -> dict[str, str]:
+    """Fake keys, no profiles, no metadata service: nothing can reach a real account."""
     return {
-        "PATH": f"{project.venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HOME": str(tmp_path),
-        "TZ": "America/New_York",
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(home),
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        "AWS_CONFIG_FILE": str(home / "no-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
+    }
+
+
+def base_env(project: Any, endpoint: str, tmp_path: Path) -> dict[str, str]:
+    """A sealed environment for the baked CLI against the moto endpoint."""
+    return sealed_env(project.venv_bin, tmp_path) | {
+        "TZ": "America/New_York",
         "AWS_ENDPOINT_URL": endpoint,
         "ALLOWED_ACCOUNT_IDS": ACCOUNT,
     }

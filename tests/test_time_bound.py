@@ -92,6 +92,11 @@ def start(project: Any, env: dict[str, str], *argv: str) -> Process:
     return Process([str(project.venv_bin / SLUG), *argv], env, project.path)
 
 
+def trickled(project: Any, tmp_path: Path, trickle: Trickle) -> dict[str, str]:
+    """The CLI's environment with every call sent to the trickling endpoint."""
+    return base_env(project, trickle.url, tmp_path) | {"S3_BUCKET": "some-bucket"}
+
+
 def assert_summary(lines: list[dict[str, Any]], code: int, **markers: bool) -> dict[str, Any]:
     summary = lines[-1]
     assert summary["message"] == "run finished"
@@ -103,16 +108,10 @@ def assert_summary(lines: list[dict[str, Any]], code: int, **markers: bool) -> d
 
 
 def test_a_trickling_endpoint_ends_the_run_at_its_bound_with_exit_3(
-    project: Any, endpoint: str, tmp_path: Path
+    project: Any, tmp_path: Path
 ) -> None:
     with Trickle(interval=0.3) as trickle:
-        env = {
-            **base_env(project, endpoint, tmp_path),
-            **SMALL_BOUND,
-            "AWS_ENDPOINT_URL": trickle.url,
-            "S3_BUCKET": "some-bucket",
-        }
-        run = start(project, env)
+        run = start(project, trickled(project, tmp_path, trickle) | SMALL_BOUND)
         started = run.wait_for("run started")
         code, lines, stderr = run.finish()
     assert started["worst_case_call_s"] == 4
@@ -125,18 +124,12 @@ def test_a_trickling_endpoint_ends_the_run_at_its_bound_with_exit_3(
 
 
 def test_a_hung_call_after_a_first_sigterm_ends_at_its_bound_with_143(
-    project: Any, endpoint: str, tmp_path: Path
+    project: Any, tmp_path: Path
 ) -> None:
     """ECS sends one SIGTERM and waits: the run must end by itself, with the
     signal's code (a signal outranks a timeout), before the task is killed."""
     with Trickle(interval=0.3) as trickle:
-        env = {
-            **base_env(project, endpoint, tmp_path),
-            **SMALL_BOUND,
-            "AWS_ENDPOINT_URL": trickle.url,
-            "S3_BUCKET": "some-bucket",
-        }
-        run = start(project, env)
+        run = start(project, trickled(project, tmp_path, trickle) | SMALL_BOUND)
         run.wait_for("run started")
         assert trickle.requested.wait(SAFETY_NET)
         run.popen.send_signal(signal.SIGTERM)
@@ -176,15 +169,10 @@ def test_a_credential_process_that_never_returns_is_ended_with_the_run(
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_second_signal_during_a_hung_call_forces_a_summary(
-    project: Any, endpoint: str, tmp_path: Path, sig: signal.Signals, code: int
+    project: Any, tmp_path: Path, sig: signal.Signals, code: int
 ) -> None:
     with Trickle(interval=0.3) as trickle:
-        env = {
-            **base_env(project, endpoint, tmp_path),
-            "AWS_ENDPOINT_URL": trickle.url,
-            "S3_BUCKET": "some-bucket",
-        }
-        run = start(project, env)
+        run = start(project, trickled(project, tmp_path, trickle))
         run.wait_for("run started")
         assert trickle.requested.wait(SAFETY_NET)  # the run is inside the call
         run.popen.send_signal(sig)
