@@ -39,6 +39,9 @@ ALWAYS = [
     "tests/test_job.py",
     "tests/test_practices.py",
     "tests/test_targets.py",
+    "tests/test_session_policy.py",
+    "tests/test_timestamps.py",
+    "tests/test_watchdog.py",
     ".cookiecutter.json",
     "iam-policy.json",
 ]
