@@ -11,9 +11,6 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-{%- if cookiecutter.starter_job == "s3-cleanup" %}
-from datetime import UTC, datetime, timedelta
-{%- endif %}
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -23,20 +20,15 @@ from moto import mock_aws
 
 from {{ cookiecutter.package_name }}.cli import main
 
+# The job's own fixtures and settings (JOB_ENV, FAN_OUT_ENV, BAD_JOB_INPUTS).
+from .job_fixtures import *  # noqa: F403
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.literals import BucketLocationConstraintType
 
 REGION = {{ cookiecutter.aws_region | tojson }}
 ACCOUNT_ID = "123456789012"  # moto's default account
-{%- if cookiecutter.starter_job == "s3-cleanup" %}
-BUCKET = "example-cleanup-bucket"
-# What the job needs, on top of the defaults, to run successfully.
-JOB_ENV: dict[str, str] = {"S3_BUCKET": BUCKET}
-{%- else %}
-# What the job needs, on top of the defaults, to run successfully.
-JOB_ENV: dict[str, str] = {}
-{%- endif %}
 
 
 @dataclass
@@ -95,53 +87,6 @@ def make_bucket(s3: S3Client, name: str) -> None:
     else:
         location = cast("BucketLocationConstraintType", region)
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": location})
-{%- if cookiecutter.starter_job == "s3-cleanup" %}
-
-
-def seed_objects(bucket: str, keys: list[str], age_days: float, account: str = ACCOUNT_ID) -> None:
-    """Put objects straight into moto's backend, last modified ``age_days`` ago.
-
-    S3 cannot backdate an object; moto's in-process backend can, and seeding
-    there is far faster than one PutObject call per key.
-    """
-    from moto.s3.models import s3_backends
-
-    backend = s3_backends[account]["global"]
-    moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=age_days)
-    for key in keys:
-        backend.put_object(bucket, key, b"x").last_modified = moment
-
-
-@pytest.fixture(autouse=True)
-def buckets_exist(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Most tests are about something other than the bucket: in them, any
-    bucket the job asks for exists (moto makes it on first use). The job
-    itself never creates one; tests of a missing bucket ask for ``real_buckets``.
-    """
-    if "real_buckets" in request.fixturenames:
-        return
-    from moto.s3.models import S3Backend
-
-    real_get = S3Backend.get_bucket
-
-    def get_or_make(self: Any, bucket_name: str) -> Any:
-        if bucket_name not in self.buckets and bucket_name not in s3_bucket_owners():
-            self.create_bucket(bucket_name, "us-east-1")
-        return real_get(self, bucket_name)
-
-    monkeypatch.setattr(S3Backend, "get_bucket", get_or_make)
-
-
-def s3_bucket_owners() -> Any:
-    from moto.s3.models import s3_backends
-
-    return s3_backends.bucket_accounts
-
-
-@pytest.fixture
-def real_buckets() -> None:
-    """Asked for by tests where a missing bucket must stay missing."""
-{%- endif %}
 
 
 @pytest.fixture

@@ -12,11 +12,12 @@ import pytest
 from {{ cookiecutter.package_name }}.handler import deadline_for, lambda_handler
 from {{ cookiecutter.package_name }}.overrides import GUARDED
 
-{% if cookiecutter.starter_job == "s3-cleanup" -%}
-from .conftest import ACCOUNT_ID, BUCKET, JOB_ENV, make_bucket, seed_objects
-{% else -%}
 from .conftest import JOB_ENV
-{% endif %}
+
+# Every test here runs in the function's environment; a starter's own
+# handler tests (in its test_job.py) ask for it the same way.
+pytestmark = pytest.mark.usefixtures("function_environment")
+
 
 @dataclass
 class LambdaContext:
@@ -27,7 +28,7 @@ class LambdaContext:
         return self.remaining_ms
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def function_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the SAM template puts in the function's environment."""
     for name, value in JOB_ENV.items():
@@ -258,88 +259,6 @@ def test_an_event_may_always_ask_for_a_dry_run(
     monkeypatch.setenv("DRY_RUN", "false")
     summary, _ = invoke({"settings": {"DRY_RUN": True}}, capsys)
     assert (summary["exit_code"], summary["dry_run"]) == (0, True)
-{%- if cookiecutter.starter_job == "s3-cleanup" %}
-
-
-def test_the_event_from_the_incident_changes_nothing(
-    aws: None,
-    capsys: pytest.CaptureFixture[str],
-    api_calls: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import boto3
-    from moto.s3.models import s3_backends
-
-    make_bucket(boto3.client("s3"), "another-bucket")
-    seed_objects("another-bucket", ["i/fresh"], age_days=0)
-    # Even a stack that lets events choose the bucket, prefix and retention.
-    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "S3_BUCKET,S3_PREFIX,RETENTION_DAYS")
-    api_calls.clear()
-    event = {
-        "settings": {
-            "DRY_RUN": "false",
-            "ALLOWED_ACCOUNT_IDS": ACCOUNT_ID,
-            "S3_BUCKET": "another-bucket",
-            "S3_PREFIX": "i",
-            "RETENTION_DAYS": 0,
-        }
-    }
-    summary, lines = invoke(event, capsys)
-
-    assert (summary["exit_code"], summary["dry_run"]) == (1, True)
-    assert api_calls == []
-    assert problems(lines) == [
-        "DRY_RUN: an event may not apply while the function is in dry-run",
-        "ALLOWED_ACCOUNT_IDS: is decided by the deployment; an event can never change it",
-    ]
-    assert set(s3_backends[ACCOUNT_ID]["global"].get_bucket("another-bucket").keys) == {"i/fresh"}
-
-
-def test_a_blank_retention_keeps_the_function_s_retention(
-    aws: None,
-    capsys: pytest.CaptureFixture[str],
-    api_calls: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import boto3
-    from moto.s3.models import s3_backends
-
-    make_bucket(boto3.client("s3"), BUCKET)
-    seed_objects(BUCKET, ["temp/forty-days"], age_days=40)
-    monkeypatch.setenv("DRY_RUN", "false")
-    monkeypatch.setenv("RETENTION_DAYS", "365")
-    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "RETENTION_DAYS")
-    api_calls.clear()
-    summary, _ = invoke({"settings": {"RETENTION_DAYS": ""}}, capsys)
-
-    assert summary["exit_code"] == 1
-    assert api_calls == []
-    assert set(s3_backends[ACCOUNT_ID]["global"].get_bucket(BUCKET).keys) == {"temp/forty-days"}
-
-
-def test_an_applying_function_runs_a_listed_override_for_real(
-    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import boto3
-
-    make_bucket(boto3.client("s3"), BUCKET)
-    seed_objects(BUCKET, ["temp/a", "temp/b"], age_days=90)
-    seed_objects(BUCKET, ["temp/new"], age_days=1)
-    monkeypatch.setenv("DRY_RUN", "false")
-    monkeypatch.setenv("RETENTION_DAYS", "365")
-    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "RETENTION_DAYS")
-
-    dry, _ = invoke({"settings": {"DRY_RUN": "true", "RETENTION_DAYS": 30}}, capsys)
-    kept, _ = invoke({}, capsys)
-    applied, _ = invoke({"settings": {"RETENTION_DAYS": 30}}, capsys)
-
-    assert (dry["exit_code"], dry["dry_run"], dry["matched"], dry["deleted"]) == (0, True, 2, 0)
-    assert (kept["exit_code"], kept["matched"], kept["deleted"]) == (0, 0, 0)
-    assert (applied["exit_code"], applied["dry_run"], applied["deleted"]) == (0, False, 2)
-    from moto.s3.models import s3_backends
-
-    assert set(s3_backends[ACCOUNT_ID]["global"].get_bucket(BUCKET).keys) == {"temp/new"}
-{%- endif %}
 
 
 @pytest.mark.parametrize(

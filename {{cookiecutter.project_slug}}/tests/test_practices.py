@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }} import config, job
 from {{ cookiecutter.package_name }}.aws import Clients
 from {{ cookiecutter.package_name }}.cli import ExitCode, build_parser, exit_code_for
 
-from .conftest import JOB_ENV, RunCli
+from .conftest import BAD_JOB_INPUTS, JOB_ENV, RunCli
 
 SOURCE_TREE = Path(__file__).resolve().parent.parent / "src"
 READ_ONLY = re.compile(r"(Get|List|Head|Describe)[A-Za-z0-9]*")
@@ -111,11 +111,7 @@ BAD_INPUTS = [
     {"DRY_RUN": "perhaps"},
     {"CONNECT_TIMEOUT": "-1"},
     {"ASSUME_ROLE_ARN": "admin"},
-{%- if cookiecutter.starter_job == "s3-cleanup" %}
-    {"S3_BUCKET": "Not_A_Bucket"},
-    {"S3_PREFIX": "/"},
-    {"RETENTION_DAYS": "-5"},
-{%- endif %}
+    *BAD_JOB_INPUTS,
 ]
 
 

@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-{%- if cookiecutter.starter_job == "s3-cleanup" %}
-from collections.abc import Iterator
-{%- endif %}
 from typing import Any
 
 import pytest
 
 from {{ cookiecutter.package_name }} import job
 from {{ cookiecutter.package_name }}.aws import partition_of, session_policy
-{%- if cookiecutter.starter_job == "s3-cleanup" %}
-
-from .conftest import ACCOUNT_ID, REGION
-{%- endif %}
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 WRITE_VERBS = ("Create", "Delete", "Put", "Publish", "Update", "Tag", "Untag", "Modify")
@@ -97,70 +90,3 @@ def test_a_placeholder_without_a_value_is_a_bug_not_a_grant() -> None:
 )
 def test_partition_of_a_region(region: str, partition: str) -> None:
     assert partition_of(region) == partition
-{%- if cookiecutter.starter_job == "s3-cleanup" %}
-
-
-@pytest.fixture
-def enforced_iam(aws: None) -> Iterator[None]:
-    """moto's IAM enforcement on, from the first call made after setup."""
-    from moto import settings
-
-    previous = settings.INITIAL_NO_AUTH_ACTION_COUNT
-    yield
-    settings.INITIAL_NO_AUTH_ACTION_COUNT = previous
-
-
-def test_a_delete_outside_the_run_s_prefix_is_refused(enforced_iam: None) -> None:
-    import boto3
-    from botocore.exceptions import ClientError
-    from moto import settings
-
-    from .conftest import make_bucket
-
-    bucket = "scoped-bucket"
-    make_bucket(boto3.client("s3", region_name=REGION), bucket)
-    s3 = boto3.client("s3", region_name=REGION)
-    for key in ("temp/old", "other/old", "temp-sibling/old"):
-        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
-    scope = {
-        "partition": partition_of(REGION),
-        "account": ACCOUNT_ID,
-        "region": REGION,
-        "S3_BUCKET": bucket,
-        "S3_PREFIX": "temp/",
-        "SNS_TOPIC_ARN": None,
-    }
-    iam = boto3.client("iam", region_name=REGION)
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": ACCOUNT_ID}, "Action": "sts:AssumeRole"}
-        ],
-    }
-    iam.create_role(RoleName="scoped", AssumeRolePolicyDocument=json.dumps(trust))
-    policy = session_policy(job.IAM_ACTIONS, [scope])
-    iam.put_role_policy(RoleName="scoped", PolicyName="session", PolicyDocument=policy)
-    credentials = boto3.client("sts", region_name=REGION).assume_role(
-        RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/scoped", RoleSessionName="run"
-    )["Credentials"]
-    scoped = boto3.client(
-        "s3",
-        region_name=REGION,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
-    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0  # every call from here on is judged
-
-    for outside in ("other/old", "temp-sibling/old"):
-        with pytest.raises(ClientError) as refused:
-            scoped.delete_object(Bucket=bucket, Key=outside)
-        assert refused.value.response["Error"]["Code"] == "AccessDenied"
-    with pytest.raises(ClientError) as other_bucket:
-        scoped.list_objects_v2(Bucket="another-bucket")
-    assert other_bucket.value.response["Error"]["Code"] == "AccessDenied"
-    scoped.delete_object(Bucket=bucket, Key="temp/old")  # inside the prefix: allowed
-    settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
-    left = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]]
-    assert sorted(left) == ["other/old", "temp-sibling/old"]
-{%- endif %}

@@ -11,15 +11,9 @@ import pytest
 from {{ cookiecutter.package_name }} import job, targets
 from {{ cookiecutter.package_name }}.cli import ExitCode, most_severe
 
-from .conftest import ACCOUNT_ID, JOB_ENV, REGION, Organization, RunCli
+from .conftest import ACCOUNT_ID, FAN_OUT_ENV, REGION, Organization, RunCli
 
 OTHER_REGION = "eu-west-1" if REGION != "eu-west-1" else "us-west-2"
-{%- if cookiecutter.starter_job == "s3-cleanup" %}
-# Bucket names are global: each target gets its own.
-FAN_OUT_ENV = {**JOB_ENV, "S3_BUCKET": "cleanup-{account}-{region}"}
-{%- else %}
-FAN_OUT_ENV = dict(JOB_ENV)
-{%- endif %}
 
 
 def org_env(organization: Organization, **extra: str) -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,10 +14,13 @@ import pytest
 from moto.s3.models import s3_backends
 
 from {{ cookiecutter.package_name }} import cli, config, job
-from {{ cookiecutter.package_name }}.aws import Clients
+from {{ cookiecutter.package_name }}.aws import Clients, partition_of, session_policy
 from {{ cookiecutter.package_name }}.cli import build_parser
 from {{ cookiecutter.package_name }}.errors import AwsError, Interrupted, PartialFailure, StopRequest
 
+{% if cookiecutter.deploy_target == "lambda" -%}
+from . import test_handler
+{% endif -%}
 from .conftest import (
     ACCOUNT_ID,
     BUCKET,
@@ -25,6 +30,9 @@ from .conftest import (
     make_bucket,
     seed_objects,
 )
+{%- if cookiecutter.deploy_target == "lambda" %}
+from .test_handler import function_environment  # noqa: F401  (asked for by name below)
+{%- endif %}
 
 OLD = ["temp/a.log", "temp/b.log", "temp/deep/c.log"]
 NEW = ["temp/new.log"]
@@ -977,3 +985,156 @@ def test_refused_credentials_stop_the_run_with_the_batch_counted(
     assert (counts.matched, counts.deleted, counts.failed) == (1000, 0, 1000)
     assert counts.listed < 2500  # it stopped: every later batch would be refused too
     assert harness.remaining() == set(KEYS_2500)
+
+
+# The AssumeRole session policy, judged by moto's IAM enforcement: moto does
+# not apply session policies, so a role gets the rendered policy as its own.
+
+
+@pytest.fixture
+def enforced_iam(aws: None) -> Iterator[None]:
+    """moto's IAM enforcement on, from the first call made after setup."""
+    from moto import settings
+
+    previous = settings.INITIAL_NO_AUTH_ACTION_COUNT
+    yield
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = previous
+
+
+def test_a_delete_outside_the_run_s_prefix_is_refused(enforced_iam: None) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import settings
+
+    bucket = "scoped-bucket"
+    make_bucket(boto3.client("s3", region_name=REGION), bucket)
+    s3 = boto3.client("s3", region_name=REGION)
+    for key in ("temp/old", "other/old", "temp-sibling/old"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    scope = {
+        "partition": partition_of(REGION),
+        "account": ACCOUNT_ID,
+        "region": REGION,
+        "S3_BUCKET": bucket,
+        "S3_PREFIX": "temp/",
+        "SNS_TOPIC_ARN": None,
+    }
+    iam = boto3.client("iam", region_name=REGION)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": ACCOUNT_ID}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam.create_role(RoleName="scoped", AssumeRolePolicyDocument=json.dumps(trust))
+    policy = session_policy(job.IAM_ACTIONS, [scope])
+    iam.put_role_policy(RoleName="scoped", PolicyName="session", PolicyDocument=policy)
+    credentials = boto3.client("sts", region_name=REGION).assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/scoped", RoleSessionName="run"
+    )["Credentials"]
+    scoped = boto3.client(
+        "s3",
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0  # every call from here on is judged
+
+    for outside in ("other/old", "temp-sibling/old"):
+        with pytest.raises(ClientError) as refused:
+            scoped.delete_object(Bucket=bucket, Key=outside)
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError) as other_bucket:
+        scoped.list_objects_v2(Bucket="another-bucket")
+    assert other_bucket.value.response["Error"]["Code"] == "AccessDenied"
+    scoped.delete_object(Bucket=bucket, Key="temp/old")  # inside the prefix: allowed
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+    left = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert sorted(left) == ["other/old", "temp-sibling/old"]
+{%- if cookiecutter.deploy_target == "lambda" %}
+
+
+# What a Lambda event may and may not change for this job.
+@pytest.mark.usefixtures("function_environment")
+def test_the_event_from_the_incident_changes_nothing(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto.s3.models import s3_backends
+
+    make_bucket(boto3.client("s3"), "another-bucket")
+    seed_objects("another-bucket", ["i/fresh"], age_days=0)
+    # Even a stack that lets events choose the bucket, prefix and retention.
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "S3_BUCKET,S3_PREFIX,RETENTION_DAYS")
+    api_calls.clear()
+    event = {
+        "settings": {
+            "DRY_RUN": "false",
+            "ALLOWED_ACCOUNT_IDS": ACCOUNT_ID,
+            "S3_BUCKET": "another-bucket",
+            "S3_PREFIX": "i",
+            "RETENTION_DAYS": 0,
+        }
+    }
+    summary, lines = test_handler.invoke(event, capsys)
+
+    assert (summary["exit_code"], summary["dry_run"]) == (1, True)
+    assert api_calls == []
+    assert test_handler.problems(lines) == [
+        "DRY_RUN: an event may not apply while the function is in dry-run",
+        "ALLOWED_ACCOUNT_IDS: is decided by the deployment; an event can never change it",
+    ]
+    assert set(s3_backends[ACCOUNT_ID]["global"].get_bucket("another-bucket").keys) == {"i/fresh"}
+
+
+@pytest.mark.usefixtures("function_environment")
+def test_a_blank_retention_keeps_the_function_s_retention(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto.s3.models import s3_backends
+
+    make_bucket(boto3.client("s3"), BUCKET)
+    seed_objects(BUCKET, ["temp/forty-days"], age_days=40)
+    monkeypatch.setenv("DRY_RUN", "false")
+    monkeypatch.setenv("RETENTION_DAYS", "365")
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "RETENTION_DAYS")
+    api_calls.clear()
+    summary, _ = test_handler.invoke({"settings": {"RETENTION_DAYS": ""}}, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert set(s3_backends[ACCOUNT_ID]["global"].get_bucket(BUCKET).keys) == {"temp/forty-days"}
+
+
+@pytest.mark.usefixtures("function_environment")
+def test_an_applying_function_runs_a_listed_override_for_real(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    make_bucket(boto3.client("s3"), BUCKET)
+    seed_objects(BUCKET, ["temp/a", "temp/b"], age_days=90)
+    seed_objects(BUCKET, ["temp/new"], age_days=1)
+    monkeypatch.setenv("DRY_RUN", "false")
+    monkeypatch.setenv("RETENTION_DAYS", "365")
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", "RETENTION_DAYS")
+
+    dry, _ = test_handler.invoke({"settings": {"DRY_RUN": "true", "RETENTION_DAYS": 30}}, capsys)
+    kept, _ = test_handler.invoke({}, capsys)
+    applied, _ = test_handler.invoke({"settings": {"RETENTION_DAYS": 30}}, capsys)
+
+    assert (dry["exit_code"], dry["dry_run"], dry["matched"], dry["deleted"]) == (0, True, 2, 0)
+    assert (kept["exit_code"], kept["matched"], kept["deleted"]) == (0, 0, 0)
+    assert (applied["exit_code"], applied["dry_run"], applied["deleted"]) == (0, False, 2)
+    from moto.s3.models import s3_backends
+
+    assert set(s3_backends[ACCOUNT_ID]["global"].get_bucket(BUCKET).keys) == {"temp/new"}
+{%- endif %}

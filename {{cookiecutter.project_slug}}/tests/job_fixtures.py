@@ -1,0 +1,1 @@
+{% include "starters/" ~ cookiecutter.starter_job ~ "/fixtures.py" %}
