@@ -96,14 +96,15 @@ def test_practice_6_dry_run_is_the_default_and_writes_nothing(
 def test_practice_7_failures_map_to_typed_exit_codes() -> None:
     from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
-    from {{ cookiecutter.package_name }}.errors import ConfigError, SafetyRefusal
+    from {{ cookiecutter.package_name }}.errors import ConfigError, FindingsRemain, SafetyRefusal
 
     assert exit_code_for(ConfigError(["x"])) is ExitCode.CONFIG
     assert exit_code_for(NoCredentialsError()) is ExitCode.CREDENTIALS
     assert exit_code_for(EndpointConnectionError(endpoint_url="x")) is ExitCode.NETWORK
     assert exit_code_for(SafetyRefusal("x")) is ExitCode.REFUSED
+    assert exit_code_for(FindingsRemain(3)) is ExitCode.FINDINGS
     assert exit_code_for(RuntimeError("x")) is ExitCode.UNEXPECTED
-    assert [int(code) for code in ExitCode][:8] == [0, 1, 2, 3, 4, 5, 6, 99]
+    assert [int(code) for code in ExitCode][:9] == [0, 1, 2, 3, 4, 5, 6, 7, 99]
 
 
 BAD_INPUTS = [

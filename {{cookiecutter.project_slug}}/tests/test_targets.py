@@ -289,6 +289,9 @@ def test_the_worst_exit_code_wins() -> None:
     )
     assert most_severe([ExitCode.UNEXPECTED, ExitCode.REFUSED]) == ExitCode.UNEXPECTED
     assert most_severe([ExitCode.UNEXPECTED, ExitCode.INTERRUPTED]) == ExitCode.INTERRUPTED
+    # Findings outrank success, and any failure outranks findings.
+    assert most_severe([ExitCode.OK, ExitCode.FINDINGS]) == ExitCode.FINDINGS
+    assert most_severe([ExitCode.FINDINGS, ExitCode.AWS_ERROR]) == ExitCode.AWS_ERROR
 
 
 def test_counts_of_targets_add_up() -> None:

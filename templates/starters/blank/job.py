@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DESCRIPTION",
     "IAM_ACTIONS",
+    "REGIONAL",
     "SETTINGS",
     "Change",
     "Counts",
@@ -52,6 +53,10 @@ log = logging.getLogger(__name__)
 IAM_ACTIONS: dict[str, str] = {
     "s3:ListAllMyBuckets": "*",
 }
+
+# Whether the job's service is regional: a fan-out runs once per account and
+# region when it is, once per account when it is global (IAM, Organizations).
+REGIONAL = True
 
 
 @dataclass(frozen=True)

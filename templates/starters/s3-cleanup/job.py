@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
     from .aws import Clients
 
-__all__ = ["DESCRIPTION", "IAM_ACTIONS", "SETTINGS", "Counts", "JobSettings", "run"]
+__all__ = ["DESCRIPTION", "IAM_ACTIONS", "REGIONAL", "SETTINGS", "Counts", "JobSettings", "run"]
 
 DESCRIPTION = "Delete objects under S3_PREFIX in S3_BUCKET that are older than RETENTION_DAYS."
 DELETE_BATCH_LIMIT = 1000  # the most keys DeleteObjects accepts in one call
@@ -82,6 +82,8 @@ XML_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # permission.) The deploy stacks grant the same (tests/test_deploy.py).
 BUCKET_ARN = "arn:{partition}:s3:::{S3_BUCKET}"
 OBJECTS_ARN = "arn:{partition}:s3:::{S3_BUCKET}/{S3_PREFIX}*"
+# S3 buckets live in regions: a fan-out runs once per account and region.
+REGIONAL = True
 IAM_ACTIONS: dict[str, str] = {
     "s3:ListBucket": BUCKET_ARN,  # ListObjectsV2
     "s3:GetBucketVersioning": BUCKET_ARN,

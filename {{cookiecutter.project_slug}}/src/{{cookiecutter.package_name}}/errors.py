@@ -14,6 +14,7 @@ __all__ = [
     "SIGPIPE",
     "AwsError",
     "ConfigError",
+    "FindingsRemain",
     "Interrupted",
     "OutOfTime",
     "PartialFailure",
@@ -44,6 +45,16 @@ class PartialFailure(Exception):
 class AwsError(PartialFailure):
     """AWS answered, but not in a way the job can act on: a missing bucket, a
     malformed or inconsistent response. Exit 5, like any other AWS error."""
+
+
+class FindingsRemain(Exception):
+    """A report job finished and found what it was asked to find, and left it
+    as it was (a dry run, say): exit 7, so a compliance pipeline can fail on
+    it while a clean run exits 0."""
+
+    def __init__(self, findings: int) -> None:
+        self.findings = findings
+        super().__init__(f"{findings} finding(s) remain")
 
 
 class Interrupted(Exception):

@@ -16,6 +16,7 @@ from enum import IntEnum
 from .errors import (
     SIGPIPE,
     ConfigError,
+    FindingsRemain,
     Interrupted,
     OutOfTime,
     PartialFailure,
@@ -40,6 +41,7 @@ class ExitCode(IntEnum):
     PERMISSION = 4  # access denied
     AWS_ERROR = 5  # any other AWS API error, or items that failed
     REFUSED = 6  # refused for safety (account not allowed)
+    FINDINGS = 7  # a report job found findings that remain (see errors.FindingsRemain)
     UNEXPECTED = 99  # a bug: the traceback is logged
     INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
     OUTPUT_CLOSED = 141  # stdout closed (a pipe's reader left): 128 + SIGPIPE (13)
@@ -51,6 +53,7 @@ class ExitCode(IntEnum):
 # then a safety refusal, then problems that need a person before a re-run.
 SEVERITY = (
     ExitCode.OK,
+    ExitCode.FINDINGS,
     ExitCode.AWS_ERROR,
     ExitCode.NETWORK,
     ExitCode.PERMISSION,
@@ -107,6 +110,8 @@ def exit_code_for(error: BaseException | None) -> ExitCode:
         return ExitCode.REFUSED
     if isinstance(error, PartialFailure):
         return ExitCode.AWS_ERROR
+    if isinstance(error, FindingsRemain):
+        return ExitCode.FINDINGS
     if isinstance(error, Interrupted):
         if error.signum == SIGPIPE:
             return ExitCode.OUTPUT_CLOSED

@@ -25,6 +25,7 @@ MEANINGS = {
     ExitCode.PERMISSION: "permission denied",
     ExitCode.AWS_ERROR: "AWS error, or some items failed",
     ExitCode.REFUSED: "refused for safety",
+    ExitCode.FINDINGS: "findings remain: see the report",
     ExitCode.UNEXPECTED: "unexpected error (a bug): the traceback is in the log",
     ExitCode.INTERRUPTED: "stopped by Ctrl-C: re-run to finish",
     ExitCode.TERMINATED: "stopped by SIGTERM: re-run to finish",
@@ -44,6 +45,7 @@ def tell_person(code: ExitCode, error: BaseException | None, stream: IO[str] | N
         ExitCode.PERMISSION,
         ExitCode.AWS_ERROR,
         ExitCode.REFUSED,
+        ExitCode.FINDINGS,
     ):
         text = " ".join(redact(str(error) or type(error).__name__).split())
         detail = ": " + printable(text[:MAX_DETAIL] + ("..." if len(text) > MAX_DETAIL else ""))

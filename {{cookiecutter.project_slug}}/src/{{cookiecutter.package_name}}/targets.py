@@ -8,6 +8,8 @@ Why it is built this way:
   bucket, prefix and such: see ``aws.session_policy``), its own
   account guard, counts and "target finished" line. Targets run a few at a
   time (MAX_PARALLEL_TARGETS); one failing never stops the others.
+- A job whose service is global (IAM: ``job.REGIONAL`` is false) runs once
+  per account, in the run's own region; TARGET_REGIONS is refused for it.
 - ``organization`` lists the accounts with AWS Organizations' paginator and
   keeps the ACTIVE ones (and, with ALLOWED_ACCOUNT_IDS, only those listed).
 - Every line a target logs carries its ``account`` and ``region``.
@@ -29,7 +31,7 @@ from typing import Any
 
 from . import config, job, logs
 from .aws import Clients, Identity
-from .errors import StopRequest
+from .errors import ConfigError, StopRequest
 from .watchdog import Watchdog
 
 __all__ = ["FAN_OUT_ACTIONS", "Target", "TargetResult", "add_counts", "run_all", "run_here"]
@@ -91,6 +93,10 @@ def run_all(
     The run's own credentials are checked first (prod rules, who we are);
     a failure there, or in listing the organization, raises: no target ran.
     """
+    if not job.REGIONAL and settings.target_regions is not None:
+        raise ConfigError(
+            ["TARGET_REGIONS: this job's service is global; it runs once per account"]
+        )
     stop.check()  # a signal during start-up: stop before the first AWS call
     if settings.target_accounts is not None:
         hub = Clients(settings, run_id, dict.fromkeys(FAN_OUT_ACTIONS, "*"), watchdog=watch)
@@ -105,7 +111,7 @@ def run_all(
     targets = [
         Target(account, region)
         for account in _accounts(settings, hub)
-        for region in settings.regions()
+        for region in (settings.regions() if job.REGIONAL else (settings.region,))
     ]
     log.info(
         "fan-out started",
