@@ -58,7 +58,7 @@ BAKE_JSON = r"""
 """
 
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
-STARTER_JOBS = ("s3-cleanup", "blank")
+STARTER_JOBS = ("s3-cleanup", "log-retention", "access-key-audit", "blank")
 DEPLOY_TARGETS = ("none", "lambda", "ecs-fargate")
 SWITCHES = ("include_github_actions", "include_pre_commit", "include_dockerfile")
 

@@ -7,6 +7,7 @@ the ones marked ``install``. Keep this the only list of combinations.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,12 @@ from typing import Any
 # Characters outside the Basic Multilingual Plane (emoji) included: JSON
 # escapes them as surrogate pairs, which TOML refuses.
 HOSTILE_TEXT = 'O\'Brien "Ops" \\ \'\'\' """ ${HOME} $(touch pwned) `id` <b>&amp;</b> ünï 🚀 𝄞 日本'
+
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+_QUESTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+STARTER_JOBS: tuple[str, ...] = tuple(_QUESTIONS["starter_job"])
+DEPLOY_TARGETS: tuple[str, ...] = tuple(_QUESTIONS["deploy_target"])
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,45 @@ COMBINATIONS = (
         "s3-py314-no-ci",
         {"python_version": "3.14", "include_github_actions": False, "include_dockerfile": True},
     ),
+    Combination(
+        "log-retention-lambda-py312",
+        {"starter_job": "log-retention", "python_version": "3.12", "deploy_target": "lambda"},
+        install=True,
+    ),
+    Combination(
+        "log-retention-ecs",
+        {
+            "starter_job": "log-retention",
+            "aws_region": "eu-central-1",
+            "deploy_target": "ecs-fargate",
+        },
+    ),
+    Combination(
+        "log-retention-plain",
+        {"starter_job": "log-retention", "include_github_actions": False},
+    ),
+    Combination(
+        "access-key-audit-ecs-py313",
+        {
+            "starter_job": "access-key-audit",
+            "python_version": "3.13",
+            "include_pre_commit": False,
+            "deploy_target": "ecs-fargate",
+        },
+        install=True,
+    ),
+    Combination(
+        "access-key-audit-lambda-govcloud",
+        {
+            "starter_job": "access-key-audit",
+            "aws_region": "us-gov-west-1",
+            "deploy_target": "lambda",
+        },
+    ),
+    Combination(
+        "access-key-audit-plain",
+        {"starter_job": "access-key-audit", "include_dockerfile": True},
+    ),
 )
 
 
@@ -113,15 +159,14 @@ def interpreter(version: str) -> str | None:
 
 
 def installable() -> list[Combination]:
-    """Install combinations, plus the defaults at every newer Python found here."""
-    chosen = [
+    """The install combinations whose Python is on this machine.
+
+    Each install runs the project's whole suite, so the Python versions are
+    spread over the starters (3.11 for s3-cleanup and blank, 3.12 and 3.13
+    for the others) instead of repeating one starter at every version.
+    """
+    return [
         combo
         for combo in COMBINATIONS
         if combo.install and interpreter(combo.answer("python_version"))
     ]
-    for version in ("3.12", "3.13", "3.14"):
-        if interpreter(version):
-            chosen.append(
-                Combination(f"defaults-py{version}", {"python_version": version}, install=True)
-            )
-    return chosen

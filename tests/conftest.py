@@ -40,6 +40,26 @@ def bake(cookies: Any, combination: Combination) -> BakedProject:
     return BakedProject(Path(result.project_path), dict(result.context))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep every test of one installed combination on one xdist worker.
+
+    ``installed`` caches per worker: tests spread over both workers would
+    install the same combination twice. The combination is the test's
+    parameter when it has one, else the defaults (``project``, ``cli``).
+    """
+    for item in items:
+        if "installed" not in getattr(item, "fixturenames", ()):
+            continue
+        params = getattr(item, "callspec", None)
+        chosen = [
+            value
+            for value in (params.params.values() if params else ())
+            if isinstance(value, Combination)
+        ]
+        group = chosen[0].id if chosen else "defaults"
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def installed(cookies_session: Any) -> Any:
     """Bake and install a combination once per session; later calls reuse it."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .combinations import COMBINATIONS, HOSTILE_TEXT, Combination
+from .combinations import COMBINATIONS, HOSTILE_TEXT, STARTER_JOBS, TEMPLATE, Combination
 from .conftest import CloudFormationLoader, bake
 
 # switch -> files that exist exactly when it is on (written independently of the hook)
@@ -37,6 +37,7 @@ ALWAYS = [
     "tests/test_aws.py",
     "tests/test_validate.py",
     "tests/test_job.py",
+    "tests/job_fixtures.py",
     "tests/test_practices.py",
     "tests/test_targets.py",
     "tests/test_session_policy.py",
@@ -250,3 +251,40 @@ def _strings(node: Any) -> list[str]:
             if isinstance(n, ast.Constant) and isinstance(n.value, str)
         ]
     return []
+
+
+# What a starter is: one folder with these files, and nothing about it anywhere else
+# but its name in the choices (cookiecutter.json, and the hook's copy of them).
+STARTER_FILES = {"job.py", "test_job.py", "fixtures.py", "job.j2", "README.md"}
+
+
+def test_every_starter_is_one_folder_and_nothing_else_names_it() -> None:
+    starters = TEMPLATE / "templates" / "starters"
+    assert {folder.name for folder in starters.iterdir()} == set(STARTER_JOBS)
+    for job in STARTER_JOBS:
+        assert {path.name for path in (starters / job).iterdir()} == STARTER_FILES, job
+    hook = (TEMPLATE / "hooks" / "pre_gen_project.py").read_text(encoding="utf-8")
+    assert f"STARTER_JOBS = {STARTER_JOBS!r}" in hook
+    project = TEMPLATE / "{{cookiecutter.project_slug}}"
+    for path in [*project.rglob("*"), *(TEMPLATE / "templates" / "deploy").rglob("*")]:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            named = [job for job in STARTER_JOBS if f'"{job}"' in text]
+            assert named == [], f"{path.relative_to(TEMPLATE)} names starter {named}"
+
+
+def test_every_job_declares_the_job_contract(cookies: Any) -> None:
+    for job in STARTER_JOBS:
+        project = bake(cookies, Combination(f"contract-{job}", {"starter_job": job}))
+        tree = ast.parse(project.read(f"src/{project.context['package_name']}/job.py"))
+        exported = next(
+            ast.literal_eval(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and any(isinstance(name, ast.Name) and name.id == "__all__" for name in node.targets)
+        )
+        contract = {"DESCRIPTION", "IAM_ACTIONS", "REGIONAL", "SETTINGS", "Counts", "JobSettings"}
+        assert contract | {"run"} <= set(exported), job
+        fixtures = project.read("tests/job_fixtures.py")
+        for name in ("JOB_ENV", "FAN_OUT_ENV", "BAD_JOB_INPUTS"):
+            assert f'"{name}"' in fixtures, f"{job}: job_fixtures.py must export {name}"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .combinations import COMBINATIONS, Combination, installable
+from .combinations import COMBINATIONS, DEPLOY_TARGETS, STARTER_JOBS, Combination, installable
 from .conftest import CloudFormationLoader, bake
 
 CFN_LINT = str(Path(sys.executable).with_name("cfn-lint"))
@@ -42,9 +42,11 @@ def load_template(project: Any) -> dict[str, Any]:
     return loaded
 
 
-def test_both_deploy_targets_and_both_starters_are_covered() -> None:
-    pairs = {(combo.answer("deploy_target"), combo.answer("starter_job")) for combo in DEPLOYED}
-    assert pairs == {(t, s) for t in ("lambda", "ecs-fargate") for s in ("s3-cleanup", "blank")}
+def test_every_starter_is_baked_with_every_deploy_target() -> None:
+    pairs = {(combo.answer("deploy_target"), combo.answer("starter_job")) for combo in COMBINATIONS}
+    assert pairs >= {(target, job) for target in DEPLOY_TARGETS for job in STARTER_JOBS}
+    installed_jobs = {combo.answer("starter_job") for combo in COMBINATIONS if combo.install}
+    assert installed_jobs == set(STARTER_JOBS)
 
 
 @pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)

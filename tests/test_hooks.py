@@ -77,7 +77,7 @@ BAD_ANSWERS = [
     ("allowed_account_ids", "123456789012\n", "'123456789012\\n'"),
     ("allowed_account_ids", " , ", "no account id"),
     ("allowed_account_ids", ",", "no account id"),
-    ("starter_job", "ec2-reaper", "one of s3-cleanup, blank"),
+    ("starter_job", "ec2-reaper", "one of s3-cleanup, log-retention, access-key-audit, blank"),
     ("include_dockerfile", "yes", "JSON boolean"),
     ("deploy_target", "kubernetes", "one of none, lambda, ecs-fargate"),
 ]
