@@ -92,6 +92,7 @@ COMBINATIONS = (
             "deploy_target": "lambda",
         },
     ),
+    Combination("blank-plain", {"starter_job": "blank", "aws_region": "ap-southeast-2"}),
     Combination(
         "s3-py314-no-ci",
         {"python_version": "3.14", "include_github_actions": False, "include_dockerfile": True},

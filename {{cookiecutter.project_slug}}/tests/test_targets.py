@@ -14,6 +14,10 @@ from {{ cookiecutter.package_name }}.cli import ExitCode, most_severe
 from .conftest import ACCOUNT_ID, FAN_OUT_ENV, REGION, Organization, RunCli
 
 OTHER_REGION = "eu-west-1" if REGION != "eu-west-1" else "us-west-2"
+# A regional job runs in every region asked for; a global one (IAM) once per
+# account, in the run's own region, and refuses TARGET_REGIONS.
+REGIONS = (REGION, OTHER_REGION) if job.REGIONAL else (REGION,)
+REGIONS_ENV = {"TARGET_REGIONS": ",".join(REGIONS)} if job.REGIONAL else {}
 
 
 def org_env(organization: Organization, **extra: str) -> dict[str, str]:
@@ -37,10 +41,9 @@ def finished(lines: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
 def test_organization_runs_every_active_account_in_every_region(
     organization: Organization, run_cli: RunCli
 ) -> None:
-    done = run_cli(env=org_env(organization, TARGET_REGIONS=f"{REGION},{OTHER_REGION}"))
+    done = run_cli(env=org_env(organization, **REGIONS_ENV))
 
-    regions = (REGION, OTHER_REGION)
-    expected = {(account, region) for account in organization.active for region in regions}
+    expected = {(account, region) for account in organization.active for region in REGIONS}
     assert finished(done.lines) == dict.fromkeys(expected, 0)
     assert organization.suspended not in {account for account, _ in finished(done.lines)}
     assert done.code == 0
@@ -67,14 +70,14 @@ def test_each_target_checks_who_it_is_under_the_role_it_assumed(
 def test_every_target_line_carries_its_account_and_region(
     organization: Organization, run_cli: RunCli
 ) -> None:
-    done = run_cli(env=org_env(organization, TARGET_REGIONS=f"{REGION},{OTHER_REGION}"))
+    done = run_cli(env=org_env(organization, **REGIONS_ENV))
 
     start = done.messages().index("fan-out started")
     target_lines = done.lines[start + 1 : -1]
     assert target_lines
     for line in target_lines:
         assert line["account"] in organization.active, line
-        assert line["region"] in (REGION, OTHER_REGION), line
+        assert line["region"] in REGIONS, line
 
 
 def test_a_role_that_cannot_be_assumed_fails_only_its_target(
@@ -132,11 +135,18 @@ def test_listed_accounts_outside_the_allow_list_are_refused_before_any_call(
     assert api_calls == []
 
 
-def test_regions_alone_fan_out_in_the_run_s_own_account(aws: None, run_cli: RunCli) -> None:
+def test_regions_alone_fan_out_in_the_run_s_own_account(
+    aws: None, run_cli: RunCli, api_calls: list[str]
+) -> None:
     done = run_cli(env={**FAN_OUT_ENV, "TARGET_REGIONS": f"{REGION},{OTHER_REGION}"})
 
-    assert finished(done.lines) == {(ACCOUNT_ID, REGION): 0, (ACCOUNT_ID, OTHER_REGION): 0}
-    assert done.code == 0
+    if job.REGIONAL:
+        assert finished(done.lines) == {(ACCOUNT_ID, REGION): 0, (ACCOUNT_ID, OTHER_REGION): 0}
+        assert done.code == 0
+    else:  # a global service has no regions to fan out to
+        assert done.code == ExitCode.CONFIG
+        assert "TARGET_REGIONS: this job's service is global" in done.stderr
+        assert api_calls == []
 
 
 def test_targets_run_in_parallel_but_never_more_than_the_limit(
@@ -166,12 +176,11 @@ def test_targets_run_in_parallel_but_never_more_than_the_limit(
             running -= 1
 
     monkeypatch.setattr(job, "run", parallel_job)
-    regions = f"{REGION},{OTHER_REGION}"
-    env = org_env(organization, TARGET_REGIONS=regions, MAX_PARALLEL_TARGETS=str(limit))
+    env = org_env(organization, **REGIONS_ENV, MAX_PARALLEL_TARGETS=str(limit))
     done = run_cli(env=env)
 
     assert done.code == 0
-    assert done.summary["targets"] == 8
+    assert done.summary["targets"] == 4 * len(REGIONS)
     assert not all_in.broken
     assert most == limit
     assert len(workers) == limit
@@ -272,7 +281,7 @@ def test_the_summary_lists_at_most_100_failed_targets(
         ]
 
     monkeypatch.setattr(targets, "run_all", many_failures)
-    done = run_cli(env={**FAN_OUT_ENV, "TARGET_REGIONS": REGION})
+    done = run_cli(env={**FAN_OUT_ENV, "TARGET_ACCOUNTS": ACCOUNT_ID, "TARGET_ROLE_NAME": "r"})
 
     assert done.code == ExitCode.UNEXPECTED
     assert done.summary["targets"] == 102

@@ -1,0 +1,412 @@
+"""The log-retention job against moto: dry-run, apply, modes, failures, paging."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import botocore.client
+import pytest
+
+from {{ cookiecutter.package_name }} import config, job
+from {{ cookiecutter.package_name }}.aws import Clients, session_policy
+from {{ cookiecutter.package_name }}.cli import build_parser
+from {{ cookiecutter.package_name }}.errors import Interrupted, PartialFailure, StopRequest
+
+from .conftest import ACCOUNT_ID, REGION, Organization, RunCli
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
+
+OTHER_REGION = "eu-west-1" if REGION != "eu-west-1" else "us-west-2"
+# The retention periods CloudWatch Logs accepts, as its API reference lists them.
+CLOUDWATCH_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+
+def logs_client(region: str = REGION) -> CloudWatchLogsClient:
+    """A client for test set-up and checks, outside the run."""
+    import boto3
+
+    client: CloudWatchLogsClient = boto3.client("logs", region_name=region)
+    return client
+
+
+def make_groups(*names: str, days: int | None = None, region: str = REGION) -> None:
+    client = logs_client(region)
+    for name in names:
+        client.create_log_group(logGroupName=name)
+        if days is not None:
+            client.put_retention_policy(logGroupName=name, retentionInDays=days)
+
+
+def retention(region: str = REGION) -> dict[str, int | None]:
+    """Every log group of the region -> its retention in days (None: never expire)."""
+    pages = logs_client(region).get_paginator("describe_log_groups").paginate()
+    return {
+        group["logGroupName"]: group.get("retentionInDays")
+        for page in pages
+        for group in page["logGroups"]
+    }
+
+
+def load(*argv: str, **env: str) -> tuple[config.Settings, job.JobSettings]:
+    args = build_parser().parse_args(list(argv))
+    return config.load(args, env, job.JobSettings, job.SETTINGS)
+
+
+def run_job(*argv: str, stop: StopRequest | None = None, **env: str) -> job.Counts:
+    settings, job_settings = load(*argv, **env)
+    counts = job.Counts()
+    job.run(settings, job_settings, Clients(settings, "test-run"), counts, stop or StopRequest())
+    return counts
+
+
+def changes(lines: list[dict[str, Any]], message: str) -> list[str]:
+    return sorted(line["change"] for line in lines if line["message"] == message)
+
+
+def test_dry_run_plans_and_changes_nothing(
+    aws: None, run_cli: RunCli, api_calls: list[str]
+) -> None:
+    make_groups("/aws/lambda/x", "/aws/lambda/y")
+    make_groups("/aws/lambda/kept", days=7)
+    api_calls.clear()
+    done = run_cli()
+    assert done.code == 0
+    assert done.summary["dry_run"] is True
+    assert {key: done.summary[key] for key in ("checked", "planned", "changed", "failed")} == {
+        "checked": 3,
+        "planned": 2,
+        "changed": 0,
+        "failed": 0,
+    }
+    assert changes(done.lines, "would change") == [
+        "/aws/lambda/x: never expire -> 30 days",
+        "/aws/lambda/y: never expire -> 30 days",
+    ]
+    assert changes(done.lines, "changed") == []
+    assert set(api_calls) == {"GetCallerIdentity", "DescribeLogGroups"}  # no write call
+    assert retention() == {"/aws/lambda/x": None, "/aws/lambda/y": None, "/aws/lambda/kept": 7}
+
+
+def test_apply_sets_the_retention_and_a_rerun_plans_nothing(
+    aws: None, run_cli: RunCli, api_calls: list[str]
+) -> None:
+    make_groups("/aws/lambda/x", "orders-service")
+    done = run_cli("--apply")
+    assert done.code == 0
+    assert (done.summary["planned"], done.summary["changed"], done.summary["failed"]) == (2, 2, 0)
+    assert changes(done.lines, "changed") == [
+        "/aws/lambda/x: never expire -> 30 days",
+        "orders-service: never expire -> 30 days",
+    ]
+    assert retention() == {"/aws/lambda/x": 30, "orders-service": 30}
+    api_calls.clear()
+    again = run_cli("--apply")
+    assert (again.code, again.summary["planned"], again.summary["changed"]) == (0, 0, 0)
+    assert "PutRetentionPolicy" not in api_calls
+
+
+def test_retention_days_is_the_retention_set(aws: None, run_cli: RunCli) -> None:
+    make_groups("/aws/lambda/x", "/aws/lambda/y")
+    assert run_cli("--apply", "--retention-days", "365").code == 0
+    assert run_cli("--apply", env={"RETENTION_DAYS": "90", "RETENTION_MODE": "exact"}).code == 0
+    assert retention() == {"/aws/lambda/x": 90, "/aws/lambda/y": 90}
+
+
+def test_the_prefix_limits_the_listing_and_the_changes(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_groups("/aws/lambda/a", "/aws/lambda/b", "/aws/ecs/c", "lambda-lookalike")
+    sent: list[dict[str, Any]] = []
+    real = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def record(self: Any, operation_name: str, api_params: Any) -> Any:
+        if operation_name == "DescribeLogGroups":
+            sent.append(dict(api_params))
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    done = run_cli("--apply", env={"LOG_GROUP_PREFIX": "/aws/lambda/"})
+    assert done.code == 0
+    assert (done.summary["checked"], done.summary["changed"]) == (2, 2)
+    assert [params["logGroupNamePrefix"] for params in sent] == ["/aws/lambda/"]
+    assert retention() == {
+        "/aws/lambda/a": 30,
+        "/aws/lambda/b": 30,
+        "/aws/ecs/c": None,
+        "lambda-lookalike": None,
+    }
+    flag = run_cli("--apply", "--log-group-prefix", "/aws/ecs/")
+    assert (flag.code, flag.summary["changed"]) == (0, 1)
+    assert retention()["lambda-lookalike"] is None
+
+
+# Groups that keep logs forever, shorter, as long as and longer than the
+# target (30 days) -> their retention after an apply run, by mode.
+MODE_CASES = {
+    "never-expire-only": {"never": 30, "shorter": 7, "same": 30, "longer": 365},
+    "at-least": {"never": 30, "shorter": 30, "same": 30, "longer": 365},
+    "exact": {"never": 30, "shorter": 30, "same": 30, "longer": 30},
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MODE_CASES))
+def test_each_mode_s_rule_for_shorter_longer_and_never_expiring_groups(
+    aws: None, run_cli: RunCli, mode: str
+) -> None:
+    make_groups("never")
+    make_groups("shorter", days=7)
+    make_groups("same", days=30)
+    make_groups("longer", days=365)
+    before = retention()
+    expected = MODE_CASES[mode]
+    planned = sum(expected[name] != before[name] for name in expected)
+    dry = run_cli(env={"RETENTION_MODE": mode})
+    assert (dry.code, dry.summary["checked"], dry.summary["planned"]) == (0, 4, planned)
+    assert retention() == before
+    done = run_cli("--apply", "--retention-mode", mode)
+    assert (done.code, done.summary["changed"]) == (0, planned)
+    assert retention() == expected
+    again = run_cli("--apply", "--retention-mode", mode)
+    assert again.summary["planned"] == 0
+
+
+def test_the_change_names_the_group_and_both_retentions(aws: None, run_cli: RunCli) -> None:
+    make_groups("/aws/lambda/x")
+    make_groups("/aws/lambda/short", days=7)
+    make_groups("/aws/lambda/long", days=3653)
+    done = run_cli(env={"RETENTION_MODE": "exact"})
+    assert changes(done.lines, "would change") == [
+        "/aws/lambda/long: 3653 days -> 30 days",
+        "/aws/lambda/short: 7 days -> 30 days",
+        "/aws/lambda/x: never expire -> 30 days",
+    ]
+
+
+@pytest.mark.parametrize("days", ["2", "0", "-1", "31", "3654", " ", "30x", "thirty", "1.5"])
+def test_a_retention_cloudwatch_would_refuse_exits_1_before_any_aws_call(
+    aws: None, run_cli: RunCli, api_calls: list[str], days: str
+) -> None:
+    done = run_cli("--apply", env={"RETENTION_DAYS": days})
+    assert done.code == 1
+    assert api_calls == []
+    assert "RETENTION_DAYS" in done.stderr
+
+
+def test_every_retention_cloudwatch_accepts_is_accepted() -> None:
+    assert job.VALID_RETENTION_DAYS == CLOUDWATCH_RETENTION_DAYS
+    for days in CLOUDWATCH_RETENTION_DAYS:
+        assert load(RETENTION_DAYS=str(days))[1].retention_days == days
+    assert load()[1].retention_days == 30  # the default
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("RETENTION_MODE", "shorten"), ("LOG_GROUP_PREFIX", "/aws/*"), ("LOG_GROUP_PREFIX", "a b")],
+)
+def test_other_bad_settings_exit_1_before_any_aws_call(
+    aws: None, run_cli: RunCli, api_calls: list[str], variable: str, value: str
+) -> None:
+    done = run_cli("--apply", env={variable: value})
+    assert done.code == 1
+    assert api_calls == []
+    assert variable in done.stderr
+
+
+def test_the_default_mode_is_never_expire_only() -> None:
+    _, job_settings = load()
+    assert (job_settings.retention_mode, job_settings.log_group_prefix) == (
+        "never-expire-only",
+        None,
+    )
+
+
+def client_error(code: str, status: int) -> Exception:
+    from botocore.exceptions import ClientError
+
+    response: Any = {
+        "Error": {"Code": code, "Message": f"{code} (injected)"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, "PutRetentionPolicy")
+
+
+def test_a_group_deleted_or_denied_is_counted_failed_and_the_rest_still_change(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_groups("a", "b-denied", "c-deleted", "d")
+    real_call = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def deny_one(self: Any, operation_name: str, api_params: Any) -> Any:
+        if operation_name == "PutRetentionPolicy" and api_params["logGroupName"] == "b-denied":
+            raise client_error("AccessDeniedException", 400)
+        return real_call(self, operation_name, api_params)
+
+    real_plan = job.plan
+
+    def plan_then_delete(clients: Clients, settings: job.JobSettings, counts: job.Counts) -> Any:
+        planned = real_plan(clients, settings, counts)
+        logs_client().delete_log_group(logGroupName="c-deleted")  # gone before it is changed
+        return planned
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", deny_one)
+    monkeypatch.setattr(job, "plan", plan_then_delete)
+    done = run_cli("--apply")
+    assert done.code == 5
+    summary = done.summary
+    assert (summary["planned"], summary["changed"], summary["failed"]) == (4, 2, 2)
+    failures = {
+        line["log_group"]: line["error_code"]
+        for line in done.lines
+        if line["message"] == "could not change"
+    }
+    assert failures == {
+        "b-denied": "AccessDeniedException",
+        "c-deleted": "ResourceNotFoundException",
+    }
+    assert all(
+        line["level"] == "WARNING" for line in done.lines if line["message"] == "could not change"
+    )
+    assert retention() == {"a": 30, "b-denied": None, "d": 30}
+
+    monkeypatch.setattr(job, "plan", real_plan)  # a re-run plans only what is left
+    again = run_cli("--apply")
+    assert (again.summary["planned"], again.summary["failed"]) == (1, 1)  # still denied
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", real_call)
+    fixed = run_cli("--apply")
+    assert (fixed.code, fixed.summary["planned"], fixed.summary["changed"]) == (0, 1, 1)
+    assert retention() == {"a": 30, "b-denied": 30, "d": 30}
+
+
+def test_a_failure_is_raised_only_after_every_group_was_tried(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_groups("a", "b", "c")
+    real_call = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def fail_first(self: Any, operation_name: str, api_params: Any) -> Any:
+        if operation_name == "PutRetentionPolicy" and api_params["logGroupName"] == "a":
+            raise client_error("ResourceNotFoundException", 400)
+        return real_call(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", fail_first)
+    settings, job_settings = load("--apply")
+    counts = job.Counts()
+    with pytest.raises(PartialFailure, match="1 log group"):
+        job.run(settings, job_settings, Clients(settings, "test-run"), counts, StopRequest())
+    assert (counts.changed, counts.failed) == (2, 1)
+    assert retention() == {"a": None, "b": 30, "c": 30}
+
+
+def test_more_groups_than_one_page_are_all_handled(aws: None, api_calls: list[str]) -> None:
+    names = [f"/aws/lambda/fn-{number:03d}" for number in range(120)]
+    make_groups(*names)
+    api_calls.clear()
+    counts = run_job("--apply")
+    assert (counts.checked, counts.planned, counts.changed) == (120, 120, 120)
+    assert api_calls.count("DescribeLogGroups") == 3  # 50 a page
+    assert set(retention().values()) == {30}
+
+
+def test_a_stop_request_ends_the_run_between_changes(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_groups("first", "second", "third")
+    stop = StopRequest()
+    real_plan = job.plan
+
+    def plan_then_signal(c: Clients, j: job.JobSettings, n: job.Counts) -> list[job.Change]:
+        first, *rest = real_plan(c, j, n)
+
+        def apply_then_signal() -> None:
+            first.apply()
+            stop.request(15)  # as if SIGTERM arrived during the first change
+
+        return [job.Change(first.description, first.log_group, None, 30, apply_then_signal), *rest]
+
+    monkeypatch.setattr(job, "plan", plan_then_signal)
+    settings, job_settings = load("--apply")
+    counts = job.Counts()
+    with pytest.raises(Interrupted):
+        job.run(settings, job_settings, Clients(settings, "test-run"), counts, stop)
+    assert (counts.planned, counts.changed) == (3, 1)
+    assert retention() == {"first": 30, "second": None, "third": None}
+    monkeypatch.setattr(job, "plan", real_plan)
+    assert run_job("--apply").changed == 2  # a re-run finishes the rest
+
+
+# Operation -> the IAM action it needs (None: no permission needed).
+OPERATION_ACTIONS = {
+    "GetCallerIdentity": None,
+    "DescribeLogGroups": "logs:DescribeLogGroups",
+    "PutRetentionPolicy": "logs:PutRetentionPolicy",
+}
+
+
+def test_every_call_the_job_makes_is_covered_by_iam_actions(
+    aws: None, run_cli: RunCli, api_calls: list[str]
+) -> None:
+    make_groups("/aws/lambda/x")
+    api_calls.clear()
+    assert run_cli("--apply", "--log-group-prefix", "/aws/").code == 0
+    assert run_cli("--apply", env={"RETENTION_MODE": "exact", "RETENTION_DAYS": "7"}).code == 0
+    assert "PutRetentionPolicy" in api_calls
+    for name in api_calls:
+        assert name in OPERATION_ACTIONS, f"{name}: map it to an IAM action, add it to IAM_ACTIONS"
+    needed = {action for name in api_calls if (action := OPERATION_ACTIONS[name])}
+    assert needed <= set(job.IAM_ACTIONS)
+
+
+@pytest.mark.parametrize("prefix", [None, "/aws/lambda/"])
+def test_the_session_policy_may_change_the_target_s_log_groups_with_or_without_a_prefix(
+    prefix: str | None,
+) -> None:
+    scope = {
+        "partition": "aws",
+        "account": ACCOUNT_ID,
+        "region": REGION,
+        "LOG_GROUP_PREFIX": prefix,
+        "RETENTION_DAYS": "30",
+        "RETENTION_MODE": "never-expire-only",
+    }
+    granted = {
+        (action, statement["Resource"])
+        for statement in json.loads(session_policy(job.IAM_ACTIONS, [scope]))["Statement"]
+        for action in statement["Action"]
+    }
+    assert granted == {
+        ("logs:DescribeLogGroups", "*"),
+        ("logs:PutRetentionPolicy", f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:*"),
+    }
+
+
+def test_fan_out_sets_the_retention_in_every_account_and_region(
+    organization: Organization, run_cli: RunCli
+) -> None:
+    from moto.logs.models import logs_backends
+
+    regions = (REGION, OTHER_REGION)
+    for account in organization.active:
+        for region in regions:
+            logs_backends[account][region].create_log_group(f"/aws/lambda/{account}", {})
+    env = {
+        "TARGET_ACCOUNTS": "organization",
+        "TARGET_ROLE_NAME": "automation",
+        "TARGET_REGIONS": ",".join(regions),
+        "ALLOWED_ACCOUNT_IDS": ",".join(organization.active),
+    }
+    done = run_cli("--apply", env=env)
+    assert done.code == 0
+    targets = len(organization.active) * len(regions)
+    assert done.summary["targets"] == targets
+    assert (done.summary["checked"], done.summary["changed"]) == (targets, targets)
+    for account in organization.active:
+        for region in regions:
+            group = logs_backends[account][region].groups[f"/aws/lambda/{account}"]
+            assert group.retention_in_days == 30
+    again = run_cli("--apply", env=env)
+    assert (again.code, again.summary["planned"]) == (0, 0)
