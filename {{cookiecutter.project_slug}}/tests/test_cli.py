@@ -229,3 +229,12 @@ def test_help_version_and_config_errors_do_not_import_boto3(argv: list[str], cod
     command = [sys.executable, "-c", program]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     assert done.stderr.strip().splitlines()[-1] == f"{code} False False"
+
+
+def test_the_readme_lists_every_exit_code_and_no_other() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    listed = [int(row.split("|")[1]) for row in table.splitlines() if row[:3].strip("| ").isdigit()]
+    assert listed == sorted(int(code) for code in ExitCode)
