@@ -140,8 +140,12 @@ def declared_form(resource: Any, template: dict[str, Any]) -> str:
         return "*"
     if "!Ref" in resource:
         return "{" + by_parameter[resource["!Ref"]] + "}"
-    text: str = resource["!Sub"][0]
-    variables: dict[str, Any] = resource["!Sub"][1]
+    text: str
+    variables: dict[str, Any]
+    if isinstance(resource["!Sub"], str):  # !Sub "arn:${AWS::Partition}:...": no variables
+        text, variables = resource["!Sub"], {}
+    else:
+        text, variables = resource["!Sub"]
     for name, value in variables.items():
         if name == "Region":
             text = text.replace("${Region}", "{region}")
