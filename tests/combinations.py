@@ -32,6 +32,9 @@ class Combination:
     id: str
     context: dict[str, Any] = field(default_factory=dict)
     install: bool = False
+    # The README's "Writing your job" guide is applied to it as written
+    # (tests/test_guide.py): a blank bake with no deploy target.
+    follows_guide: bool = False
 
     def answer(self, key: str) -> Any:
         defaults = {
@@ -92,7 +95,11 @@ COMBINATIONS = (
             "deploy_target": "lambda",
         },
     ),
-    Combination("blank-plain", {"starter_job": "blank", "aws_region": "ap-southeast-2"}),
+    Combination(
+        "blank-plain",
+        {"starter_job": "blank", "aws_region": "ap-southeast-2"},
+        follows_guide=True,
+    ),
     Combination(
         "s3-py314-no-ci",
         {"python_version": "3.14", "include_github_actions": False, "include_dockerfile": True},
