@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import shlex
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import job, targets
-from {{ cookiecutter.package_name }}.cli import ExitCode, most_severe
+from {{ cookiecutter.package_name }} import config, job, targets
+from {{ cookiecutter.package_name }}.cli import ExitCode, build_parser, most_severe
 
 from .conftest import ACCOUNT_ID, FAN_OUT_ENV, REGION, Organization, RunCli
 
@@ -311,3 +314,17 @@ def test_counts_of_targets_add_up() -> None:
     targets.add_counts(total, one)
     targets.add_counts(total, two)
     assert total.as_dict()[first] == 5
+
+
+def test_the_readme_fan_out_example_is_a_configuration_the_script_accepts() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Many accounts and regions\n", 1)[1]
+    example = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    words = shlex.split(example.replace("\\\n", " "))
+    assignments = list(itertools.takewhile(lambda word: "=" in word, words))
+    env = dict(word.split("=", 1) for word in assignments)
+    command, *argv = words[len(assignments) :]
+    assert command == {{ cookiecutter.project_slug | tojson }}
+    settings, _ = config.load(build_parser().parse_args(argv), env, job.JobSettings, job.SETTINGS)
+    assert settings.target_accounts == "organization"
+    assert settings.target_regions is None or job.REGIONAL
