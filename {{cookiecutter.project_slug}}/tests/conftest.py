@@ -18,6 +18,7 @@ import botocore.client
 import pytest
 from moto import mock_aws
 
+from {{ cookiecutter.package_name }} import redact
 from {{ cookiecutter.package_name }}.cli import main
 
 # The job's own fixtures and settings (JOB_ENV, FAN_OUT_ENV, BAD_JOB_INPUTS).
@@ -77,6 +78,19 @@ def sealed_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     # The baked allow-list may name real accounts; tests run in moto's.
     monkeypatch.setenv("ALLOWED_ACCOUNT_IDS", ACCOUNT_ID)
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_from_other_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start each test with no registered secret values.
+
+    A run registers the secrets it reads for the rest of the process, which
+    is right for a run (and a warm Lambda container) but would let one
+    test's secret scrub another test's output and hide what it checks.
+    """
+    monkeypatch.setattr(redact, "_secrets", set())
+    monkeypatch.setattr(redact, "_long", [])
+    monkeypatch.setattr(redact, "_short", [])
 
 
 def make_bucket(s3: S3Client, name: str) -> None:

@@ -22,8 +22,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }} import config, job, logs, redact, secret_calls
-from {{ cookiecutter.package_name }}.aws import Clients, read_json_secret, read_secret
+from {{ cookiecutter.package_name }} import (
+    config,
+    job,
+    logs,
+    redact,
+    secret_calls,
+)
+from {{ cookiecutter.package_name }}.aws import (
+    Clients,
+    read_json_secret,
+    read_secret,
+)
 from {{ cookiecutter.package_name }}.parser import build_parser
 
 from .conftest import ACCOUNT_ID, JOB_ENV
@@ -280,3 +290,12 @@ def test_credential_shapes_in_wire_logs_are_replaced() -> None:
     assert "qq1" not in text
     assert "qq2" not in text
     assert text.count(redact.REDACTED) == 4
+
+
+def test_each_test_starts_with_no_secret_registered_by_an_earlier_one() -> None:
+    # Earlier tests (test_aws, and those above) register values; the
+    # conftest fixture must have dropped them, or their scrubbing would
+    # leak into this test's output.
+    assert redact.redact("app-logs 54321 q7") == "app-logs 54321 q7"
+    redact.register_secret("only-this-test")
+    assert redact.redact("only-this-test") == redact.REDACTED
