@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from jinja2 import Environment
 
@@ -235,11 +235,18 @@ def test_generated_prefix_rule(value: str) -> None:
 
 @MANY
 @given(st.one_of(st.integers(min_value=-10, max_value=40000).map(str), st.text(max_size=6)))
+@example("3_0")
+@example("\u0663\u0660")  # Arabic-Indic digits: int() reads 30
+@example("+30")
+@example("30\u00a0")
+@example(" 30\t")
 def test_generated_retention_rule(raw: str) -> None:
-    try:
-        number = int(raw.strip())
-    except ValueError:
-        number = None
+    # ASCII digits with an optional minus, spaces and tabs around: the rule
+    # written out character by character, not as the validator's pattern.
+    text = raw.strip(" \t")
+    digits = text[1:] if text.startswith("-") else text
+    plain = bool(digits) and all(char in "0123456789" for char in digits)
+    number = int(text) if plain else None
     ok = number is not None and 0 <= number <= 36500
     assert accepts(generated_validate().integer, raw, minimum=0, maximum=36500) is ok, raw
 

@@ -258,3 +258,13 @@ def test_arns_are_checked_per_partition() -> None:
         validate.role_arn("arn:aws:iam::123:role/x")
     with pytest.raises(InvalidValue, match="SNS topic ARN"):
         validate.sns_topic_arn("arn:aws:sqs:eu-west-1:123456789012:queue")
+
+
+@pytest.mark.parametrize("raw", ["3_0", "\u0663\u0660", "+30", "30\u00a0", "0x1e", "1e1", "٣"])
+def test_numbers_are_ascii_digits_only(raw: str) -> None:
+    with pytest.raises(validate.InvalidValue, match="digits 0-9"):
+        validate.integer(raw, minimum=0, maximum=36500)
+    with pytest.raises(validate.InvalidValue, match="digits 0-9"):
+        validate.number(raw, minimum=0, maximum=600)
+    assert validate.integer(" 30\t", minimum=0, maximum=36500) == 30
+    assert validate.number(" 2.5 ", minimum=0, maximum=600) == 2.5

@@ -66,6 +66,9 @@ _IP_ADDRESS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")  # "formatted as an I
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _PREFIX_MAX_BYTES = 1024
+BLANKS = " \t"  # what may surround a number: spaces and tabs, nothing a person cannot see
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
 
 class InvalidValue(ValueError):
@@ -83,21 +86,24 @@ def boolean(raw: str) -> bool:
 
 
 def integer(raw: str, *, minimum: int, maximum: int) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise InvalidValue(f"must be a whole number, got {raw!r}") from None
+    """A whole number in ASCII digits; ``int()`` alone would also take
+    ``3_0``, ``+30`` and other scripts' digits, which no person means."""
+    text = raw.strip(BLANKS)
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise InvalidValue(f"must be a whole number (digits 0-9), got {raw!r}")
+    value = int(text)
     if not minimum <= value <= maximum:
         raise InvalidValue(f"must be from {minimum} to {maximum}, got {value}")
     return value
 
 
 def number(raw: str, *, minimum: float, maximum: float) -> float:
-    """Parse a finite number of seconds; ``nan`` and ``inf`` are refused."""
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise InvalidValue(f"must be a number, got {raw!r}") from None
+    """Parse a number of seconds written as digits with an optional decimal
+    part; ``nan``, ``inf``, exponents and underscores are refused."""
+    text = raw.strip(BLANKS)
+    if not _DECIMAL.fullmatch(text):
+        raise InvalidValue(f"must be a number (digits 0-9 and a decimal point), got {raw!r}")
+    value = float(text)
     if not minimum <= value <= maximum:  # also false for nan
         raise InvalidValue(f"must be from {minimum:g} to {maximum:g}, got {raw.strip()!r}")
     return value
