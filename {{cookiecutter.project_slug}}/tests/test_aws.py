@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 from botocore.credentials import RefreshableCredentials
 
-from {{ cookiecutter.package_name }} import config, job, logs
+from {{ cookiecutter.package_name }} import (
+    config,
+    job,
+    logs,
+)
 from {{ cookiecutter.package_name }}.aws import (
     APP_ID,
     Clients,
@@ -22,7 +26,10 @@ from {{ cookiecutter.package_name }}.aws import (
     session_policy,
 )
 from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import ConfigError, SafetyRefusal
+from {{ cookiecutter.package_name }}.errors import (
+    ConfigError,
+    SafetyRefusal,
+)
 
 from .conftest import ACCOUNT_ID, JOB_ENV, RunCli
 
@@ -184,10 +191,18 @@ def test_mfa_without_a_code_off_a_terminal_is_a_config_error(
 
 
 def test_iam_policy_file_matches_the_declared_actions() -> None:
-    shipped = json.loads((PROJECT_ROOT / "iam-policy.json").read_text(encoding="utf-8"))
-    assert shipped == json.loads(session_policy(job.IAM_ACTIONS)), (
+    # To the byte: regenerating an up-to-date file leaves no diff.
+    shipped = (PROJECT_ROOT / "iam-policy.json").read_text(encoding="utf-8")
+    assert shipped == session_policy(job.IAM_ACTIONS) + "\n", (
         "iam-policy.json is stale: regenerate it with --print-iam-policy > iam-policy.json"
     )
+
+
+def test_the_readme_shows_the_policy_file() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### IAM permissions", 1)[1]
+    block = section.split("```json\n", 1)[1].split("```", 1)[0]
+    assert json.loads(block) == json.loads(session_policy(job.IAM_ACTIONS))
 
 
 def test_secrets_never_reach_the_logs_even_at_debug(

@@ -150,7 +150,9 @@ def session_policy(
         {"Effect": "Allow", "Action": sorted(actions), "Resource": resource}
         for resource, actions in sorted(by_resource.items())
     ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+    # Keys sorted, as the template renders iam-policy.json: regenerating the
+    # file with --print-iam-policy changes nothing that did not change.
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2, sort_keys=True)
 
 
 def _resources(resource: str, scopes: Sequence[Mapping[str, str | None]] | None) -> set[str]:
