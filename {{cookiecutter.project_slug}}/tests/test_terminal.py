@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import io
+import signal
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config, job
-from {{ cookiecutter.package_name }}.errors import SIGPIPE, Interrupted
-from {{ cookiecutter.package_name }}.exit_codes import ExitCode, exit_code_for
-from {{ cookiecutter.package_name }}.failure_line import MEANINGS, tell_person
+from {{ cookiecutter.package_name }} import (
+    cli,
+    config,
+    job,
+)
+from {{ cookiecutter.package_name }}.errors import (
+    SIGPIPE,
+    Interrupted,
+)
+from {{ cookiecutter.package_name }}.exit_codes import (
+    ExitCode,
+    exit_code_for,
+)
+from {{ cookiecutter.package_name }}.failure_line import (
+    MEANINGS,
+    tell_person,
+)
 from {{ cookiecutter.package_name }}.parser import build_parser
+from {{ cookiecutter.package_name }}.watchdog import Ending
 
 from .conftest import JOB_ENV, RunCli
 
@@ -50,6 +65,28 @@ def test_a_failed_run_at_a_terminal_says_why_on_stderr(
     (line,) = terminal.getvalue().splitlines()
     assert line.startswith("error: credentials missing, invalid or expired: ")
     assert line.endswith("(exit 2)")
+
+
+@pytest.mark.parametrize(
+    ("ending", "code"),
+    [
+        (Ending("forced", signum=signal.SIGINT), ExitCode.INTERRUPTED),
+        (Ending("forced", signum=signal.SIGTERM), ExitCode.TERMINATED),
+        (Ending("timed_out", call="s3.ListObjectsV2", seconds=95.0), ExitCode.NETWORK),
+        (Ending("deadline"), ExitCode.NETWORK),
+    ],
+)
+def test_a_run_ended_at_once_still_says_why_at_a_terminal(
+    ending: Ending, code: ExitCode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    ended: list[int] = []
+    monkeypatch.setattr(cli, "exit_now", ended.append)
+    cli._Run("run").end_now(ending)
+    assert ended == [int(code)]
+    (line,) = terminal.getvalue().splitlines()
+    assert line == f"error: {MEANINGS[code]} (exit {int(code)})"
 
 
 def test_a_closed_output_maps_to_141() -> None:

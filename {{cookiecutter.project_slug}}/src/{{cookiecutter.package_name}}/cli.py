@@ -197,6 +197,7 @@ class _Run:
         writer = threading.Thread(target=write, name="summary", daemon=True)
         writer.start()
         writer.join(SUMMARY_WRITE_SECONDS)
+        tell_person(code, None)  # a person at a terminal learns why, as for any failure
         exit_now(int(code))
 
 
