@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -90,16 +91,16 @@ def remove(root: Path, relative: str) -> None:
         target.unlink()
 
 
-def next_steps(answers: Mapping[str, Any]) -> str:
+def next_steps(answers: Mapping[str, Any], project: Path) -> str:
     """What to type next. The chosen minimum Python is named because an older
     ``python3`` sends an old pip into a dependency search that runs for many minutes; pip is
     upgraded first because a current one refuses such an interpreter at once."""
     slug, python = answers["project_slug"], answers["python_version"]
     hooks = "\n  pre-commit install" if answers["include_pre_commit"] else ""
     return f"""
-Created {slug}. Next steps:
+Created {slug} in {project}. Next steps:
 
-  cd {slug} && git init
+  cd {shlex.quote(where_from_shell(project))} && git init
   python{python} -m venv .venv && . .venv/bin/activate
   python -m pip install --upgrade pip && pip install -e '.[dev]'{hooks}
   pytest && ruff check . && ruff format --check . && mypy
@@ -110,6 +111,17 @@ With uv, the venv and install lines are:
 
 Dry-run is the default: nothing changes without --apply (or DRY_RUN=false).
 """
+
+
+def where_from_shell(project: Path) -> str:
+    """The project's path as the person's shell reaches it: this hook runs in
+    the project, the shell stayed where cookiecutter was started (its
+    ``PWD``), e.g. in the template's clone with ``--output-dir ..``."""
+    shell = os.environ.get("PWD")
+    if not shell or not Path(shell).is_absolute():
+        return str(project)
+    relative = os.path.relpath(project, shell)
+    return str(project) if relative.startswith(os.pardir + os.sep + os.pardir) else relative
 
 
 def template_dir(bake: Mapping[str, str]) -> Path | None:
@@ -196,7 +208,7 @@ def main(root: Path | None = None) -> int:
     if commit is not None:
         record_commit(project, commit)
     if is_new_project(bake, project):
-        print(next_steps(answers))
+        print(next_steps(answers, project))
     return 0
 
 

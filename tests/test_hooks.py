@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -91,9 +92,19 @@ def render(hook: str, answers: dict[str, Any], tmp_path: Path) -> Path:
     return target
 
 
-def run_hook(path: Path, cwd: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+def run_hook(
+    path: Path, cwd: Path, *flags: str, shell_at: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a hook in ``cwd`` as cookiecutter does, from a shell in ``shell_at``
+    (the shell's ``PWD``: where cookiecutter was started; ``cwd`` by default)."""
+    env = {**os.environ, "PWD": str(shell_at or cwd)}
     return subprocess.run(
-        [sys.executable, *flags, str(path)], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, *flags, str(path)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -242,6 +253,31 @@ def test_post_hook_keeps_only_the_chosen_deploy_target_s_files(tmp_path: Path, t
         assert kept == DEPLOY_KEEPS[target]
 
 
+@pytest.mark.parametrize(
+    ("shell_at", "expected"),
+    [
+        ("out", "cd project"),  # cookiecutter -o . (or the default)
+        ("out/template", "cd ../project"),  # the README's: in the clone, --output-dir ..
+        ("elsewhere/deep/down", "cd {project}"),  # far away: the whole path
+    ],
+)
+def test_next_steps_cd_from_where_the_shell_is(
+    tmp_path: Path, shell_at: str, expected: str
+) -> None:
+    project = tmp_path / "out" / "project"
+    project.mkdir(parents=True)
+    (tmp_path / shell_at).mkdir(parents=True, exist_ok=True)
+    hook = render("post_gen_project.py", GOOD, tmp_path)
+    done = run_hook(hook, project, shell_at=tmp_path / shell_at)
+    assert done.returncode == 0, done.stderr
+    lines = [line.strip() for line in done.stdout.splitlines()]
+    assert f"Created aws-automation-script in {project}. Next steps:" in lines
+    assert expected.format(project=project) + " && git init" in lines
+    cd_line = next(line for line in lines if line.startswith("cd "))
+    where = cd_line.removeprefix("cd ").removesuffix(" && git init")
+    assert (tmp_path / shell_at / where).resolve() == project.resolve()
+
+
 @pytest.mark.parametrize(("python", "pre_commit"), [("3.12", True), ("3.14", False)])
 def test_next_steps_name_the_minimum_python_upgrade_pip_and_set_up_git(
     tmp_path: Path, python: str, pre_commit: bool
@@ -249,10 +285,10 @@ def test_next_steps_name_the_minimum_python_upgrade_pip_and_set_up_git(
     project = tmp_path / "project"
     project.mkdir()
     answers = {**GOOD, "python_version": python, "include_pre_commit": pre_commit}
-    done = run_hook(render("post_gen_project.py", answers, tmp_path), project)
+    done = run_hook(render("post_gen_project.py", answers, tmp_path), project, shell_at=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = [line.strip() for line in done.stdout.splitlines()]
-    assert "cd aws-automation-script && git init" in lines
+    assert "cd project && git init" in lines
     assert f"python{python} -m venv .venv && . .venv/bin/activate" in lines
     assert "python -m pip install --upgrade pip && pip install -e '.[dev]'" in lines
     assert ("pre-commit install" in lines) is pre_commit
