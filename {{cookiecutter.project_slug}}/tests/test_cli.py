@@ -12,9 +12,19 @@ from typing import Any, cast
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from {{ cookiecutter.package_name }} import job, signals
-from {{ cookiecutter.package_name }}.cli import ExitCode, exit_code_for, main
-from {{ cookiecutter.package_name }}.errors import Interrupted, StopRequest
+from {{ cookiecutter.package_name }} import (
+    job,
+    signals,
+)
+from {{ cookiecutter.package_name }}.cli import (
+    ExitCode,
+    exit_code_for,
+    main,
+)
+from {{ cookiecutter.package_name }}.errors import (
+    Interrupted,
+    StopRequest,
+)
 
 from .conftest import JOB_ENV, RunCli
 
@@ -94,7 +104,8 @@ def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--apply" in help_text
     assert "AWS_REGION" in help_text  # flags name their environment variable
     assert main(["--version"], {}) == 0
-    assert capsys.readouterr().out.startswith("{{ cookiecutter.project_slug }} ")
+    slug = "{{ cookiecutter.project_slug }}"
+    assert capsys.readouterr().out.startswith(f"{slug} ")
 
 
 def test_missing_credentials_exit_2(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,6 +200,9 @@ def interrupt_and_wait() -> None:
 
 
 def test_first_signal_requests_a_stop_and_a_second_forces_the_end() -> None:
+    # What was there before, not Python's default: a shell starts background
+    # jobs (and some CI runners their steps) with SIGINT ignored.
+    before = signal.getsignal(signal.SIGINT)
     stop = StopRequest()
     forced: list[int] = []
     restore = signals.stop_on_first_signal(stop, forced.append)
@@ -201,18 +215,20 @@ def test_first_signal_requests_a_stop_and_a_second_forces_the_end() -> None:
         assert forced == [signal.SIGINT]
     finally:
         restore()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_python_dash_m_runs_the_same_cli() -> None:
+    package = "{{ cookiecutter.package_name }}"
+    slug = "{{ cookiecutter.project_slug }}"
     done = subprocess.run(
-        [sys.executable, "-m", "{{ cookiecutter.package_name }}", "--version"],
+        [sys.executable, "-m", package, "--version"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0
-    assert done.stdout.startswith("{{ cookiecutter.project_slug }} ")
+    assert done.stdout.startswith(f"{slug} ")
 
 
 @pytest.mark.parametrize(
@@ -221,8 +237,9 @@ def test_python_dash_m_runs_the_same_cli() -> None:
 )
 def test_help_version_and_config_errors_do_not_import_boto3(argv: list[str], code: int) -> None:
     """They answer at once: boto3 and botocore are imported only for real work."""
+    package = "{{ cookiecutter.package_name }}"
     program = (
-        "import sys; from {{ cookiecutter.package_name }}.cli import main; "
+        f"import sys; from {package}.cli import main; "
         f"rc = main({argv!r}, dict()); "
         "print(rc, 'boto3' in sys.modules, 'botocore' in sys.modules, file=sys.stderr)"
     )
