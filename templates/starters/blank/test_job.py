@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config, job
+from {{ cookiecutter.package_name }} import (
+    config,
+    job,
+)
 from {{ cookiecutter.package_name }}.aws import Clients
 from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import Interrupted, StopRequest
+from {{ cookiecutter.package_name }}.errors import (
+    Interrupted,
+    StopRequest,
+)
 
 from .conftest import RunCli, make_bucket
 
@@ -100,6 +106,9 @@ OPERATION_ACTIONS = {"GetCallerIdentity": None, "ListBuckets": "s3:ListAllMyBuck
 def test_every_call_the_job_makes_is_covered_by_iam_actions(
     aws: None, run_cli: RunCli, api_calls: list[str]
 ) -> None:
+    # Twice: a first run finds work to do, the second finds it done, and a
+    # job often reads differently then (what exists is looked at, not made).
+    assert run_cli("--apply").code == 0
     assert run_cli("--apply").code == 0
     for name in api_calls:
         assert name in OPERATION_ACTIONS, f"{name}: map it to an IAM action, add it to IAM_ACTIONS"
