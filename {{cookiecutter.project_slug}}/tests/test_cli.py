@@ -255,3 +255,15 @@ def test_the_readme_lists_every_exit_code_and_no_other() -> None:
     table = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     listed = [int(row.split("|")[1]) for row in table.splitlines() if row[:3].strip("| ").isdigit()]
     assert listed == sorted(int(code) for code in ExitCode)
+
+
+@pytest.mark.parametrize("log_format", ["text", " TEXT "])
+def test_a_configuration_error_is_logged_in_the_format_asked_for(
+    log_format: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([], {"LOG_FORMAT": log_format, "LOG_LEVEL": "LOUD"})
+    assert code == ExitCode.CONFIG
+    lines = capsys.readouterr().out.splitlines()
+    assert lines
+    assert not any(line.lstrip().startswith("{") for line in lines), lines
+    assert "run finished" in lines[-1]
