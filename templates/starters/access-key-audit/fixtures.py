@@ -27,9 +27,20 @@ BAD_JOB_INPUTS: list[dict[str, str]] = [
     {"MAX_KEY_AGE_DAYS": "abc"},
     {"MAX_UNUSED_DAYS": "0"},
     {"EXEMPT_TAG_KEY": "x" * 129},
+    # Not an IAM tag key: only letters, numbers, spaces and _ . : / = + - @.
+    {"EXEMPT_TAG_KEY": ","},
+    {"EXEMPT_TAG_KEY": "{" * 2 + " 7*7 " + "}" * 2},  # a template expression
+    {"EXEMPT_TAG_KEY": "{account}"},
+    {"EXEMPT_TAG_KEY": "exempt\x07"},
+    {"EXEMPT_TAG_KEY": "exempt\U0001f600"},
+    {"EXEMPT_TAG_KEY": "exempt\nkey"},
+    {"EXEMPT_TAG_KEY": "aws:exempt"},
     {"REPORT_PATH": "s3://"},
     {"REPORT_PATH": "s3://example-bucket/"},
     {"REPORT_PATH": "/no/such/directory/report.jsonl"},
+    {"REPORT_PATH": "s3:///key.jsonl"},
+    {"REPORT_PATH": "/x/{foo}.jsonl"},
+    {"REPORT_PATH": "x" * 300 + ".jsonl"},
 ]
 
 

@@ -9,10 +9,16 @@ Why it is built this way:
 - Every finding is logged, in both modes, and written to ``REPORT_PATH``
   (JSON lines: a local file, replaced atomically, or an ``s3://`` object)
   with what was done to it and the status it had, so an apply can be undone.
+  An apply writes the report before its first change, every finding
+  ``planned``, and stops there if it cannot (nothing changed); then again
+  at the end with what was done. A forced end leaves the first report.
+- A user or key deleted while the run goes on (IAM answers NoSuchEntity) is
+  skipped and counted (``users_gone``, ``keys_gone``); the audit goes on.
 - Exit codes: a dry run with findings raises ``FindingsRemain`` (exit 7);
   an apply that deactivated every finding exits 0; a key that could not be
   deactivated is counted ``failed``, the others still go, and the run ends
-  with ``PartialFailure`` (exit 5).
+  with ``PartialFailure`` (exit 5). A report that cannot be written is a
+  ``ConfigError`` (exit 1) naming REPORT_PATH.
 - Secret access keys never appear: no IAM call the job makes returns one.
 - IAM is global: ``REGIONAL`` is false, a fan-out runs once per account.
 """
@@ -25,14 +31,15 @@ import json
 import logging
 import os
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import validate
-from .config import Setting, Settings
-from .errors import FindingsRemain, PartialFailure, StopRequest
+from .config import SAMPLE_ACCOUNT, Setting, Settings
+from .errors import ConfigError, FindingsRemain, PartialFailure, StopRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -56,6 +63,9 @@ DESCRIPTION = (
     "with --apply, deactivate them (never delete)."
 )
 S3_SCHEME = "s3://"
+S3_KEY_MAX_BYTES = 1024
+NAME_MAX_BYTES = 255  # the longest file name most file systems take
+TAG_KEY_PUNCTUATION = "_.:/=+-@"
 USERS_ARN = "arn:{partition}:iam::{account}:user/*"
 
 # Every IAM action the job may use, with the resource it applies to, in one
@@ -87,11 +97,27 @@ def days(raw: str) -> int:
 
 
 def tag_key(raw: str) -> str:
-    """An IAM tag key: 1 to 128 characters, not blank."""
+    """An IAM tag key: 1 to 128 Unicode letters, numbers, spaces and
+    ``_ . : / = + - @``, not starting with ``aws:`` (reserved by AWS). IAM
+    also allows the line and paragraph separators; they are refused here, as
+    they would split a text log line."""
     value = raw.strip()
     if not value or len(value) > 128:
         raise validate.InvalidValue(f"must be 1 to 128 characters, got {raw!r}")
+    if not all(_tag_key_char(char) for char in value):
+        raise validate.InvalidValue(
+            "may contain only letters, numbers, spaces and _ . : / = + - @ "
+            f"(as an IAM tag key), got {raw!r}"
+        )
+    if value.lower().startswith("aws:"):
+        raise validate.InvalidValue(f"must not start with 'aws:' (reserved by AWS), got {raw!r}")
     return value
+
+
+def _tag_key_char(char: str) -> bool:
+    # IAM's rule is [\p{L}\p{Z}\p{N}_.:/=+\-@]; of the separators only spaces (Zs).
+    category = unicodedata.category(char)
+    return char in TAG_KEY_PUNCTUATION or category[0] in "LN" or category == "Zs"
 
 
 def s3_location(raw: str) -> tuple[str, str] | None:
@@ -111,19 +137,43 @@ def report_path(raw: str) -> str:
     location = s3_location(value)
     if location is not None:
         bucket, key = location
-        validate.bucket_name(bucket)
+        if not bucket:
+            raise validate.InvalidValue(
+                f"must be s3://BUCKET/KEY: the bucket is missing, got {raw!r}"
+            )
+        try:
+            validate.bucket_name(bucket)
+        except validate.InvalidValue as error:
+            raise validate.InvalidValue(f"bucket {bucket!r} {error}") from None
         if not key or key.endswith("/") or any(char in key for char in "*?$"):
             raise validate.InvalidValue(
                 f"must be s3://BUCKET/KEY with an object key (no *, ?, $), got {raw!r}"
+            )
+        if len(key.encode()) > S3_KEY_MAX_BYTES or any(not char.isprintable() for char in key):
+            raise validate.InvalidValue(
+                f"the object key must be at most {S3_KEY_MAX_BYTES} bytes, "
+                f"with no control characters, got {raw!r}"
             )
         return value
     if "://" in value:
         raise validate.InvalidValue(f"must be a local path or s3://BUCKET/KEY, got {raw!r}")
     path = Path(value)
-    if path.is_dir():
-        raise validate.InvalidValue(f"is a directory, expected a file path: {raw!r}")
-    if not path.parent.is_dir():
-        raise validate.InvalidValue(f"directory does not exist: {str(path.parent)!r}")
+    if any(len(part.encode()) > NAME_MAX_BYTES for part in path.parts):
+        raise validate.InvalidValue(
+            f"has a file or directory name longer than {NAME_MAX_BYTES} bytes: {raw!r}"
+        )
+    try:
+        if path.is_dir():
+            raise validate.InvalidValue(f"is a directory, expected a file path: {raw!r}")
+        # With {account} in the directory, load checks the value with a sample
+        # account; the real directory is checked per target (config.for_target).
+        sample = SAMPLE_ACCOUNT in str(path.parent)
+        if not sample and not path.parent.is_dir():
+            raise validate.InvalidValue(f"directory does not exist: {str(path.parent)!r}")
+    except OSError as error:  # a name too long for the file system, say
+        raise validate.InvalidValue(
+            f"cannot be used as a local path ({error.strerror or error}): {raw!r}"
+        ) from None
     return value
 
 
@@ -187,18 +237,31 @@ SETTINGS: tuple[Setting, ...] = (
 class Counts:
     """What the run did so far; the summary line reports it even after a failure.
 
-    ``findings = deactivated + failed`` after an apply that was not stopped.
+    ``findings = deactivated + failed + keys_gone`` after an apply that was
+    not stopped (a finding whose key was deleted before its UpdateAccessKey
+    counts in ``keys_gone``, as does a key deleted while it was judged).
     """
 
     users: int = 0
     exempt_users: int = 0
+    users_gone: int = 0  # listed, then deleted before their keys were read
     keys: int = 0
+    keys_gone: int = 0
     findings: int = 0
     deactivated: int = 0
     failed: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
+
+
+# What the report says was done to a finding.
+WOULD_DEACTIVATE = "would deactivate"  # a dry run
+PLANNED = "planned"  # --apply, written before the first change; left so only by a forced end
+DEACTIVATED = "deactivated"
+FAILED = "failed"
+GONE = "gone"  # the key was deleted before it could be deactivated
+NOT_REACHED = "not reached"  # the run was stopped before this key: still Active
 
 
 @dataclass
@@ -215,15 +278,17 @@ class Finding:
     unused_days: int
     reasons: list[str]
     previous_status: str = "Active"
-    action: str = "would deactivate"
+    action: str = WOULD_DEACTIVATE
     error: str | None = None
 
     def log_fields(self) -> dict[str, Any]:
         """The record for a log line: the logs scrub every AKIA/ASIA-shaped
         text (``redact``), so a line names the key by its last 4 characters
-        (as the IAM console does) and the report carries the whole id."""
+        (as the IAM console does) and the report carries the whole id.
+        Date-times stay datetimes: the log writes them as it writes ``time``."""
         fields = self.record()
         fields["key_id_suffix"] = fields.pop("access_key_id")[-4:]
+        fields["create_date"], fields["last_used"] = self.created, self.last_used
         return fields
 
     def record(self) -> dict[str, Any]:
@@ -245,19 +310,23 @@ class Finding:
 
 @dataclass
 class Report:
-    """The report's lines; written once, whole, at the end of the run."""
+    """One line per finding, as it stands when written; written whole."""
 
     account: str
     checked_at: datetime
-    lines: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, finding: Finding) -> None:
-        self.lines.append(
-            {"account": self.account, "checked_at": self.checked_at.isoformat(), **finding.record()}
-        )
+    path: str
+    findings: list[Finding] = field(default_factory=list)
 
     def text(self) -> str:
-        return "".join(json.dumps(line, sort_keys=True) + "\n" for line in self.lines)
+        checked_at = self.checked_at.isoformat()
+        return "".join(
+            json.dumps(
+                {"account": self.account, "checked_at": checked_at, **finding.record()},
+                sort_keys=True,
+            )
+            + "\n"
+            for finding in self.findings
+        )
 
 
 def find(
@@ -265,24 +334,20 @@ def find(
 ) -> list[Finding]:
     """Read every user's keys; return the stale Active ones. Reads only."""
     findings: list[Finding] = []
-    max_age, max_unused = timedelta(days=job.max_key_age_days), timedelta(days=job.max_unused_days)
     for page in iam.get_paginator("list_users").paginate():
         for user in page.get("Users", []):
             stop.check()
             name = user["UserName"]
             counts.users += 1
-            if is_exempt(iam, name, job.exempt_tag_key):
-                counts.exempt_users += 1
-                log.info("user exempt", extra={"user": name, "tag": job.exempt_tag_key})
+            try:
+                user_findings = audit_user(iam, name, job, counts, now)
+            except Exception as error:
+                if not _no_such_entity(error):
+                    raise
+                counts.users_gone += 1  # deleted since ListUsers listed it: nothing to audit
+                log.warning("user gone", extra={"user": name, "error": _describe(error)})
                 continue
-            for keys in iam.get_paginator("list_access_keys").paginate(UserName=name):
-                for key in keys.get("AccessKeyMetadata", []):
-                    counts.keys += 1
-                    if key.get("Status") != "Active":
-                        continue
-                    finding = judge(iam, name, key, now=now, max_age=max_age, max_unused=max_unused)
-                    if finding is not None:
-                        findings.append(finding)
+            findings.extend(user_findings)
     counts.findings = len(findings)
     return findings
 
@@ -292,6 +357,37 @@ def is_exempt(iam: IAMClient, user: str, tag: str) -> bool:
         if any(item.get("Key") == tag for item in page.get("Tags", [])):
             return True
     return False
+
+
+def audit_user(
+    iam: IAMClient, name: str, job: JobSettings, counts: Counts, now: datetime
+) -> list[Finding]:
+    """One user's stale Active keys; none when the user is exempt."""
+    max_age, max_unused = timedelta(days=job.max_key_age_days), timedelta(days=job.max_unused_days)
+    if is_exempt(iam, name, job.exempt_tag_key):
+        counts.exempt_users += 1
+        log.info("user exempt", extra={"user": name, "tag": job.exempt_tag_key})
+        return []
+    findings: list[Finding] = []
+    for keys in iam.get_paginator("list_access_keys").paginate(UserName=name):
+        for key in keys.get("AccessKeyMetadata", []):
+            counts.keys += 1
+            if key.get("Status") != "Active":
+                continue
+            try:
+                finding = judge(iam, name, key, now=now, max_age=max_age, max_unused=max_unused)
+            except Exception as error:
+                if not _no_such_entity(error):
+                    raise
+                counts.keys_gone += 1
+                log.warning(
+                    "key gone",
+                    extra={"user": name, "key_id_suffix": key["AccessKeyId"][-4:]},
+                )
+                continue
+            if finding is not None:
+                findings.append(finding)
+    return findings
 
 
 def judge(
@@ -329,12 +425,17 @@ def judge(
 def run(
     settings: Settings, job: JobSettings, clients: Clients, counts: Counts, stop: StopRequest
 ) -> None:
-    """Report every finding; with ``--apply`` deactivate each. The report is
-    written whatever happens after the audit began, so it always says what
-    was changed."""
+    """Report every finding; with ``--apply`` deactivate each.
+
+    The audit only reads; if it fails, nothing was changed and no report is
+    written (an earlier one stays). A dry run writes the report once, after
+    the audit. An apply writes it before the first change (every finding
+    ``planned``: if that write fails, nothing is changed) and again after
+    the last, with what was done; a forced end (a second signal, a call past
+    its time bound) leaves the first one, and the log's per-key lines say
+    which keys were changed."""
     now = datetime.now(UTC)  # one "now" for the whole run
     iam: IAMClient = clients.session.client("iam", config=clients.config)
-    report = Report(clients.identity().account, now)
     log.info(
         "audit started",
         extra={
@@ -344,25 +445,52 @@ def run(
             "dry_run": settings.dry_run,
         },
     )
-    try:
-        for finding in find(iam, job, now, counts, stop):
-            stop.check()  # a signal stops between keys, never halfway through one
-            if not settings.dry_run:
-                deactivate(iam, finding, counts)
-            report.add(finding)
-            level = logging.WARNING if finding.action == "failed" else logging.INFO
-            log.log(level, finding.action, extra=finding.log_fields())
-    finally:
-        if job.report_path:
-            write_report(clients, job.report_path, report.text())
-            log.info(
-                "report written", extra={"report": job.report_path, "lines": len(report.lines)}
-            )
+    findings = find(iam, job, now, counts, stop)
+    report = Report(clients.identity().account, now, job.report_path or "", findings)
+    if settings.dry_run:
+        for finding in findings:
+            log.info(finding.action, extra=finding.log_fields())
+        write_report(clients, report, changed=False)
+    else:
+        apply(iam, clients, report, counts, stop)
     log.info("audit done", extra=counts.as_dict())
     if counts.failed:
         raise PartialFailure(f"{counts.failed} access key(s) could not be deactivated")
     if settings.dry_run and counts.findings:
         raise FindingsRemain(counts.findings)
+
+
+def apply(
+    iam: IAMClient, clients: Clients, report: Report, counts: Counts, stop: StopRequest
+) -> None:
+    """Deactivate every finding, one key at a time, between two reports."""
+    for finding in report.findings:
+        finding.action = PLANNED
+    if report.findings:
+        write_report(clients, report, changed=False)  # raises: nothing was changed
+    try:
+        for finding in report.findings:
+            stop.check()  # a signal stops between keys, never halfway through one
+            deactivate(iam, finding, counts)
+            level = logging.INFO if finding.action == DEACTIVATED else logging.WARNING
+            log.log(level, finding.action, extra=finding.log_fields())
+    except BaseException:
+        _mark_not_reached(report)
+        try:
+            write_report(clients, report, changed=True)
+        except Exception as error:  # noqa: BLE001 - the failure that stopped the run is the one told
+            log.warning(
+                "report not rewritten; it still lists the keys as planned",
+                extra={"report": report.path, "error": _describe(error)},
+            )
+        raise
+    write_report(clients, report, changed=True)
+
+
+def _mark_not_reached(report: Report) -> None:
+    for finding in report.findings:
+        if finding.action == PLANNED:
+            finding.action = NOT_REACHED
 
 
 def deactivate(iam: IAMClient, finding: Finding, counts: Counts) -> None:
@@ -374,17 +502,48 @@ def deactivate(iam: IAMClient, finding: Finding, counts: Counts) -> None:
             UserName=finding.user, AccessKeyId=finding.access_key_id, Status="Inactive"
         )
     except (ClientError, BotoCoreError) as error:
+        if _no_such_entity(error):  # deleted since it was listed: nothing left to deactivate
+            counts.keys_gone += 1
+            finding.action, finding.error = GONE, _describe(error)
+            return
         counts.failed += 1
-        finding.action, finding.error = "failed", f"{type(error).__name__}: {error}"
+        finding.action, finding.error = FAILED, _describe(error)
         return
     counts.deactivated += 1
-    finding.action = "deactivated"
+    finding.action = DEACTIVATED
 
 
-def write_report(clients: Clients, path: str, text: str) -> None:
-    """Write the whole report: to S3 in one PutObject, or to a local file
-    through a temporary file in the same directory and ``os.replace``, so no
-    reader ever sees half a report."""
+def write_report(clients: Clients, report: Report, *, changed: bool) -> None:
+    """Write the whole report, if REPORT_PATH is set: to S3 in one PutObject,
+    or to a local file through a temporary file in the same directory and
+    ``os.replace``, so no reader ever sees half a report.
+
+    A destination that cannot be written is a setting problem (``ConfigError``,
+    exit 1): a local file's OS error, or a missing bucket. Other AWS errors
+    (access denied, say) keep their own exit code."""
+    if not report.path:
+        return
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - loaded by now
+
+    when = "some keys may have been changed" if changed else "nothing was changed"
+    try:
+        _write(clients, report.path, report.text())
+    except OSError as error:
+        raise ConfigError(
+            [f"REPORT_PATH: cannot write {report.path!r}: {error.strerror or error} ({when})"]
+        ) from error
+    except ClientError as error:
+        if _error_code(error) == "NoSuchBucket":
+            raise ConfigError(
+                [f"REPORT_PATH: the bucket of {report.path!r} does not exist ({when})"]
+            ) from error
+        # Access denied, say: its own exit code; this line names the report.
+        log.warning("report not written", extra={"report": report.path, "changed": changed})
+        raise
+    log.info("report written", extra={"report": report.path, "lines": len(report.findings)})
+
+
+def _write(clients: Clients, path: str, text: str) -> None:
     location = s3_location(path)
     if location is not None:
         bucket, key = location
@@ -394,7 +553,7 @@ def write_report(clients: Clients, path: str, text: str) -> None:
         return
     target = Path(path)
     handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        dir=target.parent, prefix=f".{target.name[:100]}.", suffix=".tmp"
     )
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -406,6 +565,20 @@ def write_report(clients: Clients, path: str, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _error_code(error: BaseException) -> str:
+    response = getattr(error, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def _no_such_entity(error: BaseException) -> bool:
+    """IAM's answer for a user or key that no longer exists."""
+    return _error_code(error) == "NoSuchEntity"
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def _utc(value: datetime | str) -> datetime:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +209,16 @@ def test_a_local_report_replaces_the_old_one_whole(
         {"REPORT_PATH": "s3://bucket-name"},
         {"REPORT_PATH": "https://example.com/report"},
         {"REPORT_PATH": "/no/such/directory/report.jsonl"},
+        {"REPORT_PATH": "x" * 300 + ".jsonl"},
+        {"REPORT_PATH": "/" + "d" * 300 + "/report.jsonl"},
+        {"EXEMPT_TAG_KEY": ","},
+        {"EXEMPT_TAG_KEY": "{" * 2 + " 7*7 " + "}" * 2},  # a template expression
+        {"EXEMPT_TAG_KEY": "{account}"},
+        {"EXEMPT_TAG_KEY": "exempt\x00"},
+        {"EXEMPT_TAG_KEY": "exempt\U0001f600"},
+        {"EXEMPT_TAG_KEY": "exempt\nkey"},
+        {"EXEMPT_TAG_KEY": "aws:exempt"},
+        {"EXEMPT_TAG_KEY": "AWS:exempt"},
     ],
 )
 def test_bad_settings_are_refused_before_any_aws_call(
@@ -339,3 +351,234 @@ def test_several_accounts_need_a_report_path_per_account(
     }
     assert run_cli(env=env).code == 1
     assert api_calls == []
+
+
+@pytest.mark.parametrize(
+    ("value", "wrong"),
+    [
+        ("  ", "is set but blank"),
+        ("/x/{foo}.jsonl", "unknown placeholder {foo}"),
+        ("s3://", "the bucket is missing"),
+        ("s3:///key.jsonl", "the bucket is missing"),
+        ("x" * 300 + ".jsonl", "longer than 255 bytes"),
+    ],
+)
+def test_each_report_path_problem_is_told_once_and_says_what_is_wrong(
+    run_cli: RunCli, api_calls: list[str], value: str, wrong: str
+) -> None:
+    done = run_cli(env={"REPORT_PATH": value})
+    assert done.code == 1
+    assert api_calls == []
+    (problem,) = [line for line in done.stderr.splitlines() if "REPORT_PATH" in line]
+    assert wrong in problem
+    assert "is required" not in problem
+
+
+@pytest.mark.parametrize("value", ["access-key-audit:exempt", "Exempt Ñ 1 _.:/=+-@", "x" * 128])
+def test_an_exempt_tag_key_is_any_iam_tag_key(value: str) -> None:
+    assert job.tag_key(value) == value
+
+
+def test_account_in_the_report_directory_is_checked_with_the_real_account(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, api_calls: list[str]
+) -> None:
+    path = str(tmp_path / "reports-{account}" / "keys.jsonl")
+    missing = run_cli("--apply", env={"REPORT_PATH": path})
+    assert missing.code == 1
+    assert "REPORT_PATH" in missing.stderr
+    assert "UpdateAccessKey" not in api_calls
+
+    (tmp_path / f"reports-{ACCOUNT_ID}").mkdir()
+    done = run_cli(env={"REPORT_PATH": path})
+    assert done.code == 7
+    lines = report_lines(tmp_path / f"reports-{ACCOUNT_ID}" / "keys.jsonl")
+    assert len(lines) == len(STALE)
+
+
+def fail_after_the_audit(monkeypatch: pytest.MonkeyPatch, then: Any) -> list[str]:
+    """Call ``then()`` once, at the first GetAccessKeyLastUsed (the settings
+    were checked by then); record every call's operation name."""
+    calls: list[str] = []
+    real = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+        calls.append(operation_name)
+        if operation_name == "GetAccessKeyLastUsed" and calls.count(operation_name) == 1:
+            then()
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    return calls
+
+
+def test_a_report_that_cannot_be_written_stops_the_apply_before_any_change(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    calls = fail_after_the_audit(monkeypatch, folder.rmdir)  # gone once the settings passed
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(folder / "keys.jsonl")})
+
+    assert done.code == 1  # a setting problem, not an unexpected error (99)
+    assert "UpdateAccessKey" not in calls
+    for name in STALE:
+        assert key_status(*user_of(name), keys[name]) == "Active"
+    (problem,) = [line for line in done.stderr.splitlines() if "REPORT_PATH" in line]
+    assert "No such file or directory" in problem
+    assert "nothing was changed" in problem
+    assert done.summary["deactivated"] == 0
+
+
+@pytest.mark.parametrize("argv", [("--apply",), ()])
+def test_a_missing_report_bucket_is_found_before_any_change_and_fails_the_run(
+    keys: dict[str, str], run_cli: RunCli, api_calls: list[str], argv: tuple[str, ...]
+) -> None:
+    done = run_cli(*argv, env={"REPORT_PATH": "s3://no-such-audit-bucket/keys.jsonl"})
+
+    assert done.code == 1  # not 7 for a dry run, as if all went well
+    assert "UpdateAccessKey" not in api_calls
+    for name in STALE:
+        assert key_status(*user_of(name), keys[name]) == "Active"
+    assert "REPORT_PATH" in done.stderr
+    assert "does not exist" in done.stderr
+
+
+def test_the_report_lists_every_planned_change_before_the_first(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a forced end (second signal, a call past its bound) leaves: it
+    ends the process at once, so the report is the one written before the
+    first change, and the log lines say which keys were changed."""
+    report = tmp_path / "report.jsonl"
+    seen: list[list[dict[str, Any]]] = []
+    real = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+        if operation_name == "UpdateAccessKey":
+            seen.append(report_lines(report))  # as a forced end here would leave it
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 0
+    assert len(seen) == len(STALE)
+    for before in seen:
+        assert {line["access_key_id"] for line in before} == {keys[name] for name in STALE}
+        assert {line["action"] for line in before} == {"planned"}
+    assert {line["action"] for line in report_lines(report)} == {"deactivated"}
+
+
+def test_a_first_signal_mid_apply_rewrites_the_report_with_what_was_done(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = tmp_path / "report.jsonl"
+    real = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+        answer = real(self, operation_name, api_params)
+        if operation_name == "UpdateAccessKey":
+            os.kill(os.getpid(), signal.SIGINT)  # the handler only asks the run to stop
+        return answer
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 130
+    actions = {line["access_key_id"]: line["action"] for line in report_lines(report)}
+    assert sorted(actions.values()) == ["deactivated", "not reached", "not reached"]
+    for key_id, action in actions.items():
+        name = next(name for name in STALE if keys[name] == key_id)
+        expected = "Inactive" if action == "deactivated" else "Active"
+        assert key_status(*user_of(name), key_id) == expected
+    assert [line["message"] for line in done.lines].count("deactivated") == 1
+
+
+def test_a_user_deleted_mid_run_is_skipped_and_the_audit_goes_on(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = tmp_path / "report.jsonl"
+    report.write_text("an earlier report\n", encoding="utf-8")
+    real = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+        if operation_name == "ListAccessKeys" and api_params.get("UserName") == "old-user":
+            response: Any = {
+                "Error": {"Code": "NoSuchEntity", "Message": "The user cannot be found."},
+                "ResponseMetadata": {"HTTPStatusCode": 404},
+            }
+            raise ClientError(response, operation_name)
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    done = run_cli(env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    assert done.summary["users_gone"] == 1
+    assert "user gone" in done.messages()
+    audited = {line["access_key_id"] for line in report_lines(report)}
+    assert audited == {keys["never_used"], keys["unused"]}
+
+
+def test_a_key_deleted_before_its_deactivation_is_gone_not_failed(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = tmp_path / "report.jsonl"
+    doomed = keys["never_used"]
+    real = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+        if operation_name == "UpdateAccessKey" and api_params["AccessKeyId"] == doomed:
+            real(self, "DeleteAccessKey", {"UserName": "idle-user", "AccessKeyId": doomed})
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 0
+    assert (done.summary["deactivated"], done.summary["keys_gone"]) == (len(STALE) - 1, 1)
+    assert done.summary["failed"] == 0
+    actions = {line["access_key_id"]: line["action"] for line in report_lines(report)}
+    assert actions == {
+        keys["old"]: "deactivated",
+        keys["unused"]: "deactivated",
+        doomed: "gone",
+    }
+
+
+LOG_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+def test_date_times_in_log_lines_are_written_like_time(
+    keys: dict[str, str], run_cli: RunCli
+) -> None:
+    logged = findings_logged(run_cli())
+    assert logged
+    for line in logged.values():
+        assert LOG_TIME.fullmatch(line["create_date"]), line["create_date"]
+        if line["last_used"] is not None:
+            assert LOG_TIME.fullmatch(line["last_used"]), line["last_used"]
+    assert logged[keys["old"][-4:]]["last_used"] is not None
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_the_readme_policy_is_iam_policy_json() -> None:
+    text = README.read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL)
+    (block,) = [block for block in blocks if "iam:UpdateAccessKey" in block]
+    policy = README.parent / "iam-policy.json"
+    assert json.loads(block) == json.loads(policy.read_text(encoding="utf-8"))
+
+
+def test_the_readme_moto_example_runs_without_a_configured_region(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = README.read_text(encoding="utf-8")
+    (line,) = [line for line in text.splitlines() if line.startswith('python -c "import boto3')]
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    exec(line.removeprefix('python -c "').removesuffix('"'), {})  # noqa: S102 - our README
+    assert iam().list_access_keys(UserName="example-user")["AccessKeyMetadata"]

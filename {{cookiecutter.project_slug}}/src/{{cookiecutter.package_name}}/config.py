@@ -275,7 +275,8 @@ def load(
     specific, job_problems = _read(job_settings, args, env, regions)
     problems += job_problems + _target_problems(common, specific, job_settings)
     if problems:
-        raise ConfigError(problems)
+        # Two rows may read one variable (a job's derived value): say each problem once.
+        raise ConfigError(list(dict.fromkeys(problems)))
     return Settings(**common), job_type(**specific)
 
 
