@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import sys
 import tomllib
 from typing import Any
 
@@ -290,3 +291,32 @@ def test_every_job_declares_the_job_contract(cookies: Any) -> None:
         fixtures = project.read("tests/job_fixtures.py")
         for name in ("JOB_ENV", "FAN_OUT_ENV", "BAD_JOB_INPUTS"):
             assert f'"{name}"' in fixtures, f"{job}: job_fixtures.py must export {name}"
+
+
+def longest_slug() -> str:
+    """The longest project_slug the pre-generation hook accepts (its SLUG_MAX)."""
+    hook = (TEMPLATE / "hooks" / "pre_gen_project.py").read_text(encoding="utf-8")
+    declared = re.search(r"^SLUG_MAX = (\d+)$", hook, re.MULTILINE)
+    assert declared is not None, "the hook declares SLUG_MAX on one line"
+    return "a" + "b" * (int(declared.group(1)) - 1)
+
+
+@pytest.mark.parametrize(
+    ("job", "target"),
+    [(job, ("lambda", "ecs-fargate", "none")[i % 3]) for i, job in enumerate(STARTER_JOBS)],
+)
+def test_a_bake_with_the_longest_slug_passes_its_own_ruff(
+    cookies: Any, job: str, target: str
+) -> None:
+    """A generated project passes ``ruff check`` and ``ruff format --check`` the
+    minute it is baked, whatever the slug's length: a line naming the package
+    must fit in 100 columns with a 64-character name (multi-name imports from
+    the package are written exploded, with a trailing comma, so they stay so at
+    every length)."""
+    slug = longest_slug()
+    context = {"project_slug": slug, "starter_job": job, "deploy_target": target}
+    project = bake(cookies, Combination(f"longest-slug-{job}", context))
+    assert project.context["package_name"] == slug
+    for check in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        done = project.run(sys.executable, "-m", "ruff", *check, check=False)
+        assert done.returncode == 0, f"ruff {' '.join(check)}\n{done.stdout}\n{done.stderr}"

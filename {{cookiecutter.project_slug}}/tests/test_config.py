@@ -6,7 +6,10 @@ from collections.abc import Mapping
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config, job
+from {{ cookiecutter.package_name }} import (
+    config,
+    job,
+)
 from {{ cookiecutter.package_name }}.cli import build_parser
 from {{ cookiecutter.package_name }}.errors import ConfigError
 

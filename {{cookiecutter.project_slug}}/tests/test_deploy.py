@@ -20,9 +20,16 @@ from typing import Any
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import cli, config, job, targets
+from {{ cookiecutter.package_name }} import (
+    cli,
+    config,
+    job,
+    targets,
+)
 from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.overrides import ALLOW_LIST_VARIABLE
+from {{ cookiecutter.package_name }}.overrides import (
+    ALLOW_LIST_VARIABLE,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.handler import deadline_for, lambda_handler
+from {{ cookiecutter.package_name }}.handler import (
+    deadline_for,
+    lambda_handler,
+)
 from {{ cookiecutter.package_name }}.overrides import GUARDED
 
 from .conftest import JOB_ENV
@@ -276,7 +279,11 @@ def test_the_handler_s_deadline_stops_the_run_and_its_summary_comes_last(
 ) -> None:
     """All of the deadline is grace here, so the stop request comes at once and
     the hard end is an hour away: nothing depends on how fast the machine is."""
-    from {{ cookiecutter.package_name }} import cli, job, watchdog
+    from {{ cookiecutter.package_name }} import (
+        cli,
+        job,
+        watchdog,
+    )
     from {{ cookiecutter.package_name }}.errors import StopRequest
 
     forced: list[int] = []

@@ -14,9 +14,16 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config, job
+from {{ cookiecutter.package_name }} import (
+    config,
+    job,
+)
 from {{ cookiecutter.package_name }}.aws import Clients
-from {{ cookiecutter.package_name }}.cli import ExitCode, build_parser, exit_code_for
+from {{ cookiecutter.package_name }}.cli import (
+    ExitCode,
+    build_parser,
+    exit_code_for,
+)
 
 from .conftest import BAD_JOB_INPUTS, JOB_ENV, RunCli
 
@@ -96,7 +103,11 @@ def test_practice_6_dry_run_is_the_default_and_writes_nothing(
 def test_practice_7_failures_map_to_typed_exit_codes() -> None:
     from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
-    from {{ cookiecutter.package_name }}.errors import ConfigError, FindingsRemain, SafetyRefusal
+    from {{ cookiecutter.package_name }}.errors import (
+        ConfigError,
+        FindingsRemain,
+        SafetyRefusal,
+    )
 
     assert exit_code_for(ConfigError(["x"])) is ExitCode.CONFIG
     assert exit_code_for(NoCredentialsError()) is ExitCode.CREDENTIALS

@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }} import job
-from {{ cookiecutter.package_name }}.aws import partition_of, session_policy
+from {{ cookiecutter.package_name }}.aws import (
+    partition_of,
+    session_policy,
+)
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 WRITE_VERBS = ("Create", "Delete", "Put", "Publish", "Update", "Tag", "Untag", "Modify")

@@ -11,8 +11,16 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config, job, targets
-from {{ cookiecutter.package_name }}.cli import ExitCode, build_parser, most_severe
+from {{ cookiecutter.package_name }} import (
+    config,
+    job,
+    targets,
+)
+from {{ cookiecutter.package_name }}.cli import (
+    ExitCode,
+    build_parser,
+    most_severe,
+)
 
 from .conftest import ACCOUNT_ID, FAN_OUT_ENV, REGION, Organization, RunCli
 

@@ -17,8 +17,14 @@ import pytest
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 import {{ cookiecutter.package_name }}.aws as aws_module
-from {{ cookiecutter.package_name }} import config, job
-from {{ cookiecutter.package_name }}.aws import Clients, parse_timestamp
+from {{ cookiecutter.package_name }} import (
+    config,
+    job,
+)
+from {{ cookiecutter.package_name }}.aws import (
+    Clients,
+    parse_timestamp,
+)
 from {{ cookiecutter.package_name }}.cli import build_parser
 
 from .conftest import JOB_ENV, REGION, make_bucket

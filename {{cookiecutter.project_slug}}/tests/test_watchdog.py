@@ -20,10 +20,19 @@ from typing import Any
 import boto3
 import pytest
 
-from {{ cookiecutter.package_name }} import cli, job, watchdog
+from {{ cookiecutter.package_name }} import (
+    cli,
+    job,
+    watchdog,
+)
 from {{ cookiecutter.package_name }}.errors import StopRequest
-from {{ cookiecutter.package_name }}.process_exit import descendants
-from {{ cookiecutter.package_name }}.watchdog import Ending, Watchdog
+from {{ cookiecutter.package_name }}.process_exit import (
+    descendants,
+)
+from {{ cookiecutter.package_name }}.watchdog import (
+    Ending,
+    Watchdog,
+)
 
 from .conftest import ACCOUNT_ID, JOB_ENV, REGION
 
@@ -145,9 +154,10 @@ def test_a_run_past_its_deadline_stops_gracefully_with_exit_3(
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="children are found in /proc")
 def test_exit_now_leaves_no_child_process_behind(tmp_path: Path) -> None:
+    package = "{{ cookiecutter.package_name }}"
     program = (
         "import subprocess, sys\n"
-        "from {{ cookiecutter.package_name }}.process_exit import exit_now\n"
+        f"from {package}.process_exit import exit_now\n"
         "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)'])\n"
         "print(child.pid, flush=True)\n"
         "exit_now(7)\n"

@@ -14,7 +14,11 @@ import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
-from {{ cookiecutter.package_name }} import config, job, targets
+from {{ cookiecutter.package_name }} import (
+    config,
+    job,
+    targets,
+)
 from {{ cookiecutter.package_name }}.aws import session_policy
 from {{ cookiecutter.package_name }}.cli import build_parser
 

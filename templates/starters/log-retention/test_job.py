@@ -8,10 +8,20 @@ from typing import TYPE_CHECKING, Any
 import botocore.client
 import pytest
 
-from {{ cookiecutter.package_name }} import config, job
-from {{ cookiecutter.package_name }}.aws import Clients, session_policy
+from {{ cookiecutter.package_name }} import (
+    config,
+    job,
+)
+from {{ cookiecutter.package_name }}.aws import (
+    Clients,
+    session_policy,
+)
 from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import Interrupted, PartialFailure, StopRequest
+from {{ cookiecutter.package_name }}.errors import (
+    Interrupted,
+    PartialFailure,
+    StopRequest,
+)
 
 from .conftest import ACCOUNT_ID, REGION, Organization, RunCli
 

@@ -13,10 +13,23 @@ import botocore.client
 import pytest
 from moto.s3.models import s3_backends
 
-from {{ cookiecutter.package_name }} import cli, config, job
-from {{ cookiecutter.package_name }}.aws import Clients, partition_of, session_policy
+from {{ cookiecutter.package_name }} import (
+    cli,
+    config,
+    job,
+)
+from {{ cookiecutter.package_name }}.aws import (
+    Clients,
+    partition_of,
+    session_policy,
+)
 from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import AwsError, Interrupted, PartialFailure, StopRequest
+from {{ cookiecutter.package_name }}.errors import (
+    AwsError,
+    Interrupted,
+    PartialFailure,
+    StopRequest,
+)
 
 {% if cookiecutter.deploy_target == "lambda" -%}
 from . import test_handler

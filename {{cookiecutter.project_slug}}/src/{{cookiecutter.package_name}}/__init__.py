@@ -1,1 +1,4 @@
-"""{{ cookiecutter.project_slug }}: see README.md for settings and exit codes."""
+"""{{ cookiecutter.project_slug }}.
+
+See README.md for settings and exit codes.
+"""
