@@ -111,6 +111,15 @@ def test_nothing_unrendered_survives(project: Any) -> None:
         assert match is None, f"{path.relative_to(project.path)}: {match and match.group(0)!r}"
 
 
+def test_the_readme_shows_the_baked_iam_policy(project: Any) -> None:
+    """The README's IAM permissions block is iam-policy.json as baked (from
+    then on both are the project's: the policy file is regenerated from the
+    job, and its own test keeps it current)."""
+    section = project.read("README.md").split("### IAM permissions", 1)[1]
+    block = section.split("```json\n", 1)[1].split("```", 1)[0]
+    assert json.loads(block) == json.loads(project.read("iam-policy.json"))
+
+
 def test_every_python_file_compiles(project: Any) -> None:
     sources = [path for path in project.files() if path.suffix == ".py"]
     assert len(sources) >= 15

@@ -198,12 +198,6 @@ def test_iam_policy_file_matches_the_declared_actions() -> None:
     )
 
 
-def test_the_readme_shows_the_policy_file() -> None:
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### IAM permissions", 1)[1]
-    block = section.split("```json\n", 1)[1].split("```", 1)[0]
-    assert json.loads(block) == json.loads(session_policy(job.IAM_ACTIONS))
-
 
 def test_secrets_never_reach_the_logs_even_at_debug(
     aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
