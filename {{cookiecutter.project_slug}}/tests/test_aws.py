@@ -198,7 +198,6 @@ def test_iam_policy_file_matches_the_declared_actions() -> None:
     )
 
 
-
 def test_secrets_never_reach_the_logs_even_at_debug(
     aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

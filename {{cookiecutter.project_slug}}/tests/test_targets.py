@@ -336,3 +336,14 @@ def test_the_readme_fan_out_example_is_a_configuration_the_script_accepts() -> N
     settings, _ = config.load(build_parser().parse_args(argv), env, job.JobSettings, job.SETTINGS)
     assert settings.target_accounts == "organization"
     assert settings.target_regions is None or job.REGIONAL
+
+
+def test_target_regions_for_a_global_job_is_refused_with_the_other_problems(
+    aws: None, run_cli: RunCli, api_calls: list[str]
+) -> None:
+    env = {**FAN_OUT_ENV, "TARGET_REGIONS": f"{REGION},{OTHER_REGION}", "MAX_PARALLEL_TARGETS": "0"}
+    done = run_cli(env=env)
+    assert done.code == ExitCode.CONFIG
+    assert "error: MAX_PARALLEL_TARGETS" in done.stderr
+    assert ("TARGET_REGIONS: this job's service is global" in done.stderr) is not job.REGIONAL
+    assert api_calls == []

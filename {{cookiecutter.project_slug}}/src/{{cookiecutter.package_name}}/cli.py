@@ -105,7 +105,9 @@ def execute(
     try:
         env = with_overrides(env, overrides, job.SETTINGS)
         args = build_parser().parse_args(argv)
-        settings, job_settings = config.load(args, env, job.JobSettings, job.SETTINGS)
+        settings, job_settings = config.load(
+            args, env, job.JobSettings, job.SETTINGS, regional=job.REGIONAL
+        )
         run.dry_run = settings.dry_run
         fmt, colour = logs.choose_format(settings.log_format, env)
         log = logs.setup(

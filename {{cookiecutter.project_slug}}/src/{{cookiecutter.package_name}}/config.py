@@ -268,9 +268,18 @@ def load(
     env: Mapping[str, str],
     job_type: Callable[..., J],
     job_settings: Sequence[Setting],
+    *,
+    regional: bool = True,
 ) -> tuple[Settings, J]:
-    """Read and validate the common and the job's settings, or raise ConfigError."""
+    """Read and validate the common and the job's settings, or raise ConfigError.
+
+    ``regional`` is false for a job on a global service (IAM): it runs once
+    per account, so TARGET_REGIONS is one more problem to report with the rest.
+    """
     common, problems = _read(COMMON_SETTINGS, args, env)
+    if not regional and common.get("target_regions") is not None:
+        problems.append("TARGET_REGIONS: this job's service is global; it runs once per account")
+        common["target_regions"] = None  # checked no further: it is refused
     regions = common.get("target_regions") or (common.get("region") or DEFAULT_REGION,)
     specific, job_problems = _read(job_settings, args, env, regions)
     problems += job_problems + _target_problems(common, specific, job_settings)

@@ -31,7 +31,7 @@ from typing import Any
 
 from . import config, job, logs
 from .aws import Clients, Identity
-from .errors import ConfigError, StopRequest
+from .errors import StopRequest
 from .watchdog import Watchdog
 
 __all__ = ["FAN_OUT_ACTIONS", "Target", "TargetResult", "add_counts", "run_all", "run_here"]
@@ -93,10 +93,6 @@ def run_all(
     The run's own credentials are checked first (prod rules, who we are);
     a failure there, or in listing the organization, raises: no target ran.
     """
-    if not job.REGIONAL and settings.target_regions is not None:
-        raise ConfigError(
-            ["TARGET_REGIONS: this job's service is global; it runs once per account"]
-        )
     stop.check()  # a signal during start-up: stop before the first AWS call
     if settings.target_accounts is not None:
         hub = Clients(settings, run_id, dict.fromkeys(FAN_OUT_ACTIONS, "*"), watchdog=watch)
