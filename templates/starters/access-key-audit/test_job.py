@@ -569,14 +569,6 @@ def test_date_times_in_log_lines_are_written_like_time(
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_the_readme_policy_is_iam_policy_json() -> None:
-    text = README.read_text(encoding="utf-8")
-    blocks = re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL)
-    (block,) = [block for block in blocks if "iam:UpdateAccessKey" in block]
-    policy = README.parent / "iam-policy.json"
-    assert json.loads(block) == json.loads(policy.read_text(encoding="utf-8"))
-
-
 def test_the_readme_moto_example_runs_without_a_configured_region(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
