@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import botocore.client
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from {{ cookiecutter.package_name }} import redact
@@ -103,17 +104,51 @@ def make_bucket(s3: S3Client, name: str) -> None:
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": location})
 
 
+# What an intercept hook gets to make a call as it would have gone.
+Send = Callable[[str, dict[str, Any]], Any]
+Hook = Callable[[str, dict[str, Any], Send], Any]
+
+
+def intercept(monkeypatch: pytest.MonkeyPatch, hook: Hook) -> None:
+    """Put ``hook`` between every client and moto, in-process, for one test.
+
+    The hook is called with each call's operation name, its parameters and
+    ``send``, which makes a call (this one, or another) as it would have
+    gone. It returns the answer, as sent or changed, or raises the error a
+    real account would give (``client_error``), which then takes botocore's
+    real error path. Hooks installed one after another all run, the last
+    one first.
+    """
+    inner = vars(botocore.client.BaseClient)["_make_api_call"]
+
+    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+        def send(name: str, params: dict[str, Any]) -> Any:
+            return inner(self, name, params)
+
+        return hook(operation_name, api_params, send)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+
+
+def client_error(operation_name: str, code: str, status: int, message: str = "") -> ClientError:
+    """The error AWS answers ``operation_name`` with, as botocore raises it."""
+    response: Any = {
+        "Error": {"Code": code, "Message": message or f"{code} (injected)"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, operation_name)
+
+
 @pytest.fixture
 def api_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the operation name of every AWS call made by any client."""
     calls: list[str] = []
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def record(self: Any, operation_name: str, api_params: Any) -> Any:
+    def record(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         calls.append(operation_name)
-        return real(self, operation_name, api_params)
+        return send(operation_name, api_params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    intercept(monkeypatch, record)
     return calls
 
 
@@ -159,21 +194,15 @@ def deny_assume_role(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     moto lets any role be assumed; a real account refuses when the role is
     missing or does not trust the caller. This gives the same error.
     """
-    from botocore.exceptions import ClientError
-
     denied: set[str] = set()
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+    def refuse(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         if operation_name == "AssumeRole" and api_params["RoleArn"].split(":")[4] in denied:
-            response: Any = {
-                "Error": {"Code": "AccessDenied", "Message": "not authorized: sts:AssumeRole"},
-                "ResponseMetadata": {"HTTPStatusCode": 403},
-            }
-            raise ClientError(response, operation_name)
-        return real(self, operation_name, api_params)
+            message = "not authorized: sts:AssumeRole"
+            raise client_error(operation_name, "AccessDenied", 403, message)
+        return send(operation_name, api_params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    intercept(monkeypatch, refuse)
     return denied
 
 

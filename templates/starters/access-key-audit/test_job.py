@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.client
 import pytest
-from botocore.exceptions import ClientError
 
 from {{ cookiecutter.package_name }} import (
     config,
@@ -22,7 +20,17 @@ from {{ cookiecutter.package_name }} import (
 from {{ cookiecutter.package_name }}.aws import session_policy
 from {{ cookiecutter.package_name }}.cli import build_parser
 
-from .conftest import ACCOUNT_ID, REGION, Organization, RunCli, make_bucket, seed_key
+from .conftest import (
+    ACCOUNT_ID,
+    REGION,
+    Organization,
+    RunCli,
+    Send,
+    client_error,
+    intercept,
+    make_bucket,
+    seed_key,
+)
 
 # What an AWS secret access key looks like: 40 characters of base64.
 SECRET_SHAPE = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])")
@@ -152,18 +160,13 @@ def test_a_failed_deactivation_is_counted_the_others_still_go_exit_5(
     keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken = keys["never_used"]
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         if operation_name == "UpdateAccessKey" and api_params["AccessKeyId"] == broken:
-            response: Any = {
-                "Error": {"Code": "ServiceFailure", "Message": "injected"},
-                "ResponseMetadata": {"HTTPStatusCode": 500},
-            }
-            raise ClientError(response, operation_name)
-        return real(self, operation_name, api_params)
+            raise client_error(operation_name, "ServiceFailure", 500)
+        return send(operation_name, api_params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    intercept(monkeypatch, call)
     report = tmp_path / "report.jsonl"
     done = run_cli("--apply", env={"REPORT_PATH": str(report), "AWS_MAX_ATTEMPTS": "1"})
 
@@ -403,15 +406,14 @@ def fail_after_the_audit(monkeypatch: pytest.MonkeyPatch, then: Any) -> list[str
     """Call ``then()`` once, at the first GetAccessKeyLastUsed (the settings
     were checked by then); record every call's operation name."""
     calls: list[str] = []
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         calls.append(operation_name)
         if operation_name == "GetAccessKeyLastUsed" and calls.count(operation_name) == 1:
             then()
-        return real(self, operation_name, api_params)
+        return send(operation_name, api_params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    intercept(monkeypatch, call)
     return calls
 
 
@@ -456,14 +458,13 @@ def test_the_report_lists_every_planned_change_before_the_first(
     first change, and the log lines say which keys were changed."""
     report = tmp_path / "report.jsonl"
     seen: list[list[dict[str, Any]]] = []
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         if operation_name == "UpdateAccessKey":
             seen.append(report_lines(report))  # as a forced end here would leave it
-        return real(self, operation_name, api_params)
+        return send(operation_name, api_params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    intercept(monkeypatch, call)
     done = run_cli("--apply", env={"REPORT_PATH": str(report)})
 
     assert done.code == 0
@@ -478,15 +479,14 @@ def test_a_first_signal_mid_apply_rewrites_the_report_with_what_was_done(
     keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     report = tmp_path / "report.jsonl"
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def call(self: Any, operation_name: str, api_params: Any) -> Any:
-        answer = real(self, operation_name, api_params)
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        answer = send(operation_name, api_params)
         if operation_name == "UpdateAccessKey":
             os.kill(os.getpid(), signal.SIGINT)  # the handler only asks the run to stop
         return answer
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    intercept(monkeypatch, call)
     done = run_cli("--apply", env={"REPORT_PATH": str(report)})
 
     assert done.code == 130
@@ -504,18 +504,14 @@ def test_a_user_deleted_mid_run_is_skipped_and_the_audit_goes_on(
 ) -> None:
     report = tmp_path / "report.jsonl"
     report.write_text("an earlier report\n", encoding="utf-8")
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         if operation_name == "ListAccessKeys" and api_params.get("UserName") == "old-user":
-            response: Any = {
-                "Error": {"Code": "NoSuchEntity", "Message": "The user cannot be found."},
-                "ResponseMetadata": {"HTTPStatusCode": 404},
-            }
-            raise ClientError(response, operation_name)
-        return real(self, operation_name, api_params)
+            message = "The user cannot be found."
+            raise client_error(operation_name, "NoSuchEntity", 404, message)
+        return send(operation_name, api_params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    intercept(monkeypatch, call)
     done = run_cli(env={"REPORT_PATH": str(report)})
 
     assert done.code == 7
@@ -530,14 +526,13 @@ def test_a_key_deleted_before_its_deactivation_is_gone_not_failed(
 ) -> None:
     report = tmp_path / "report.jsonl"
     doomed = keys["never_used"]
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def call(self: Any, operation_name: str, api_params: Any) -> Any:
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         if operation_name == "UpdateAccessKey" and api_params["AccessKeyId"] == doomed:
-            real(self, "DeleteAccessKey", {"UserName": "idle-user", "AccessKeyId": doomed})
-        return real(self, operation_name, api_params)
+            send("DeleteAccessKey", {"UserName": "idle-user", "AccessKeyId": doomed})
+        return send(operation_name, api_params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+    intercept(monkeypatch, call)
     done = run_cli("--apply", env={"REPORT_PATH": str(report)})
 
     assert done.code == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import botocore.client
 import pytest
 
 from {{ cookiecutter.package_name }} import (
@@ -23,7 +22,7 @@ from {{ cookiecutter.package_name }}.errors import (
     StopRequest,
 )
 
-from .conftest import ACCOUNT_ID, REGION, Organization, RunCli
+from .conftest import ACCOUNT_ID, REGION, Organization, RunCli, Send, client_error, intercept
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -132,14 +131,13 @@ def test_the_prefix_limits_the_listing_and_the_changes(
 ) -> None:
     make_groups("/aws/lambda/a", "/aws/lambda/b", "/aws/ecs/c", "lambda-lookalike")
     sent: list[dict[str, Any]] = []
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def record(self: Any, operation_name: str, api_params: Any) -> Any:
+    def record(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         if operation_name == "DescribeLogGroups":
             sent.append(dict(api_params))
-        return real(self, operation_name, api_params)
+        return send(operation_name, api_params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    intercept(monkeypatch, record)
     done = run_cli("--apply", env={"LOG_GROUP_PREFIX": "/aws/lambda/"})
     assert done.code == 0
     assert (done.summary["checked"], done.summary["changed"]) == (2, 2)
@@ -235,26 +233,16 @@ def test_the_default_mode_is_never_expire_only() -> None:
     )
 
 
-def client_error(code: str, status: int) -> Exception:
-    from botocore.exceptions import ClientError
-
-    response: Any = {
-        "Error": {"Code": code, "Message": f"{code} (injected)"},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
-    return ClientError(response, "PutRetentionPolicy")
-
-
 def test_a_group_deleted_or_denied_is_counted_failed_and_the_rest_still_change(
     aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_groups("a", "b-denied", "c-deleted", "d")
-    real_call = vars(botocore.client.BaseClient)["_make_api_call"]
+    denied = {"b-denied"}
 
-    def deny_one(self: Any, operation_name: str, api_params: Any) -> Any:
-        if operation_name == "PutRetentionPolicy" and api_params["logGroupName"] == "b-denied":
-            raise client_error("AccessDeniedException", 400)
-        return real_call(self, operation_name, api_params)
+    def deny_one(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "PutRetentionPolicy" and api_params["logGroupName"] in denied:
+            raise client_error(operation_name, "AccessDeniedException", 400)
+        return send(operation_name, api_params)
 
     real_plan = job.plan
 
@@ -263,7 +251,7 @@ def test_a_group_deleted_or_denied_is_counted_failed_and_the_rest_still_change(
         logs_client().delete_log_group(logGroupName="c-deleted")  # gone before it is changed
         return planned
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", deny_one)
+    intercept(monkeypatch, deny_one)
     monkeypatch.setattr(job, "plan", plan_then_delete)
     done = run_cli("--apply")
     assert done.code == 5
@@ -286,7 +274,7 @@ def test_a_group_deleted_or_denied_is_counted_failed_and_the_rest_still_change(
     monkeypatch.setattr(job, "plan", real_plan)  # a re-run plans only what is left
     again = run_cli("--apply")
     assert (again.summary["planned"], again.summary["failed"]) == (1, 1)  # still denied
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", real_call)
+    denied.clear()  # the permission is granted
     fixed = run_cli("--apply")
     assert (fixed.code, fixed.summary["planned"], fixed.summary["changed"]) == (0, 1, 1)
     assert retention() == {"a": 30, "b-denied": 30, "d": 30}
@@ -296,14 +284,13 @@ def test_a_failure_is_raised_only_after_every_group_was_tried(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_groups("a", "b", "c")
-    real_call = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def fail_first(self: Any, operation_name: str, api_params: Any) -> Any:
+    def fail_first(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         if operation_name == "PutRetentionPolicy" and api_params["logGroupName"] == "a":
-            raise client_error("ResourceNotFoundException", 400)
-        return real_call(self, operation_name, api_params)
+            raise client_error(operation_name, "ResourceNotFoundException", 400)
+        return send(operation_name, api_params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", fail_first)
+    intercept(monkeypatch, fail_first)
     settings, job_settings = load("--apply")
     counts = job.Counts()
     with pytest.raises(PartialFailure, match="1 log group"):

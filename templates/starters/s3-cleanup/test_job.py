@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import botocore.client
 import pytest
 from moto.s3.models import s3_backends
 
@@ -40,6 +39,9 @@ from .conftest import (
     REGION,
     Organization,
     RunCli,
+    Send,
+    client_error,
+    intercept,
     make_bucket,
     seed_objects,
 )
@@ -572,16 +574,6 @@ def boto3_s3() -> Any:
     return boto3.client("s3", region_name=REGION)
 
 
-def client_error(code: str, status: int, operation: str = "DeleteObjects") -> Exception:
-    from botocore.exceptions import ClientError
-
-    response: Any = {
-        "Error": {"Code": code, "Message": f"injected {code}"},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
-    return ClientError(response, operation)
-
-
 def apply_run(harness: Harness, *argv: str) -> tuple[job.Counts, BaseException | None]:
     """Run with --apply and one worker; return the counts and what was raised."""
     args = build_parser().parse_args(["--apply", "--max-workers", "1", *argv])
@@ -612,7 +604,7 @@ def test_a_batch_that_fails_for_good_counts_its_keys_and_the_run_goes_on(
 
     def second_batch_fails(**kwargs: Any) -> Any:
         if kwargs["Delete"]["Objects"][0]["Key"] == "temp/01000":
-            raise client_error("InternalError", 500)  # as botocore gives up after its retries
+            raise client_error("DeleteObjects", "InternalError", 500)  # retries spent
         return real_delete(**kwargs)
 
     monkeypatch.setattr(s3, "delete_objects", second_batch_fails)
@@ -722,15 +714,14 @@ def test_a_listing_item_without_a_field_exits_5_naming_it(
 ) -> None:
     make_bucket(boto3_s3(), BUCKET)
     seed_objects(BUCKET, OLD, age_days=45)
-    real = vars(botocore.client.BaseClient)["_make_api_call"]
 
-    def strip_field(self: Any, operation_name: str, api_params: Any) -> Any:
-        response = real(self, operation_name, api_params)
+    def strip_field(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        response = send(operation_name, api_params)
         if operation_name == "ListObjectsV2":
             del response["Contents"][1][field_name]
         return response
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", strip_field)
+    intercept(monkeypatch, strip_field)
     done = run_cli("--apply", "--bucket", BUCKET)
     assert done.code == 5
     errors = " ".join(line["message"] for line in done.lines if line["level"] == "ERROR")
@@ -769,7 +760,7 @@ def test_a_key_xml_cannot_carry_fails_alone(
     seed_objects(BUCKET, [CONTROL_KEY], age_days=45)
 
     def refuse(**_: Any) -> Any:
-        raise client_error("InternalError", 500, "DeleteObject")
+        raise client_error("DeleteObject", "InternalError", 500)
 
     monkeypatch.setattr(seeded.clients.s3, "delete_object", refuse)
     counts, error = apply_run(seeded)
@@ -973,7 +964,7 @@ def test_a_failed_batch_of_versions_counts_every_version_as_failed(
     versioned: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def fail(**_: Any) -> Any:
-        raise client_error("InternalError", 500)
+        raise client_error("DeleteObjects", "InternalError", 500)
 
     monkeypatch.setattr(versioned.clients.s3, "delete_objects", fail)
     counts, error = apply_run(versioned, "--include-versions")
@@ -990,7 +981,7 @@ def test_refused_credentials_stop_the_run_with_the_batch_counted(
     seed_objects(BUCKET, KEYS_2500, age_days=90)
 
     def deny(**_: Any) -> Any:
-        raise client_error("AccessDenied", 403)
+        raise client_error("DeleteObjects", "AccessDenied", 403)
 
     monkeypatch.setattr(harness.clients.s3, "delete_objects", deny)
     counts, error = apply_run(harness)
