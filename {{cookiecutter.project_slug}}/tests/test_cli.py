@@ -267,3 +267,19 @@ def test_a_configuration_error_is_logged_in_the_format_asked_for(
     assert lines
     assert not any(line.lstrip().startswith("{") for line in lines), lines
     assert "run finished" in lines[-1]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["{a\nerror: a second line}", "\x1b[31mred\x1b[0m", "us-east-1,\x1b]0;title\x07", "\u202eexe"],
+)
+def test_each_configuration_problem_is_one_stderr_line_with_nothing_to_act_on(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"ALLOWED_ACCOUNT_IDS": value, "TARGET_REGIONS": value}
+    assert main([], env) == ExitCode.CONFIG
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2, lines  # one per problem
+    for line in lines:
+        assert line.startswith("error: ")
+        assert line.isprintable(), repr(line)

@@ -45,6 +45,7 @@ from . import config, job, logs
 from .errors import SIGPIPE, ConfigError, StopRequest
 from .exit_codes import ExitCode, exit_code_for, most_severe
 from .failure_line import tell_person
+from .log_formats import printable
 from .overrides import with_overrides
 from .parser import build_parser
 from .process_exit import exit_now
@@ -264,5 +265,7 @@ def _report(log: logging.Logger, code: ExitCode, error: BaseException) -> None:
     if isinstance(error, ConfigError):
         fields["problems"] = list(error.problems)
         for problem in error.problems:  # people at a terminal read stderr
-            print(f"error: {problem}", file=sys.stderr)
+            # One line each, however the bad value was made: a newline or an
+            # escape sequence in it is shown, never acted on.
+            print(f"error: {printable(problem)}", file=sys.stderr)
     log.error("%s: %s", code.name.lower(), str(error) or type(error).__name__, extra=fields)
