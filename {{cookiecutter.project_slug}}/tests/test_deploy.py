@@ -238,17 +238,46 @@ def test_logs_outlive_the_stack(template: dict[str, Any]) -> None:
         assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
 
 
-def test_parameters_named_in_a_resource_refuse_iam_wildcards(template: dict[str, Any]) -> None:
-    named = {
-        environment(template)[name]
-        for resource in job.IAM_ACTIONS.values()
-        for name in re.findall(r"\{([A-Z_]+)\}", resource)
-    }
-    for parameter in named:
-        pattern = template["Parameters"][parameter]["AllowedPattern"]
-        assert re.fullmatch(pattern, "plain-value/")
-        assert not re.fullmatch(pattern, "any*")
-        assert not re.fullmatch(pattern, "one?")
+def parameters_in_resources(node: Any, parameters: dict[str, Any]) -> set[str]:
+    """Every parameter that a policy statement's Resource names, however written."""
+    if isinstance(node, dict):
+        found: set[str] = set()
+        for key, value in node.items():
+            walk = named_parameters if key == "Resource" else parameters_in_resources
+            found |= walk(value, parameters)
+        return found
+    if isinstance(node, list):
+        return set().union(*(parameters_in_resources(item, parameters) for item in node))
+    return set()
+
+
+def named_parameters(value: Any, parameters: dict[str, Any]) -> set[str]:
+    """The parameters a Resource value names: ``${Name}`` in !Sub, or !Ref Name."""
+    if isinstance(value, str):
+        return {name for name in re.findall(r"\$\{(\w+)\}", value) if name in parameters}
+    if isinstance(value, dict):
+        found = {value["!Ref"]} & set(parameters) if isinstance(value.get("!Ref"), str) else set()
+        return found.union(*(named_parameters(item, parameters) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(named_parameters(item, parameters) for item in value))
+    return set()
+
+
+@pytest.mark.parametrize("stack", ["template.yaml", "target-role.yaml"])
+def test_parameters_named_in_a_resource_refuse_iam_wildcards(stack: str) -> None:
+    """A parameter inside a role's Resource (a bucket, the target role's
+    name) must refuse * and ?, or one stack parameter widens the role."""
+    loaded = load(stack)
+    parameters = loaded["Parameters"]
+    named = parameters_in_resources(loaded["Resources"], parameters)
+    if stack == "template.yaml":
+        assert "TargetRoleName" in named
+    for parameter in sorted(named):
+        pattern = parameters[parameter].get("AllowedPattern")
+        assert pattern is not None, f"{parameter}: give it an AllowedPattern refusing * and ?"
+        assert re.fullmatch(pattern, "plain-value"), parameter
+        assert not re.fullmatch(pattern, "any*"), parameter
+        assert not re.fullmatch(pattern, "one?"), parameter
 
 
 def deploy_commands() -> list[tuple[str, set[str]]]:
