@@ -64,13 +64,14 @@ COMBINATIONS = (
         install=True,
     ),
     Combination(
-        "hostile-text",
+        "hostile-text-govcloud",
         {
             "project_name": HOSTILE_TEXT,
             "project_slug": "hostile-tool",
             "description": HOSTILE_TEXT,
             "author_name": HOSTILE_TEXT,
             "author_email": "ops+scripts@example.com",
+            "aws_region": "us-gov-west-1",
             "include_dockerfile": True,
             "deploy_target": "lambda",
         },
@@ -105,8 +106,13 @@ COMBINATIONS = (
         {"python_version": "3.14", "include_github_actions": False, "include_dockerfile": True},
     ),
     Combination(
-        "log-retention-lambda-py312",
-        {"starter_job": "log-retention", "python_version": "3.12", "deploy_target": "lambda"},
+        "log-retention-lambda-py312-china",
+        {
+            "starter_job": "log-retention",
+            "python_version": "3.12",
+            "aws_region": "cn-north-1",
+            "deploy_target": "lambda",
+        },
         install=True,
     ),
     Combination(

@@ -199,7 +199,7 @@ def test_workflow_runs_every_check(cookies: Any, combo: Combination) -> None:
 
 
 def test_hostile_text_lands_as_data(cookies: Any) -> None:
-    combo = next(c for c in COMBINATIONS if c.id == "hostile-text")
+    combo = next(c for c in COMBINATIONS if c.id == "hostile-text-govcloud")
     project = bake(cookies, combo)
     meta = tomllib.loads(project.read("pyproject.toml"))["project"]
     assert meta["description"] == HOSTILE_TEXT

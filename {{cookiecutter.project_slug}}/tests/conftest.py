@@ -31,6 +31,18 @@ if TYPE_CHECKING:
 
 REGION = {{ cookiecutter.aws_region | tojson }}
 ACCOUNT_ID = "123456789012"  # moto's default account
+# REGION's partition, and another region in it for fan-out tests: a run
+# never crosses partitions, and moto keeps each apart as AWS does.
+PARTITION, _REGIONS = next(
+    (partition, regions)
+    for prefix, partition, regions in (
+        ("cn-", "aws-cn", ("cn-northwest-1", "cn-north-1")),
+        ("us-gov-", "aws-us-gov", ("us-gov-east-1", "us-gov-west-1")),
+        ("", "aws", ("eu-west-1", "us-west-2")),
+    )
+    if REGION.startswith(prefix)
+)
+OTHER_REGION = next(region for region in _REGIONS if region != REGION)
 
 
 @dataclass
@@ -95,13 +107,21 @@ def no_secrets_from_other_tests(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_bucket(s3: S3Client, name: str) -> None:
-    """Create a bucket in the client's region (us-east-1 takes no constraint)."""
+    """Create a bucket in the client's region (us-east-1 takes no constraint).
+
+    A bucket this account already owns is kept, in every region as in
+    us-east-1: a job's fixtures may have made it on first use.
+    """
     region = s3.meta.region_name
-    if region == "us-east-1":
-        s3.create_bucket(Bucket=name)
-    else:
-        location = cast("BucketLocationConstraintType", region)
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": location})
+    try:
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            location = cast("BucketLocationConstraintType", region)
+            configuration: Any = {"LocationConstraint": location}
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration=configuration)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
 
 
 # What an intercept hook gets to make a call as it would have gone.
@@ -174,7 +194,7 @@ def organization(aws: None) -> Organization:
     """An AWS Organization in moto: three active members and one suspended."""
     import boto3
 
-    org = boto3.client("organizations", region_name="us-east-1")
+    org = boto3.client("organizations", region_name=REGION)
     org.create_organization(FeatureSet="ALL")
 
     def create(name: str) -> str:

@@ -31,7 +31,7 @@ from {{ cookiecutter.package_name }}.errors import (
     SafetyRefusal,
 )
 
-from .conftest import ACCOUNT_ID, JOB_ENV, RunCli
+from .conftest import ACCOUNT_ID, JOB_ENV, PARTITION, RunCli
 
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/cleanup"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -123,9 +123,10 @@ def test_a_target_s_credentials_must_belong_to_its_account(aws: None) -> None:
     hub = Clients(anywhere, "r")
     hub.guard()
     member = "210987654321"
-    role = f"arn:aws:iam::{member}:role/automation"
+    role = f"arn:{PARTITION}:iam::{member}:role/automation"
     target = Clients(anywhere, "r", source=hub, role_arn=role)
-    assert target.guard(expected_account=member).arn.startswith(f"arn:aws:sts::{member}:")
+    identity = target.guard(expected_account=member)
+    assert identity.arn.startswith(f"arn:{PARTITION}:sts::{member}:")
     elsewhere = Clients(anywhere, "r", source=hub, role_arn=role)
     with pytest.raises(SafetyRefusal, match=f"account 111111111111 belong to {member}"):
         elsewhere.guard(expected_account="111111111111")

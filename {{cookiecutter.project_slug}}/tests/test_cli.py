@@ -276,7 +276,7 @@ def test_a_configuration_error_is_logged_in_the_format_asked_for(
 def test_each_configuration_problem_is_one_stderr_line_with_nothing_to_act_on(
     value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env = {"ALLOWED_ACCOUNT_IDS": value, "TARGET_REGIONS": value}
+    env = {**JOB_ENV, "ALLOWED_ACCOUNT_IDS": value, "TARGET_REGIONS": value}
     assert main([], env) == ExitCode.CONFIG
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2, lines  # one per problem

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import shlex
 import signal
 import threading
@@ -22,9 +23,18 @@ from {{ cookiecutter.package_name }}.cli import (
     most_severe,
 )
 
-from .conftest import ACCOUNT_ID, FAN_OUT_ENV, REGION, Organization, RunCli
+from .conftest import (
+    ACCOUNT_ID,
+    FAN_OUT_ENV,
+    OTHER_REGION,
+    PARTITION,
+    REGION,
+    Organization,
+    RunCli,
+    Send,
+    intercept,
+)
 
-OTHER_REGION = "eu-west-1" if REGION != "eu-west-1" else "us-west-2"
 # A regional job runs in every region asked for; a global one (IAM) once per
 # account, in the run's own region, and refuses TARGET_REGIONS.
 REGIONS = (REGION, OTHER_REGION) if job.REGIONAL else (REGION,)
@@ -75,7 +85,7 @@ def test_each_target_checks_who_it_is_under_the_role_it_assumed(
     }
     assert set(identities) == set(organization.active)
     for account, arn in identities.items():
-        assert arn.startswith(f"arn:aws:sts::{account}:assumed-role/automation/")
+        assert arn.startswith(f"arn:{PARTITION}:sts::{account}:assumed-role/automation/")
 
 
 def test_every_target_line_carries_its_account_and_region(
@@ -347,3 +357,26 @@ def test_target_regions_for_a_global_job_is_refused_with_the_other_problems(
     assert "error: MAX_PARALLEL_TARGETS" in done.stderr
     assert ("TARGET_REGIONS: this job's service is global" in done.stderr) is not job.REGIONAL
     assert api_calls == []
+
+
+def test_the_run_s_own_role_session_may_only_list_and_assume_the_target_role(
+    organization: Organization, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/runner"
+    policies: dict[str, Any] = {}
+
+    def record(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "AssumeRole":
+            policies[api_params["RoleArn"]] = json.loads(api_params["Policy"])
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, record)
+    done = run_cli(env=org_env(organization, ASSUME_ROLE_ARN=runner))
+
+    assert done.code == 0
+    granted = {
+        (tuple(statement["Action"]), statement["Resource"])
+        for statement in policies[runner]["Statement"]
+    }
+    target_roles = f"arn:{PARTITION}:iam::*:role/automation"
+    assert granted == {(("organizations:ListAccounts",), "*"), (("sts:AssumeRole",), target_roles)}

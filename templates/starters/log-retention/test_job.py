@@ -22,12 +22,20 @@ from {{ cookiecutter.package_name }}.errors import (
     StopRequest,
 )
 
-from .conftest import ACCOUNT_ID, REGION, Organization, RunCli, Send, client_error, intercept
+from .conftest import (
+    ACCOUNT_ID,
+    OTHER_REGION,
+    REGION,
+    Organization,
+    RunCli,
+    Send,
+    client_error,
+    intercept,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
-OTHER_REGION = "eu-west-1" if REGION != "eu-west-1" else "us-west-2"
 # The retention periods CloudWatch Logs accepts, as its API reference lists them.
 CLOUDWATCH_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,

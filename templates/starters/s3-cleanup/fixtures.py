@@ -16,6 +16,7 @@ __all__ = [
     "JOB_ENV",
     "buckets_exist",
     "real_buckets",
+    "s3_backend",
     "seed_objects",
 ]
 
@@ -41,9 +42,7 @@ def seed_objects(
     S3 cannot backdate an object; moto's in-process backend can, and seeding
     there is far faster than one PutObject call per key.
     """
-    from moto.s3.models import s3_backends
-
-    backend = s3_backends[account]["global"]
+    backend = s3_backend(account)
     moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=age_days)
     for key in keys:
         backend.put_object(bucket, key, b"x").last_modified = moment
@@ -63,10 +62,25 @@ def buckets_exist(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
     def get_or_make(self: Any, bucket_name: str) -> Any:
         if bucket_name not in self.buckets and bucket_name not in _s3_bucket_owners():
-            self.create_bucket(bucket_name, "us-east-1")
+            self.create_bucket(bucket_name, _region())
         return real_get(self, bucket_name)
 
     monkeypatch.setattr(S3Backend, "get_bucket", get_or_make)
+
+
+def s3_backend(account: str = DEFAULT_ACCOUNT_ID) -> Any:
+    """moto's S3 backend of ``account`` in the tests' partition (aws, aws-cn or
+    aws-us-gov, from the project's region): where the job's calls land."""
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    return s3_backends[account][get_partition(_region())]
+
+
+def _region() -> str:
+    from .conftest import REGION  # conftest imports this module: not at import time
+
+    return REGION
 
 
 def _s3_bucket_owners() -> Any:

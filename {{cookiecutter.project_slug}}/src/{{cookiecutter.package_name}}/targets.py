@@ -37,7 +37,14 @@ from .watchdog import Watchdog
 __all__ = ["FAN_OUT_ACTIONS", "Target", "TargetResult", "add_counts", "run_all", "run_here"]
 
 # What the run's own credentials need when they only hand out target roles.
-FAN_OUT_ACTIONS = ("sts:AssumeRole", "organizations:ListAccounts")
+# What the run's own session needs to fan out, each on its resource: assume
+# the target role (by name, in any account: the organization's accounts are
+# not known before the listing) and list the organization (no resource).
+FAN_OUT_GRANTS = {
+    "sts:AssumeRole": "arn:{partition}:iam::*:role/{TARGET_ROLE_NAME}",
+    "organizations:ListAccounts": "*",
+}
+FAN_OUT_ACTIONS = tuple(FAN_OUT_GRANTS)
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +102,11 @@ def run_all(
     """
     stop.check()  # a signal during start-up: stop before the first AWS call
     if settings.target_accounts is not None:
-        hub = Clients(settings, run_id, dict.fromkeys(FAN_OUT_ACTIONS, "*"), watchdog=watch)
+        scopes = None
+        if settings.assume_role_arn is not None:
+            partition = settings.assume_role_arn.split(":", 2)[1]
+            scopes = [{"partition": partition, "TARGET_ROLE_NAME": settings.target_role_name}]
+        hub = Clients(settings, run_id, FAN_OUT_GRANTS, scopes=scopes, watchdog=watch)
     else:  # the targets use the hub's own session: it must serve every region
         scopes = None
         if settings.assume_role_arn is not None:
