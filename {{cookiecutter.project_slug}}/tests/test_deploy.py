@@ -415,6 +415,13 @@ def test_the_function_runs_the_handler_on_the_project_s_python(template: dict[st
     assert "build-Function:" in makefile
     assert "--no-compile" not in makefile  # compiled at build time, not at each cold start
     assert 'compileall -q --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"' in makefile
+
+
+def test_a_scheduled_run_that_ends_in_error_is_not_retried(template: dict[str, Any]) -> None:
+    """A forced end exits the process (an error to Lambda): a retry would run
+    the whole job again right away; the next schedule does that."""
+    properties = template["Resources"]["Function"]["Properties"]
+    assert properties["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
 {%- else %}
 
 

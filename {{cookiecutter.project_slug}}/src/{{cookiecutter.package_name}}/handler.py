@@ -20,7 +20,11 @@ without one (see ``cli.execute``'s ``deadline``).
 The handler returns the run's summary, exit code included, instead of
 raising: a run that failed some targets still did useful work, and the
 summary says which. Alarm on ``exit_code`` (the template's metric filter
-does), not on the function's error count.
+does). One case does not return: when the run must end at once (a call
+outlived its worst case, or the deadline came with work still in flight),
+the summary is logged (``forced``) and the process exits, which Lambda
+counts as an error (the template's errors alarm); the function is not
+retried (``MaximumRetryAttempts: 0``), the next schedule runs it again.
 """
 
 from __future__ import annotations
