@@ -97,7 +97,7 @@ def execute(
     # LOG_FORMAT as set while the settings are read, so that their errors
     # come out in the format asked for; validated with the rest below.
     early = env.get("LOG_FORMAT", "").strip().lower()
-    fmt, colour = logs.choose_format(early if early in ("json", "text") else "auto", env)
+    fmt, colour = logs.choose_format(early if early in config.LOG_FORMATS else "auto", env)
     log = logs.setup("INFO", run.run_id, fmt=fmt, colour=colour, on_output_closed=output_closed)
     watch = Watchdog(run.end_now, stop)
     watch.start(deadline)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +36,6 @@ from .watchdog import Watchdog
 
 __all__ = ["FAN_OUT_ACTIONS", "Target", "TargetResult", "add_counts", "run_all", "run_here"]
 
-# What the run's own credentials need when they only hand out target roles.
 # What the run's own session needs to fan out, each on its resource: assume
 # the target role (by name, in any account: the organization's accounts are
 # not known before the listing) and list the organization (no resource).
@@ -101,18 +100,17 @@ def run_all(
     a failure there, or in listing the organization, raises: no target ran.
     """
     stop.check()  # a signal during start-up: stop before the first AWS call
-    if settings.target_accounts is not None:
-        scopes = None
-        if settings.assume_role_arn is not None:
-            partition = settings.assume_role_arn.split(":", 2)[1]
+    grants: Mapping[str, str] = job.IAM_ACTIONS
+    scopes: list[dict[str, str | None]] | None = None
+    if settings.target_accounts is not None:  # it only hands out target roles
+        grants = FAN_OUT_GRANTS
+    if settings.assume_role_arn is not None:
+        _, partition, _, _, account, _ = settings.assume_role_arn.split(":", 5)
+        if settings.target_accounts is not None:
             scopes = [{"partition": partition, "TARGET_ROLE_NAME": settings.target_role_name}]
-        hub = Clients(settings, run_id, FAN_OUT_GRANTS, scopes=scopes, watchdog=watch)
-    else:  # the targets use the hub's own session: it must serve every region
-        scopes = None
-        if settings.assume_role_arn is not None:
-            _, partition, _, _, account, _ = settings.assume_role_arn.split(":", 5)
+        else:  # the targets use the hub's own session: it must serve every region
             scopes = [_scope(job_settings, partition, account, r) for r in settings.regions()]
-        hub = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes, watchdog=watch)
+    hub = Clients(settings, run_id, grants, scopes=scopes, watchdog=watch)
     _look_up_credentials(hub, watch)
     identity = hub.guard(allow_list=settings.target_accounts is None)
     targets = [

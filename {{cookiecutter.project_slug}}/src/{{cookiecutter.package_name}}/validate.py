@@ -66,7 +66,7 @@ _IP_ADDRESS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")  # "formatted as an I
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _PREFIX_MAX_BYTES = 1024
-BLANKS = " \t"  # what may surround a number: spaces and tabs, nothing a person cannot see
+_BLANKS = " \t"  # what may surround a number: spaces and tabs, nothing a person cannot see
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
@@ -88,7 +88,7 @@ def boolean(raw: str) -> bool:
 def integer(raw: str, *, minimum: int, maximum: int) -> int:
     """A whole number in ASCII digits; ``int()`` alone would also take
     ``3_0``, ``+30`` and other scripts' digits, which no person means."""
-    text = raw.strip(BLANKS)
+    text = raw.strip(_BLANKS)
     if not _WHOLE_NUMBER.fullmatch(text):
         raise InvalidValue(f"must be a whole number (digits 0-9), got {raw!r}")
     value = int(text)
@@ -100,7 +100,7 @@ def integer(raw: str, *, minimum: int, maximum: int) -> int:
 def number(raw: str, *, minimum: float, maximum: float) -> float:
     """Parse a number of seconds written as digits with an optional decimal
     part; ``nan``, ``inf``, exponents and underscores are refused."""
-    text = raw.strip(BLANKS)
+    text = raw.strip(_BLANKS)
     if not _DECIMAL.fullmatch(text):
         raise InvalidValue(f"must be a number (digits 0-9 and a decimal point), got {raw!r}")
     value = float(text)
