@@ -69,7 +69,9 @@ MODULES = [
     "aws",
     "validate",
     "errors",
+    "item_errors",
     "job",
+    "stop_aware",
     "targets",
 ]
 UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bcookiecutter\.[a-z_]+\s*(\||\}\})")

@@ -106,6 +106,7 @@ def test_practice_7_failures_map_to_typed_exit_codes() -> None:
     from {{ cookiecutter.package_name }}.errors import (
         ConfigError,
         FindingsRemain,
+        OutputFailed,
         SafetyRefusal,
     )
 
@@ -114,8 +115,11 @@ def test_practice_7_failures_map_to_typed_exit_codes() -> None:
     assert exit_code_for(EndpointConnectionError(endpoint_url="x")) is ExitCode.NETWORK
     assert exit_code_for(SafetyRefusal("x")) is ExitCode.REFUSED
     assert exit_code_for(FindingsRemain(3)) is ExitCode.FINDINGS
+    assert exit_code_for(OutputFailed("the log", "disk full", changes_made=True)) is (
+        ExitCode.OUTPUT_FAILED
+    )
     assert exit_code_for(RuntimeError("x")) is ExitCode.UNEXPECTED
-    assert [int(code) for code in ExitCode][:9] == [0, 1, 2, 3, 4, 5, 6, 7, 99]
+    assert [int(code) for code in ExitCode][:10] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 99]
 
 
 BAD_INPUTS = [

@@ -263,9 +263,9 @@ def test_a_stop_request_leaves_targets_not_yet_started_alone(
 
     results = finished(done.lines)
     assert len(ran) == 1
-    assert results.pop((ran[0], REGION)) == 0
+    # The target that was running when the stop came ends 143 too: a stop is never lost.
     assert set(results.values()) == {ExitCode.TERMINATED}
-    assert len(results) == len(organization.active) - 1
+    assert len(results) == len(organization.active)
     assert done.code == ExitCode.TERMINATED
 
 

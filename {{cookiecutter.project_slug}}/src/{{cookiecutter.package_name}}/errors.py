@@ -17,6 +17,7 @@ __all__ = [
     "FindingsRemain",
     "Interrupted",
     "OutOfTime",
+    "OutputFailed",
     "PartialFailure",
     "SafetyRefusal",
     "StopRequest",
@@ -55,6 +56,22 @@ class FindingsRemain(Exception):
     def __init__(self, findings: int) -> None:
         self.findings = findings
         super().__init__(f"{findings} finding(s) remain")
+
+
+class OutputFailed(Exception):
+    """The run's own output (its log, a report) could not be written: exit 8.
+
+    ``changes_made`` says whether the run had already changed something when
+    the write failed, so the one stderr line can tell the operator that the
+    record of those changes is missing or stale.
+    """
+
+    def __init__(self, what: str, reason: str, *, changes_made: bool) -> None:
+        self.what = what
+        self.reason = reason
+        self.changes_made = changes_made
+        made = "changes were made" if changes_made else "no change was made"
+        super().__init__(f"{what} could not be written ({reason}); {made}")
 
 
 class Interrupted(Exception):

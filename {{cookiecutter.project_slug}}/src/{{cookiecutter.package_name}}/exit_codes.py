@@ -19,6 +19,7 @@ from .errors import (
     FindingsRemain,
     Interrupted,
     OutOfTime,
+    OutputFailed,
     PartialFailure,
     SafetyRefusal,
 )
@@ -42,6 +43,7 @@ class ExitCode(IntEnum):
     AWS_ERROR = 5  # any other AWS API error, or items that failed
     REFUSED = 6  # refused for safety (account not allowed)
     FINDINGS = 7  # a report job found findings that remain (see errors.FindingsRemain)
+    OUTPUT_FAILED = 8  # the run's own output (its log, a report) could not be written
     UNEXPECTED = 99  # a bug: the traceback is logged
     INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
     OUTPUT_CLOSED = 141  # stdout closed (a pipe's reader left): 128 + SIGPIPE (13)
@@ -50,6 +52,7 @@ class ExitCode(IntEnum):
 
 # Least to most severe: a run over many targets exits with the worst one. A
 # stop by signal outranks everything (the run did not finish), then a bug,
+# then output that could not be written (what the run did may be unrecorded),
 # then a safety refusal, then problems that need a person before a re-run.
 SEVERITY = (
     ExitCode.OK,
@@ -60,6 +63,7 @@ SEVERITY = (
     ExitCode.CREDENTIALS,
     ExitCode.CONFIG,
     ExitCode.REFUSED,
+    ExitCode.OUTPUT_FAILED,
     ExitCode.UNEXPECTED,
     ExitCode.OUTPUT_CLOSED,
     ExitCode.TERMINATED,
@@ -104,6 +108,8 @@ def exit_code_for(error: BaseException | None) -> ExitCode:
     """Map a failure to the documented exit code; most specific first."""
     if error is None:
         return ExitCode.OK
+    if isinstance(error, OutputFailed):
+        return ExitCode.OUTPUT_FAILED
     if isinstance(error, ConfigError):
         return ExitCode.CONFIG
     if isinstance(error, SafetyRefusal):

@@ -26,6 +26,7 @@ MEANINGS = {
     ExitCode.AWS_ERROR: "AWS error, or some items failed",
     ExitCode.REFUSED: "refused for safety",
     ExitCode.FINDINGS: "findings remain: see the report",
+    ExitCode.OUTPUT_FAILED: "the run's own output could not be written",
     ExitCode.UNEXPECTED: "unexpected error (a bug): the traceback is in the log",
     ExitCode.INTERRUPTED: "stopped by Ctrl-C: re-run to finish",
     ExitCode.TERMINATED: "stopped by SIGTERM: re-run to finish",
@@ -46,6 +47,7 @@ def tell_person(code: ExitCode, error: BaseException | None, stream: IO[str] | N
         ExitCode.AWS_ERROR,
         ExitCode.REFUSED,
         ExitCode.FINDINGS,
+        ExitCode.OUTPUT_FAILED,
     ):
         text = " ".join(redact(str(error) or type(error).__name__).split())
         detail = ": " + printable(text[:MAX_DETAIL] + ("..." if len(text) > MAX_DETAIL else ""))

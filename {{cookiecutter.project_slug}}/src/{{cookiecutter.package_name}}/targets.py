@@ -83,6 +83,7 @@ def run_here(
     identity = clients.guard()
     own = config.for_target(job_settings, job.SETTINGS, identity.account, settings.region)
     job.run(settings, own, clients, counts, stop)
+    stop.check()  # a stop that came while the job ran ends in 130/143 even if it had no work
 
 
 def run_all(
@@ -228,6 +229,7 @@ def _run_target(
             clients.guard(expected_account=account)
             own = config.for_target(job_settings, job.SETTINGS, account, target.region)
             job.run(here, own, clients, counts, stop)
+            stop.check()  # as in run_here: a stop is never lost
         except Exception as failure:  # noqa: BLE001 - one target's failure never stops the others
             error = failure
     duration_ms = round((time.monotonic() - started) * 1000)
