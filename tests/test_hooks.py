@@ -319,7 +319,7 @@ def test_next_steps_name_the_minimum_python_upgrade_pip_and_set_up_git(
     assert not any(line.startswith("python3 -m venv") for line in lines)
 
 
-EMOJI_TEXT = 'Rocket 🚀 ships 𝄞 and 🦄 for Zoë, 日本 "quoted" \\ back'
+EMOJI_TEXT = 'Rocket 🚀 ships 𝄞 and 🦄 ❤ for Zoë, 日本 "quoted" \\ back'
 
 
 def test_non_bmp_text_passes_the_hook(tmp_path: Path) -> None:
