@@ -80,8 +80,9 @@ FREE_TEXT_MAX = 200
 # named ``hypothesis`` bakes, and its tests fail at import): the standard
 # library of every supported Python (not only the one running this hook), the
 # top-level names of everything an installed project's environment holds,
-# and the names below. Python 3.11's and 3.12's names go on being refused
-# when a project moves to a newer Python only. Both generated lists are
+# and the names below. A module only some supported Pythons have (3.14's
+# annotationlib, 3.11's distutils) is refused whichever Python bakes, so an
+# answer is refused or accepted alike on every machine. Both generated lists are
 # rewritten by scripts/update-shadowed-names and held true by the template's
 # tests; the hook runs from a temporary copy, so they live in this file.
 
@@ -155,9 +156,6 @@ DEPENDENCY_NAMES = frozenset(
 PROJECT_NAMES = frozenset(
     {"src", "tests", "test", "conftest", "hatchling", "pip", "setuptools", "uv"}
 )
-
-# Every name the package name must not be (for scripts/check-org-defaults and the tests).
-SHADOWED = STDLIB_NAMES | DEPENDENCY_NAMES | PROJECT_NAMES
 
 # BEGIN generated DEFAULT_IGNORABLE (scripts/update-ignorable-ranges)
 # Default_Ignorable_Code_Point, as DerivedCoreProperties-15.0.0.txt lists it
@@ -256,9 +254,9 @@ def check_package(value: object) -> str | None:
         )
     if keyword.iskeyword(value):
         return f"{value!r} is a Python keyword"
-    if (name := shadowed(value, STDLIB_NAMES | frozenset(sys.stdlib_module_names))) is not None:
-        return f"{value!r} would shadow the standard library module {name}"
-    if (name := shadowed(value, DEPENDENCY_NAMES | PROJECT_NAMES)) is not None:
+    if value in STDLIB_NAMES or value in sys.stdlib_module_names:
+        return f"{value!r} would shadow the standard library module of that name"
+    if (name := installed_as(value, DEPENDENCY_NAMES | PROJECT_NAMES)) is not None:
         return (
             f"{value!r} would shadow the module {name}, "
             "which the project, its tests or its tools import"
@@ -266,10 +264,10 @@ def check_package(value: object) -> str | None:
     return None
 
 
-def shadowed(value: str, names: frozenset[str]) -> str | None:
-    """The name ``value`` would shadow, also where only case differs (``PIL``):
-    macOS and Windows file systems ignore case, so there the import finds the
-    project's package first."""
+def installed_as(value: str, names: frozenset[str]) -> str | None:
+    """The installed name ``value`` would clash with, also where only case
+    differs (``pil`` and Pillow's ``PIL``): on a file system that ignores case
+    (macOS's and Windows' by default) both are one folder in site-packages."""
     folded = value.casefold()
     return next((name for name in sorted(names) if name.casefold() == folded), None)
 

@@ -58,11 +58,9 @@ BAD_ANSWERS = [
     ("package_name", "cfnlint", "would shadow the module cfnlint"),
     ("package_name", "mypy_boto3_iam", "would shadow the module mypy_boto3_iam"),
     # the standard library of every supported Python, not only the hook's own
-    ("package_name", "annotationlib", "standard library module annotationlib"),
-    ("package_name", "compression", "standard library module compression"),
-    ("package_name", "distutils", "standard library module distutils"),
-    # case-insensitive file systems (macOS, Windows) import cProfile from cprofile/
-    ("package_name", "cprofile", "standard library module cProfile"),
+    ("package_name", "annotationlib", "standard library module"),
+    ("package_name", "compression", "standard library module"),
+    ("package_name", "distutils", "standard library module"),
     ("description", "line one\nline two", "U+000A"),
     ("description", "line one\u2028line two", "U+2028 (LINE SEPARATOR)"),
     ("description", "para\u2029graph", "U+2029 (PARAGRAPH SEPARATOR)"),
@@ -568,5 +566,12 @@ def test_a_stdlib_module_of_another_supported_python_is_refused(tmp_path: Path, 
     )
     assert done.returncode == 1
     assert error_lines(done.stderr) == [
-        f"ERROR: package_name: {name!r} would shadow the standard library module {name}"
+        f"ERROR: package_name: {name!r} would shadow the standard library module of that name"
     ]
+
+
+def test_a_name_that_differs_from_an_installed_one_only_in_case_is_refused() -> None:
+    """``pil`` and ``PIL`` are one folder in site-packages where case is ignored."""
+    assert HOOK.installed_as("pil", frozenset({"PIL", "yaml"})) == "PIL"
+    assert HOOK.installed_as("yaml", frozenset({"PIL", "yaml"})) == "yaml"
+    assert HOOK.installed_as("pillow", frozenset({"PIL", "yaml"})) is None

@@ -246,6 +246,10 @@ BAD_ORG_DEFAULTS = [
     ('allowed_account_ids: " , "', "allowed_account_ids: ' , ' has no account id"),
     ('aws_region: "eu-west"', "aws_region: 'eu-west' is not an AWS region"),
     ("author_name: 42", "author_name: 42 (a number) must be text"),
+    (
+        'author_name: "Ops\\u3164Team"',
+        "author_name: must be one line of printable text, found U+3164 (HANGUL FILLER)",
+    ),
 ]
 
 

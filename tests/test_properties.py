@@ -80,9 +80,11 @@ def package_ok(value: str) -> bool:
         and set(value) <= set(string.ascii_lowercase + string.digits + "_")
         and not keyword.iskeyword(value)
         and value not in sys.stdlib_module_names
-        # the standard library of every supported Python, the environment's
-        # import names and the project's own folders, also where only case differs
-        and value not in {name.casefold() for name in hook().SHADOWED}
+        and value not in hook().STDLIB_NAMES  # every supported Python's
+        # what the environment installs and the project's own folders, also
+        # where only case differs
+        and value not in {name.casefold() for name in hook().DEPENDENCY_NAMES}
+        and value not in hook().PROJECT_NAMES
     )
 
 
