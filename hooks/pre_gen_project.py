@@ -76,54 +76,152 @@ ACCOUNT_RE = re.compile(r"[0-9]{12}")
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 FREE_TEXT_MAX = 200
 
-# Import names the generated project (or its tests and tools) imports: a
-# package with one of these names would shadow it.
-SHADOWED = frozenset(
-    {
-        "boto3",
-        "botocore",
-        "s3transfer",
-        "jmespath",
-        "dateutil",
-        "urllib3",
-        "moto",
-        "pytest",
-        "_pytest",
-        "mypy",
-        "ruff",
-        "mypy_boto3_s3",
-        "mypy_boto3_sts",
-        "mypy_boto3_sns",
-        "mypy_boto3_secretsmanager",
-        "setuptools",
-        "pip",
-        "hatchling",
-        "tests",
-        "test",
-        "src",
-        "conftest",
-        "typing_extensions",
-        "yaml",
-        "requests",
-    }
+# A package named like a module the project imports shadows it (a project
+# named ``hypothesis`` bakes, and its tests fail at import): the standard
+# library of every supported Python (not only the one running this hook), the
+# top-level names of everything an installed project's environment holds,
+# and the names below. A module only some supported Pythons have (3.14's
+# annotationlib, 3.11's distutils) is refused whichever Python bakes, so an
+# answer is refused or accepted alike on every machine. Both generated lists are
+# rewritten by scripts/update-shadowed-names and held true by the template's
+# tests; the hook runs from a temporary copy, so they live in this file.
+
+# BEGIN generated STDLIB_NAMES (scripts/update-shadowed-names)
+# The standard library's module names in Python 3.11-3.14.
+STDLIB_NAMES = frozenset(
+    """
+    __future__ __hello__ __hello_alias__ __hello_only__ __phello__ __phello_alias__ _abc
+    _aix_support _android_support _apple_support _ast _ast_unparse _asyncio _bisect _blake2
+    _bootsubprocess _bz2 _codecs _codecs_cn _codecs_hk _codecs_iso2022 _codecs_jp _codecs_kr
+    _codecs_tw _collections _collections_abc _colorize _compat_pickle _compression _contextvars
+    _crypt _csv _ctypes _ctypes_test _curses _curses_panel _datetime _dbm _decimal _elementtree
+    _frozen_importlib _frozen_importlib_external _functools _gdbm _hashlib _heapq _hmac _imp
+    _interpchannels _interpqueues _interpreters _io _ios_support _json _locale _lsprof _lzma
+    _markupbase _md5 _msi _multibytecodec _multiprocessing _opcode _opcode_metadata _operator
+    _osx_support _overlapped _pickle _posixshmem _posixsubprocess _py_abc _py_warnings
+    _pydatetime _pydecimal _pyio _pylong _pyrepl _queue _random _remote_debugging _scproxy _sha1
+    _sha2 _sha256 _sha3 _sha512 _signal _sitebuiltins _socket _sqlite3 _sre _ssl _stat
+    _statistics _string _strptime _struct _suggestions _symtable _sysconfig _testbuffer
+    _testcapi _testcapi_datetime _testclinic _testclinic_limited _testconsole
+    _testexternalinspection _testimportmultiple _testinternalcapi _testlimitedcapi
+    _testmultiphase _testsinglephase _thread _threading_local _tkinter _tokenize _tracemalloc
+    _types _typing _uuid _warnings _weakref _weakrefset _winapi _wmi _xxinterpchannels
+    _xxsubinterpreters _xxtestfuzz _zoneinfo _zstd abc aifc annotationlib antigravity argparse
+    array ast asynchat asyncio asyncore atexit audioop base64 bdb binascii bisect builtins bz2
+    cProfile calendar cgi cgitb chunk cmath cmd code codecs codeop collections colorsys
+    compileall compression concurrent configparser contextlib contextvars copy copyreg crypt csv
+    ctypes curses dataclasses datetime dbm decimal difflib dis distutils doctest email encodings
+    ensurepip enum errno faulthandler fcntl filecmp fileinput fnmatch fractions ftplib functools
+    gc genericpath getopt getpass gettext glob graphlib grp gzip hashlib heapq hmac html http
+    idlelib imaplib imghdr imp importlib inspect io ipaddress itertools json keyword lib2to3
+    linecache locale logging lzma mailbox mailcap marshal math mimetypes mmap modulefinder
+    msilib msvcrt multiprocessing netrc nis nntplib nt ntpath nturl2path numbers opcode operator
+    optparse os ossaudiodev pathlib pdb pickle pickletools pipes pkgutil platform plistlib
+    poplib posix posixpath pprint profile pstats pty pwd py_compile pyclbr pydoc pydoc_data
+    pyexpat queue quopri random re readline reprlib resource rlcompleter runpy sched secrets
+    select selectors shelve shlex shutil signal site smtpd smtplib sndhdr socket socketserver
+    spwd sqlite3 sre_compile sre_constants sre_parse ssl stat statistics string stringprep
+    struct subprocess sunau symtable sys sysconfig syslog tabnanny tarfile telnetlib tempfile
+    termios textwrap this threading time timeit tkinter token tokenize tomllib trace traceback
+    tracemalloc tty turtle turtledemo types typing unicodedata unittest urllib uu uuid venv
+    warnings wave weakref webbrowser winreg winsound wsgiref xdrlib xml xmlrpc xx xxlimited
+    xxlimited_35 xxsubtype zipapp zipfile zipimport zlib zoneinfo
+    """.split()  # noqa: SIM905 (a word per name keeps the list short)
+)
+# END generated STDLIB_NAMES
+
+# BEGIN generated DEPENDENCY_NAMES (scripts/update-shadowed-names)
+# The top-level import names of every distribution installed in an installed
+# combination's environment: the project's dependencies, tests and tools.
+DEPENDENCY_NAMES = frozenset(
+    """
+    _cffi_backend _hypothesis_ftz_detector _hypothesis_globals _hypothesis_pytestplugin _pytest
+    _yaml ast_serialize boto3 botocore certifi cffi cfgv cfnlint charset_normalizer cryptography
+    dateutil dist distlib filelock hypothesis identify idna iniconfig isympy jmespath jsonpatch
+    jsonpatch_cli jsonpointer librt markupsafe moto mpmath mypy mypy_boto3_iam mypy_boto3_logs
+    mypy_boto3_organizations mypy_boto3_s3 mypy_boto3_secretsmanager mypy_boto3_sns
+    mypy_boto3_sts mypy_extensions mypyc networkx nodeenv packaging pathspec platformdirs pluggy
+    pre_commit py py_partiql_parser pycparser pygments pytest python_discovery regex requests
+    responses ruff s3transfer six sortedcontainers sympy typing_extensions urllib3 virtualenv
+    werkzeug xmltodict yaml
+    """.split()  # noqa: SIM905 (a word per name keeps the list short)
+)
+# END generated DEPENDENCY_NAMES
+
+# The project's own folders and files on ``sys.path`` (``src``, ``tests``,
+# pytest's ``conftest``), the standard library's test package, and what
+# builds and installs the project outside its environment (the build
+# backend in its isolated build, and the installers a person's virtualenv
+# holds).
+PROJECT_NAMES = frozenset(
+    {"src", "tests", "test", "conftest", "hatchling", "pip", "setuptools", "uv"}
 )
 
+# BEGIN generated DEFAULT_IGNORABLE (scripts/update-ignorable-ranges)
+# Default_Ignorable_Code_Point, as DerivedCoreProperties-15.0.0.txt lists it
+# (first and last code point of each line, and the line's general category).
+UNICODE_VERSION = "15.0.0"
+DEFAULT_IGNORABLE: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD),  # Cf
+    (0x034F, 0x034F),  # Mn
+    (0x061C, 0x061C),  # Cf
+    (0x115F, 0x1160),  # Lo
+    (0x17B4, 0x17B5),  # Mn
+    (0x180B, 0x180D),  # Mn
+    (0x180E, 0x180E),  # Cf
+    (0x180F, 0x180F),  # Mn
+    (0x200B, 0x200F),  # Cf
+    (0x202A, 0x202E),  # Cf
+    (0x2060, 0x2064),  # Cf
+    (0x2065, 0x2065),  # Cn
+    (0x2066, 0x206F),  # Cf
+    (0x3164, 0x3164),  # Lo
+    (0xFE00, 0xFE0F),  # Mn
+    (0xFEFF, 0xFEFF),  # Cf
+    (0xFFA0, 0xFFA0),  # Lo
+    (0xFFF0, 0xFFF8),  # Cn
+    (0x1BCA0, 0x1BCA3),  # Cf
+    (0x1D173, 0x1D17A),  # Cf
+    (0xE0000, 0xE0000),  # Cn
+    (0xE0001, 0xE0001),  # Cf
+    (0xE0002, 0xE001F),  # Cn
+    (0xE0020, 0xE007F),  # Cf
+    (0xE0080, 0xE00FF),  # Cn
+    (0xE0100, 0xE01EF),  # Mn
+    (0xE01F0, 0xE0FFF),  # Cn
+)
+# END generated DEFAULT_IGNORABLE
 
 # Unicode categories that do not belong in one line of text: controls (C0,
 # C1, DEL, ANSI escapes start with ESC), format characters (zero-width
 # spaces and joiners, bidirectional overrides and isolates, BOM), surrogates,
-# and the line and paragraph separators.
+# and the line and paragraph separators. Every default-ignorable code point
+# (above: invisible wherever it lands, fillers, variation selectors and tag
+# characters among them) is refused too, whatever its category.
 REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
+def default_ignorable(point: int) -> bool:
+    """Whether a code point has Unicode's Default_Ignorable_Code_Point property."""
+    return any(first <= point <= last for first, last in DEFAULT_IGNORABLE)
+
+
 def unprintable(value: str) -> str | None:
-    """Describe the first character that is not printable text, if any."""
+    """Describe the first character that is not visible, printable text, if any."""
     for position, char in enumerate(value, 1):
         point = ord(char)
+        category = unicodedata.category(char)
         noncharacter = 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE
-        if unicodedata.category(char) in REFUSED_CATEGORIES or noncharacter:
-            name = unicodedata.name(char, "a control character")
-            return f"U+{point:04X} ({name}) at character {position}"
+        invisible = default_ignorable(point)
+        if category in REFUSED_CATEGORIES or noncharacter or invisible:
+            default = "a control character" if category == "Cc" else "unassigned"
+            found = f"U+{point:04X} ({unicodedata.name(char, default)}) at character {position}"
+            if invisible:
+                found += (
+                    ", an invisible character "
+                    f"(Default_Ignorable_Code_Point in Unicode {UNICODE_VERSION})"
+                )
+            return found
     return None
 
 
@@ -156,11 +254,22 @@ def check_package(value: object) -> str | None:
         )
     if keyword.iskeyword(value):
         return f"{value!r} is a Python keyword"
-    if value in sys.stdlib_module_names:
+    if value in STDLIB_NAMES or value in sys.stdlib_module_names:
         return f"{value!r} would shadow the standard library module of that name"
-    if value in SHADOWED:
-        return f"{value!r} would shadow a package the project depends on"
+    if (name := installed_as(value, DEPENDENCY_NAMES | PROJECT_NAMES)) is not None:
+        return (
+            f"{value!r} would shadow the module {name}, "
+            "which the project, its tests or its tools import"
+        )
     return None
+
+
+def installed_as(value: str, names: frozenset[str]) -> str | None:
+    """The installed name ``value`` would clash with, also where only case
+    differs (``pil`` and Pillow's ``PIL``): on a file system that ignores case
+    (macOS's and Windows' by default) both are one folder in site-packages."""
+    folded = value.casefold()
+    return next((name for name in sorted(names) if name.casefold() == folded), None)
 
 
 def check_email(value: object) -> str | None:

@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import re
+import string
 import sys
 import tomllib
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markdown_it import MarkdownIt
 
 from .combinations import COMBINATIONS, HOSTILE_TEXT, STARTER_JOBS, TEMPLATE, Combination
 from .conftest import CloudFormationLoader, bake
+
+
+def _unrendered_hook() -> Any:
+    """The pre-generation hook's checks (they import without rendering)."""
+    path = TEMPLATE / "hooks" / "pre_gen_project.py"
+    spec = importlib.util.spec_from_file_location("bake_tests_pre_gen_project", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FREE_TEXT_HOOK = _unrendered_hook()
 
 # switch -> files that exist exactly when it is on (written independently of the hook)
 SWITCH_FILES = {
@@ -206,7 +227,7 @@ def test_hostile_text_lands_as_data(cookies: Any) -> None:
     meta = tomllib.loads(project.read("pyproject.toml"))["project"]
     assert meta["description"] == HOSTILE_TEXT
     assert meta["authors"] == [{"name": HOSTILE_TEXT, "email": "ops+scripts@example.com"}]
-    assert HOSTILE_TEXT in project.read("README.md")
+    assert readme_title_and_description(project.read("README.md")) == (HOSTILE_TEXT, HOSTILE_TEXT)
     assert not (project.path / "pwned").exists()
     assert not (project.path.parent / "pwned").exists()
 
@@ -244,7 +265,7 @@ def test_every_file_parses_in_its_format_with_non_bmp_text(cookies: Any, target:
     assert parsed[".cookiecutter.json"]["description"] == HOSTILE_TEXT
     assert parsed["template.yaml"]["Description"].endswith(": " + HOSTILE_TEXT)
     readme = project.read("README.md")
-    assert readme.startswith(f"# {HOSTILE_TEXT}\n\n{HOSTILE_TEXT}\n")
+    assert readme_title_and_description(readme) == (HOSTILE_TEXT, HOSTILE_TEXT)
     for value in _strings(parsed):
         value.encode("utf-8")  # a lone surrogate (half an escaped pair) cannot be encoded
 
@@ -331,3 +352,163 @@ def test_a_bake_with_the_longest_slug_passes_its_own_ruff(
     for check in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
         done = project.run(sys.executable, "-m", "ruff", *check, check=False)
         assert done.returncode == 0, f"ruff {' '.join(check)}\n{done.stdout}\n{done.stderr}"
+
+
+# --- free text in Markdown: shown as text, never read as markup --------------------
+
+# Each would be markup if pasted as it is: a comment that hides the rest of the
+# README, HTML, emphasis, code, links and images, entities, block starts
+# (heading, list, quote, thematic break, indented code, link definition), a
+# hard line break, a table cell's end, GitHub's math and emoji shortcodes,
+# whitespace a paragraph strips, and emoji, which must stay as they are.
+HOSTILE_MARKDOWN = [
+    "<!--",
+    "<!-- the rest is hidden",
+    "<script>alert(1)</script>",
+    "<b>bold</b> <div>",
+    "*a* _b_ **c** ~~d~~",
+    "`",
+    "`code` ``two``",
+    "[x](y)",
+    "![image](y.png)",
+    "[x]: /url",
+    "<https://example.com> https://example.com www.example.com",
+    "# h",
+    "## h ##",
+    "a | b | c",
+    "|",
+    "\\",
+    "a\\",
+    "\\*not emphasis\\*",
+    "&amp;",
+    "&copy; &#65; &#x42;",
+    "1. first",
+    "1) first",
+    "- item",
+    "+ item",
+    "* item",
+    "> quote",
+    "---",
+    "***",
+    "===",
+    "    indented",
+    "trailing  ",
+    " leading",
+    "\u00a0no-break\u00a0",
+    "a  b",
+    "$x$ :rocket: @team #12",
+    "emoji 🚀 ❤ 𝄞 日本 Zoë",
+    HOSTILE_TEXT,
+]
+MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+class _Elements(HTMLParser):
+    """Each heading, paragraph and table cell: its text as shown, and the
+    elements nested in it (markup the text turned into)."""
+
+    BLOCKS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "p", "td", "th"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, list[str], list[str]]] = []
+        self.open: list[tuple[str, list[str], list[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for _, _, inner in self.open:
+            inner.append(tag)
+        if tag in self.BLOCKS:
+            self.open.append((tag, [], []))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open and self.open[-1][0] == tag:
+            self.found.append(self.open.pop())
+
+    def handle_data(self, data: str) -> None:
+        for _, text, _ in self.open:
+            text.append(data)
+
+    def handle_comment(self, data: str) -> None:
+        for _, _, inner in self.open:
+            inner.append("<!--")
+
+
+def shown(markdown: str) -> list[tuple[str, str, list[str]]]:
+    """(element, text a reader sees, nested elements) for each block, rendered
+    by a CommonMark renderer with GitHub's tables and strikethrough."""
+    parser = _Elements()
+    parser.feed(MARKDOWN.render(markdown))
+    parser.close()
+    return [(tag, "".join(text), inner) for tag, text, inner in parser.found]
+
+
+def readme_title_and_description(readme: str) -> tuple[str, str]:
+    """The README's title and the paragraph after it, as shown; each must be
+    plain text (no nested element), and the rest of the README must render."""
+    blocks = shown(readme)
+    (title_tag, title, title_inner), (text_tag, text, text_inner) = blocks[:2]
+    assert (title_tag, title_inner) == ("h1", []), blocks[0]
+    assert (text_tag, text_inner) == ("p", []), blocks[1]
+    assert ("h2", "Quick start", []) in blocks  # the rest of the README is there
+    return title, text
+
+
+def render_markdown_text(value: str, layout: str) -> str:
+    env = Environment(loader=FileSystemLoader(TEMPLATE / "templates"), undefined=StrictUndefined)
+    source = '{% from "markdown.j2" import markdown_text %}' + layout
+    return env.from_string(source).render(value=value)
+
+
+LAYOUTS = {
+    "heading": "# {{ markdown_text(value) }}\n",
+    "paragraph": "{{ markdown_text(value) }}\n",
+    "table cell": "| a | b |\n|---|---|\n| {{ markdown_text(value) }} | after |\n",
+}
+
+
+def assert_shown_as_itself(value: str, layout: str) -> None:
+    markdown = render_markdown_text(value, LAYOUTS[layout])
+    blocks = shown(markdown)
+    if layout == "table cell":
+        assert blocks[-2:] == [("td", value, []), ("td", "after", [])], (markdown, blocks)
+    else:
+        tag = "h1" if layout == "heading" else "p"
+        assert blocks == [(tag, value, [])], (markdown, blocks)
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("value", HOSTILE_MARKDOWN)
+def test_hostile_text_shows_as_itself_in_markdown(value: str, layout: str) -> None:
+    assert_shown_as_itself(value, layout)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from(string.punctuation + " \u00a0\u3000"),
+            st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_any_free_text_the_hook_accepts_shows_as_itself_in_markdown(value: str) -> None:
+    assume(FREE_TEXT_HOOK.check_free_text(value) is None)
+    for layout in LAYOUTS:
+        assert_shown_as_itself(value, layout)
+
+
+@pytest.mark.parametrize(
+    ("name", "description"),
+    [
+        ("# Ops *tool* [x](y) | `id`", "<!-- everything after this was hidden"),
+        ("1. <script>alert(1)</script> &amp;", "> - \\ ~~gone~~ 🚀"),
+    ],
+)
+def test_hostile_free_text_in_the_readme_shows_as_typed(
+    cookies: Any, name: str, description: str
+) -> None:
+    context = {"project_name": name, "project_slug": "hostile-md", "description": description}
+    project = bake(cookies, Combination("hostile-markdown", context))
+    assert readme_title_and_description(project.read("README.md")) == (name, description)

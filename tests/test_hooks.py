@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
+import regex
+import stdlibs
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 from jinja2 import Environment, StrictUndefined
 
-from .combinations import HOSTILE_TEXT
+from .combinations import HOSTILE_TEXT, interpreter
 from .conftest import TEMPLATE
 
 DEFAULTS = {
@@ -44,9 +49,18 @@ BAD_ANSWERS = [
     ("package_name", "class", "keyword"),
     ("package_name", "json", "standard library"),
     ("package_name", "logging", "standard library"),
-    ("package_name", "boto3", "shadow a package"),
-    ("package_name", "moto", "shadow a package"),
-    ("package_name", "tests", "shadow a package"),
+    ("package_name", "boto3", "would shadow the module boto3, which the project"),
+    ("package_name", "moto", "would shadow the module moto"),
+    ("package_name", "tests", "would shadow the module tests"),
+    # the project's test and tool dependencies, not only its runtime ones
+    ("package_name", "hypothesis", "would shadow the module hypothesis"),
+    ("package_name", "pre_commit", "would shadow the module pre_commit"),
+    ("package_name", "cfnlint", "would shadow the module cfnlint"),
+    ("package_name", "mypy_boto3_iam", "would shadow the module mypy_boto3_iam"),
+    # the standard library of every supported Python, not only the hook's own
+    ("package_name", "annotationlib", "standard library module"),
+    ("package_name", "compression", "standard library module"),
+    ("package_name", "distutils", "standard library module"),
     ("description", "line one\nline two", "U+000A"),
     ("description", "line one\u2028line two", "U+2028 (LINE SEPARATOR)"),
     ("description", "para\u2029graph", "U+2029 (PARAGRAPH SEPARATOR)"),
@@ -64,6 +78,14 @@ BAD_ANSWERS = [
     ("author_name", "joiner\u200d", "U+200D (ZERO WIDTH JOINER)"),
     ("author_name", "\ufeffbom", "U+FEFF"),
     ("author_name", "not a char \uffff", "U+FFFF"),
+    # default-ignorable code points of every category, not only format characters
+    ("project_name", "\u3164", "U+3164 (HANGUL FILLER) at character 1, an invisible character"),
+    ("project_name", "a\u034fb", "U+034F (COMBINING GRAPHEME JOINER) at character 2"),
+    ("description", "love \u2764\ufe0f", "U+FE0F (VARIATION SELECTOR-16) at character 7"),
+    ("description", "khmer \u17b4", "U+17B4 (KHMER VOWEL INHERENT AQ)"),
+    ("author_name", "tag\U000e0041", "U+E0041 (TAG LATIN CAPITAL LETTER A)"),
+    ("author_name", "reserved\u2065", "U+2065 (unassigned) at character 9"),
+    ("author_name", "vs\U000e0100", "U+E0100 (VARIATION SELECTOR-17)"),
     ("author_name", "  ", "non-empty"),
     ("author_email", "not-an-email", "plausible email"),
     ("author_email", "a@b", "plausible email"),
@@ -295,7 +317,7 @@ def test_next_steps_name_the_minimum_python_upgrade_pip_and_set_up_git(
     assert not any(line.startswith("python3 -m venv") for line in lines)
 
 
-EMOJI_TEXT = 'Rocket 🚀 ships 𝄞 and 🦄 for Zoë, 日本 "quoted" \\ back'
+EMOJI_TEXT = 'Rocket 🚀 ships 𝄞 and 🦄 ❤ for Zoë, 日本 "quoted" \\ back'
 
 
 def test_non_bmp_text_passes_the_hook(tmp_path: Path) -> None:
@@ -435,3 +457,121 @@ def test_post_hook_prints_next_steps_only_for_a_new_project(tmp_path: Path) -> N
     plain = {**GOOD, "_output_dir": str(tmp_path)}  # plain cookiecutter
     done = run_hook(render("post_gen_project.py", plain, tmp_path), created)
     assert "Next steps" in done.stdout
+
+
+# --- what the pre-generation hook refuses, against independent sources --------------
+
+
+def hook_module() -> ModuleType:
+    """The pre-generation hook imported unrendered (its checks need no answers)."""
+    path = TEMPLATE / "hooks" / "pre_gen_project.py"
+    spec = importlib.util.spec_from_file_location("unrendered_pre_gen_project", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+HOOK = hook_module()
+
+
+def default_ignorable_ranges() -> list[tuple[int, int]]:
+    """Default_Ignorable_Code_Point as the ``regex`` module knows it (a newer
+    Unicode than the hook names): an oracle independent of the hook's table."""
+    every = "".join(map(chr, range(0x110000)))
+    found = regex.finditer(r"\p{Default_Ignorable_Code_Point}+", every)
+    return [(match.start(), match.end() - 1) for match in found]
+
+
+IGNORABLE = default_ignorable_ranges()
+
+
+def test_the_hook_s_ignorable_ranges_are_unicode_s_default_ignorable_set() -> None:
+    embedded = {point for first, last in HOOK.DEFAULT_IGNORABLE for point in range(first, last + 1)}
+    assert embedded == {point for first, last in IGNORABLE for point in range(first, last + 1)}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", HOOK.UNICODE_VERSION)
+
+
+@pytest.mark.parametrize("field", ["project_name", "description", "author_name"])
+@pytest.mark.parametrize(
+    "point",
+    sorted({point for first, last in IGNORABLE for point in (first, last)}),
+    ids=lambda point: f"U+{point:04X}",
+)
+def test_every_default_ignorable_range_is_refused_at_both_ends(field: str, point: int) -> None:
+    (problem,) = HOOK.problems({**GOOD, field: f"Ops {chr(point)} tool"})
+    assert problem.startswith(f"{field}: must be one line of printable text, found U+{point:04X} (")
+    assert problem.endswith(
+        ") at character 5, an invisible character (Default_Ignorable_Code_Point in Unicode 15.0.0)"
+    )
+
+
+@pytest.mark.parametrize(("first", "last"), IGNORABLE, ids=lambda point: f"U+{point:04X}")
+def test_only_default_ignorable_code_points_count_as_invisible(first: int, last: int) -> None:
+    assert HOOK.default_ignorable(first)
+    assert HOOK.default_ignorable(last)
+    assert not HOOK.default_ignorable(first - 1)
+    assert not HOOK.default_ignorable(last + 1)
+
+
+def test_invisible_characters_are_refused_by_the_rendered_hook_naming_each_field(
+    tmp_path: Path,
+) -> None:
+    answers = {
+        **GOOD,
+        "project_name": "Hangul\u3164filler",
+        "description": "heart \u2764\ufe0f",
+        "author_name": "tag \U000e0020",
+        "aws_region": "nowhere",
+    }
+    done = run_hook(render("pre_gen_project.py", answers, tmp_path), tmp_path)
+    assert done.returncode == 1
+    lines = error_lines(done.stderr)
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "project_name",
+        "description",
+        "author_name",
+        "aws_region",
+    ]
+    assert "U+3164 (HANGUL FILLER)" in lines[0]
+    assert "U+FE0F (VARIATION SELECTOR-16)" in lines[1]
+    assert "U+E0020 (TAG SPACE)" in lines[2]
+
+
+def test_stdlib_names_cover_every_supported_python() -> None:
+    """The hook refuses the standard library of 3.11 to 3.14 whatever Python runs
+    it: every interpreter found here and the ``stdlibs`` package's list for each
+    supported version (whose interpreter may not be on this machine)."""
+    assert HOOK.PYTHON_VERSIONS == ("3.11", "3.12", "3.13", "3.14")
+    found = [version for version in HOOK.PYTHON_VERSIONS if interpreter(version)]
+    assert f"{sys.version_info[0]}.{sys.version_info[1]}" in found
+    for version in found:
+        python = interpreter(version)
+        assert python is not None
+        probe = "import json, sys; print(json.dumps(sorted(sys.stdlib_module_names)))"
+        done = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
+        missing = set(json.loads(done.stdout)) - HOOK.STDLIB_NAMES
+        assert not missing, f"python{version}: run scripts/update-shadowed-names ({missing})"
+    for version in HOOK.PYTHON_VERSIONS:
+        missing = stdlibs.stdlib_module_names(version) - HOOK.STDLIB_NAMES
+        assert not missing, f"Python {version}: run scripts/update-shadowed-names ({missing})"
+
+
+@pytest.mark.parametrize("name", ["annotationlib", "compression", "imp", "distutils", "cgi"])
+def test_a_stdlib_module_of_another_supported_python_is_refused(tmp_path: Path, name: str) -> None:
+    """3.14's new modules, and those 3.12 and 3.13 removed, whatever runs the hook."""
+    done = run_hook(
+        render("pre_gen_project.py", {**GOOD, "package_name": name}, tmp_path), tmp_path
+    )
+    assert done.returncode == 1
+    assert error_lines(done.stderr) == [
+        f"ERROR: package_name: {name!r} would shadow the standard library module of that name"
+    ]
+
+
+def test_a_name_that_differs_from_an_installed_one_only_in_case_is_refused() -> None:
+    """``pil`` and ``PIL`` are one folder in site-packages where case is ignored."""
+    assert HOOK.installed_as("pil", frozenset({"PIL", "yaml"})) == "PIL"
+    assert HOOK.installed_as("yaml", frozenset({"PIL", "yaml"})) == "yaml"
+    assert HOOK.installed_as("pillow", frozenset({"PIL", "yaml"})) is None

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,10 @@ BAD_ORG_DEFAULTS = [
     ('allowed_account_ids: " , "', "allowed_account_ids: ' , ' has no account id"),
     ('aws_region: "eu-west"', "aws_region: 'eu-west' is not an AWS region"),
     ("author_name: 42", "author_name: 42 (a number) must be text"),
+    (
+        'author_name: "Ops\\u3164Team"',
+        "author_name: must be one line of printable text, found U+3164 (HANGUL FILLER)",
+    ),
 ]
 
 
@@ -347,6 +352,87 @@ def test_org_defaults_checker_refuses_what_is_not_an_org_defaults_file(tmp_path:
     assert done.returncode == 1
     assert "default_contxt: not a cookiecutter setting" in done.stderr
     assert "default_context: must be a mapping" in done.stderr
+
+
+# (file, the ERROR lines the checker prints for it after the file's name)
+DUPLICATE_KEYS = {
+    "in default_context": (
+        'default_context:\n  aws_region: "eu-west-1"\n  deploy_target: "lambda"\n'
+        '  aws_region: "eu-west-1"\n',
+        [
+            "default_context.aws_region: given twice, on lines 2 and 4 "
+            "(YAML keeps the last one without a word): keep one"
+        ],
+    ),
+    "at the top": (
+        'default_context:\n  aws_region: "eu-west-1"\nreplay_dir: "~/r"\n'
+        'default_context:\n  deploy_target: "lambda"\n',
+        [
+            "default_context: given twice, on lines 1 and 4 "
+            "(YAML keeps the last one without a word): keep one"
+        ],
+    ),
+    "nested, in flow style, with another problem": (
+        "abbreviations: {gh: 'https://github.com/{0}.git', gh: 'x'}\n"
+        'default_context:\n  aws_region: "mars"\n',
+        [
+            "abbreviations.gh: given twice, on line 1 (columns 17 and 51) "
+            "(YAML keeps the last one without a word): keep one",
+            "default_context.aws_region: 'mars' is not an AWS region name like us-east-1 "
+            "or us-gov-west-1",
+        ],
+    ),
+    "spelt differently, read the same": (
+        "default_context:\n  include_pre_commit: true\n  'include_pre_commit': false\n",
+        [
+            "default_context.include_pre_commit: given twice, on lines 2 and 3 "
+            "(YAML keeps the last one without a word): keep one"
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "errors"), DUPLICATE_KEYS.values(), ids=list(DUPLICATE_KEYS))
+def test_org_defaults_checker_refuses_a_key_given_twice_at_every_level(
+    tmp_path: Path, text: str, errors: list[str]
+) -> None:
+    org_file = tmp_path / "org-defaults.yaml"
+    org_file.write_text(text)
+    done = check_org_defaults(org_file)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"ERROR: {org_file}: {error}" for error in errors]
+
+
+def test_org_defaults_checker_lets_a_merged_key_be_overridden(tmp_path: Path) -> None:
+    """Keys a ``<<`` merge brings in are meant to be overridden: not given twice."""
+    org_file = tmp_path / "org-defaults.yaml"
+    org_file.write_text(
+        'default_context: &org\n  aws_region: "eu-west-1"\n'
+        'abbreviations:\n  <<: {gh: "a"}\n  gh: "https://github.com/{0}.git"\n'
+    )
+    done = check_org_defaults(org_file)
+    assert done.returncode == 0, done.stderr
+
+
+def test_cookiecutter_keeps_the_last_of_a_key_given_twice_without_a_word(
+    tmp_path: Path,
+) -> None:
+    """Why the checker refuses duplicates: the bake takes the last value and
+    says nothing, so the first (the one a reviewer may have read) is ignored."""
+    org_file = tmp_path / "org-defaults.yaml"
+    org_file.write_text('default_context:\n  aws_region: "eu-west-1"\n  aws_region: "eu-west-2"\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = Path(
+            cookiecutter(
+                str(TEMPLATE),
+                no_input=True,
+                config_file=str(org_file),
+                output_dir=str(tmp_path / "out"),
+            )
+        )
+    assert answers(out)["aws_region"] == "eu-west-2"
+    assert check_org_defaults(org_file).returncode == 1
 
 
 # --- cruft --------------------------------------------------------------------------

@@ -80,7 +80,11 @@ def package_ok(value: str) -> bool:
         and set(value) <= set(string.ascii_lowercase + string.digits + "_")
         and not keyword.iskeyword(value)
         and value not in sys.stdlib_module_names
-        and value not in hook().SHADOWED
+        and value not in hook().STDLIB_NAMES  # every supported Python's
+        # what the environment installs and the project's own folders, also
+        # where only case differs
+        and value not in {name.casefold() for name in hook().DEPENDENCY_NAMES}
+        and value not in hook().PROJECT_NAMES
     )
 
 
@@ -96,7 +100,13 @@ def test_hook_slug_rule(value: str) -> None:
 @given(
     st.one_of(
         st.text(alphabet=string.ascii_lowercase + string.digits + "_", max_size=20),
-        st.sampled_from([*sorted(keyword.kwlist), "json", "os", "boto3", "tests", "moto"]),
+        st.sampled_from(
+            [
+                *sorted(keyword.kwlist),
+                *("json", "os", "boto3", "tests", "moto", "hypothesis", "cprofile"),
+                *("annotationlib", "distutils", "pre_commit", "pytest"),
+            ]
+        ),
     )
 )
 def test_hook_package_rule(value: str) -> None:
