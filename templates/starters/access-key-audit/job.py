@@ -39,7 +39,8 @@ Why it is built this way:
   is counted ``failed``, the others still go, and the run ends with
   ``PartialFailure`` (exit 5). A report that cannot be written raises
   ``OutputFailed`` (exit 8); a ``REPORT_PATH`` that is not a regular file is
-  a ``ConfigError`` (exit 1), found before any AWS call.
+  a ``ConfigError`` (exit 1), found with the other settings (or, with
+  ``{account}`` in it, before that account's audit).
 - Secret access keys never appear: no IAM call the job makes returns one.
 - IAM is global: ``REGIONAL`` is false, a fan-out runs once per account.
 """
