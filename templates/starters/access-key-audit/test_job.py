@@ -18,12 +18,12 @@ from botocore.exceptions import EndpointConnectionError
 
 from {{ cookiecutter.package_name }} import (
     config,
+    item_errors,
     job,
     targets,
 )
 from {{ cookiecutter.package_name }}.aws import session_policy
 from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.item_errors import DENIALS_IN_A_ROW
 
 from .conftest import (
     ACCOUNT_ID,
@@ -1312,9 +1312,9 @@ def test_access_denied_again_and_again_ends_the_apply_with_4(
     done = run_cli("--apply", env={"REPORT_PATH": str(report)})
 
     assert done.code == 4
-    assert len(updates) == DENIALS_IN_A_ROW == 3  # as the README says
+    assert len(updates) == item_errors.DENIALS_IN_A_ROW == 3  # as the README says
     actions = sorted(line["action"] for line in report_lines(report))
-    assert actions == ["failed"] * DENIALS_IN_A_ROW + ["not reached"]
+    assert actions == ["failed"] * item_errors.DENIALS_IN_A_ROW + ["not reached"]
     assert key_status("another-user", extra) == "Active"
 
 
