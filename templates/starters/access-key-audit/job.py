@@ -3,22 +3,44 @@
 Why it is built this way:
 - A finding is an Active key older than ``MAX_KEY_AGE_DAYS``, or unused for
   ``MAX_UNUSED_DAYS`` (a key never used counts from its creation). Inactive
-  keys are not findings; users tagged ``EXEMPT_TAG_KEY`` are skipped.
-- ``find`` only reads. ``run`` changes a key only with ``--apply``, and then
-  only to ``Inactive`` (``UpdateAccessKey``): reversible, never a delete.
+  keys are not findings. A user whose tag key is ``EXEMPT_TAG_KEY`` in any
+  case (IAM's tag keys are case-insensitive) is skipped, whatever the tag's
+  value; a tag key that only nearly matches (the same letters and digits,
+  told apart only by case, width, spaces or punctuation) also skips the
+  user, with a warning: a wrong exemption costs a report line, a wrong
+  deactivation an outage.
+- The audit never deactivates a key that keeps this run going: the key
+  that signs it, and the long-term keys behind its credentials (a
+  ``source_profile`` chain, the credentials ``ASSUME_ROLE_ARN`` or a
+  fan-out's target role was assumed with). Such a finding is reported as
+  ``kept, in use by this run`` and still counts as a finding (exit 7).
+- ``find`` only reads; every listing is stop-aware (``stop_aware.pages``).
+  ``run`` changes a key only with ``--apply``, and then only to
+  ``Inactive`` (``UpdateAccessKey``): reversible, never a delete.
 - Every finding is logged, in both modes, and written to ``REPORT_PATH``
-  (JSON lines: a local file, replaced atomically, or an ``s3://`` object)
-  with what was done to it and the status it had, so an apply can be undone.
-  An apply writes the report before its first change, every finding
-  ``planned``, and stops there if it cannot (nothing changed); then again
-  at the end with what was done. A forced end leaves the first report.
+  (JSON lines: a local regular file, replaced atomically, or an ``s3://``
+  object) with what was done to it and the status it had, so an apply can
+  be undone. A dry-run changes nothing in the account, but still writes
+  its report. An apply writes the report before its first change, every
+  finding ``planned``, and stops there if it cannot (nothing changed); then
+  again at the end with what was done, also when it was stopped or failed.
+  A forced end leaves the first report.
+- That last write is retried (``REPORT_ATTEMPTS``); if it still fails after
+  keys were changed, the undo record (every key changed: account, user,
+  key id, previous status) goes to stderr as JSON lines and to the log, and
+  the run ends with ``OutputFailed`` (exit 8): the report is stale.
 - A user or key deleted while the run goes on (IAM answers NoSuchEntity) is
   skipped and counted (``users_gone``, ``keys_gone``); the audit goes on.
-- Exit codes: a dry run with findings raises ``FindingsRemain`` (exit 7);
-  an apply that deactivated every finding exits 0; a key that could not be
-  deactivated is counted ``failed``, the others still go, and the run ends
-  with ``PartialFailure`` (exit 5). A report that cannot be written is a
-  ``ConfigError`` (exit 1) naming REPORT_PATH.
+  Credential and network errors on a change end the run at once, access
+  denied after a few in a row (``item_errors.ItemErrors``).
+- Exit codes: a dry run with findings raises ``FindingsRemain`` (exit 7),
+  as does an apply that kept a key in use by the run; an apply that
+  deactivated every finding exits 0; a key that could not be deactivated
+  is counted ``failed``, the others still go, and the run ends with
+  ``PartialFailure`` (exit 5). A report that cannot be written raises
+  ``OutputFailed`` (exit 8); a ``REPORT_PATH`` that is not a regular file is
+  a ``ConfigError`` (exit 1), found with the other settings (or, with
+  ``{account}`` in it, before that account's audit).
 - Secret access keys never appear: no IAM call the job makes returns one.
 - IAM is global: ``REGIONAL`` is false, a fan-out runs once per account.
 """
@@ -30,21 +52,26 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
+import re
+import stat
+import sys
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import validate
+from . import stop_aware, validate
 from .config import SAMPLE_ACCOUNT, Setting, Settings
-from .errors import ConfigError, FindingsRemain, PartialFailure, StopRequest
+from .errors import FindingsRemain, Interrupted, OutputFailed, PartialFailure, StopRequest
+from .item_errors import ItemErrors
+from .log_formats import printable
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
 
-    from .aws import Clients
+    from .aws import Clients, Identity
 
 __all__ = [
     "DESCRIPTION",
@@ -163,8 +190,15 @@ def report_path(raw: str) -> str:
             f"has a file or directory name longer than {NAME_MAX_BYTES} bytes: {raw!r}"
         )
     try:
-        if path.is_dir():
+        kind = _not_a_regular_file(path)
+        if kind == "a directory":
             raise validate.InvalidValue(f"is a directory, expected a file path: {raw!r}")
+        if kind is not None:
+            # Replacing it would replace the device, pipe or link itself (as
+            # root, REPORT_PATH=/dev/null would replace the system's /dev/null).
+            raise validate.InvalidValue(
+                f"must be a regular file or not exist yet; {raw!r} is {kind}"
+            )
         # With {account} in the directory, load checks the value with a sample
         # account; the real directory is checked per target (config.for_target).
         sample = SAMPLE_ACCOUNT in str(path.parent)
@@ -175,6 +209,31 @@ def report_path(raw: str) -> str:
             f"cannot be used as a local path ({error.strerror or error}): {raw!r}"
         ) from None
     return value
+
+
+def _not_a_regular_file(path: Path) -> str | None:
+    """What ``path`` is when it exists and is not a regular file (a symbolic
+    link is not followed: it is a link), else None."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    return _kind(mode)
+
+
+def _kind(mode: int) -> str | None:
+    """None for a regular file, else what the file is."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((kind for test, kind in kinds if test(mode)), "not a regular file")
 
 
 def report_object(raw: str) -> str | None:
@@ -216,7 +275,7 @@ SETTINGS: tuple[Setting, ...] = (
         ("EXEMPT_TAG_KEY",),
         tag_key,
         default="access-key-audit:exempt",
-        help="users carrying this tag (any value) are skipped",
+        help="users carrying this tag key (in any case, with any value) are skipped",
     ),
     # No flags: report_object reads the same variable, and a flag would let
     # the two disagree. Each target writes its own report, so with several
@@ -237,17 +296,20 @@ SETTINGS: tuple[Setting, ...] = (
 class Counts:
     """What the run did so far; the summary line reports it even after a failure.
 
-    ``findings = deactivated + failed + keys_gone`` after an apply that was
-    not stopped (a finding whose key was deleted before its UpdateAccessKey
-    counts in ``keys_gone``, as does a key deleted while it was judged).
+    ``findings = deactivated + failed + keys_gone + kept_in_use`` after an
+    apply that was not stopped (a finding whose key was deleted before its
+    UpdateAccessKey counts in ``keys_gone``, as does a key deleted while it
+    was judged; a finding the run's own credentials depend on is never
+    changed and counts in ``kept_in_use``, in both modes).
     """
 
     users: int = 0
-    exempt_users: int = 0
+    exempt_users: int = 0  # near misses of the tag included (each also logs a warning)
     users_gone: int = 0  # listed, then deleted before their keys were read
     keys: int = 0
     keys_gone: int = 0
     findings: int = 0
+    kept_in_use: int = 0
     deactivated: int = 0
     failed: int = 0
 
@@ -262,6 +324,26 @@ DEACTIVATED = "deactivated"
 FAILED = "failed"
 GONE = "gone"  # the key was deleted before it could be deactivated
 NOT_REACHED = "not reached"  # the run was stopped before this key: still Active
+KEPT = "kept, in use by this run"  # this run's own credentials depend on it: never changed
+
+# Why a key is kept (the report's ``kept_because``).
+SIGNS_THIS_RUN = "signs this run"
+BEHIND_THIS_RUN = "a long-term key behind this run's credentials"
+SESSION_USER = (
+    "its user signs this run with session credentials, and which of the user's keys "
+    "made them cannot be told"
+)
+# An IAM user's ARN (a path may come before the name); STS answers it for
+# the session credentials of a user (GetSessionToken).
+_IAM_USER_ARN = re.compile(r"arn:[\w-]+:iam::(\d{12}):user/(?:.*/)?([^/]+)")
+
+# Tag values that read as "no": any value exempts, but such a value gets a warning.
+NEGATIVE_VALUES = frozenset({"false", "no", "off", "0"})
+
+# The report rewritten after changes is tried this many times, this far apart:
+# after those, the undo record goes to stderr and the log instead (exit 8).
+REPORT_ATTEMPTS = 3
+REPORT_RETRY_SECONDS = 0.5
 
 
 @dataclass
@@ -280,6 +362,7 @@ class Finding:
     previous_status: str = "Active"
     action: str = WOULD_DEACTIVATE
     error: str | None = None
+    kept_because: str | None = None
 
     def log_fields(self) -> dict[str, Any]:
         """The record for a log line: the logs scrub every AKIA/ASIA-shaped
@@ -305,6 +388,7 @@ class Finding:
             "previous_status": self.previous_status,
             "action": self.action,
             **({"error": self.error} if self.error else {}),
+            **({"kept_because": self.kept_because} if self.kept_because else {}),
         }
 
 
@@ -329,18 +413,112 @@ class Report:
         )
 
 
+@dataclass(frozen=True)
+class InUse:
+    """The keys (and users) this run's own credentials depend on, each with why.
+
+    ``users``: with an IAM user's session credentials (GetSessionToken)
+    signing, STS names the user but not which of its keys made them, so
+    every key of that user is kept.
+    """
+
+    keys: dict[str, str]
+    users: dict[str, str] = field(default_factory=dict)
+
+    def reason(self, user: str, access_key_id: str) -> str | None:
+        return self.keys.get(access_key_id) or self.users.get(user)
+
+
+def in_use(clients: Clients, caller: Identity) -> InUse:
+    """Every key in the run's credential chain that the run can identify.
+
+    Deactivating one of them would cut the run off mid-way (every later
+    change fails, the report says ``planned`` for keys never touched) and
+    lock out whatever else runs on it. Found without any call that changes
+    anything:
+
+    - the key each ``Clients`` signs with: the run's own, then its
+      ``source`` (a fan-out's hub, whose key is checked by id although it
+      usually belongs to another account), and so on;
+    - the long-term keys the chain starts from (``_static_keys``): the
+      environment's ``AWS_ACCESS_KEY_ID`` when botocore uses it, else the
+      profile's own key and those behind its ``role_arn`` (every
+      ``source_profile``, and ``credential_source = Environment``);
+    - with a temporary (``ASIA``) key whose caller is an IAM user of the
+      audited account (GetSessionToken): that user's keys.
+
+    SSO, ``credential_process`` (unless it hands out a long-term key, which
+    then signs the run) and container or instance roles have no long-term
+    key the run can see: the README says so.
+    """
+    keys: dict[str, str] = {}
+    users: dict[str, str] = {}
+    node: Clients | None = clients
+    identity: Identity | None = caller
+    while node is not None:
+        key_id = node.credentials().get_frozen_credentials().access_key or ""
+        keys.setdefault(key_id, SIGNS_THIS_RUN if node is clients else BEHIND_THIS_RUN)
+        if key_id.startswith("ASIA"):
+            match = _IAM_USER_ARN.fullmatch((identity or node.identity()).arn)
+            if match and match.group(1) == caller.account:
+                users.setdefault(match.group(2), SESSION_USER)
+        if node.source is None:
+            for static in _static_keys(node.settings.profile):
+                keys.setdefault(static, BEHIND_THIS_RUN)
+        node, identity = node.source, None
+    return InUse(keys, users)
+
+
+def _static_keys(profile: str | None) -> list[str]:
+    """The long-term keys botocore starts the run's own credentials from,
+    read from the environment and the config files as botocore reads them
+    (no call is made): the environment's key first, unless a profile is
+    named; else the profile's key and, through ``role_arn``, every
+    ``source_profile`` behind it (a loop ends the walk, as botocore refuses
+    one)."""
+    import botocore.session  # noqa: PLC0415 - loaded by now
+
+    env_key = os.environ.get("AWS_ACCESS_KEY_ID", "")
+    environment = env_key if env_key and os.environ.get("AWS_SECRET_ACCESS_KEY") else None
+    if profile is None and environment:
+        return [environment]
+    session = botocore.session.Session(profile=profile)
+    profiles: dict[str, Any] = session.full_config.get("profiles", {})
+    name: str | None = session.get_config_variable("profile") or "default"
+    found: list[str] = []
+    seen: set[str] = set()
+    while name and name not in seen:
+        seen.add(name)
+        config = profiles.get(name) or {}
+        if config.get("aws_access_key_id"):
+            found.append(str(config["aws_access_key_id"]))
+        if not config.get("role_arn"):
+            break
+        if config.get("credential_source") == "Environment" and environment:
+            found.append(environment)
+        name = config.get("source_profile")
+    return found
+
+
 def find(
-    iam: IAMClient, job: JobSettings, now: datetime, counts: Counts, stop: StopRequest
+    iam: IAMClient,
+    job: JobSettings,
+    now: datetime,
+    counts: Counts,
+    *,
+    stop: StopRequest,
+    keep: InUse,
 ) -> list[Finding]:
-    """Read every user's keys; return the stale Active ones. Reads only."""
+    """Read every user's keys; return the stale Active ones. Reads only;
+    a stop is honoured between pages and between users."""
     findings: list[Finding] = []
-    for page in iam.get_paginator("list_users").paginate():
+    for page in stop_aware.pages(iam.get_paginator("list_users").paginate(), stop):
         for user in page.get("Users", []):
             stop.check()
             name = user["UserName"]
             counts.users += 1
             try:
-                user_findings = audit_user(iam, name, job, counts, now)
+                user_findings = audit_user(iam, name, job, counts, now=now, stop=stop, keep=keep)
             except Exception as error:
                 if not _no_such_entity(error):
                     raise
@@ -352,24 +530,75 @@ def find(
     return findings
 
 
-def is_exempt(iam: IAMClient, user: str, tag: str) -> bool:
-    for page in iam.get_paginator("list_user_tags").paginate(UserName=user):
-        if any(item.get("Key") == tag for item in page.get("Tags", [])):
-            return True
-    return False
+@dataclass(frozen=True)
+class Exemption:
+    """The user's tag that exempts it."""
+
+    tag: str  # the user's own tag key, as it is spelt
+    value: str
+    exact: bool  # the same key as IAM compares keys (in any case); else a near miss
+
+
+def tag_skeleton(key: str) -> str:
+    """A tag key's letters and digits, NFKC-normalised and casefolded: what
+    is left when case, width, spaces and punctuation are set aside. Two keys
+    with the same skeleton that IAM tells apart are a near miss."""
+    return "".join(char for char in unicodedata.normalize("NFKC", key).casefold() if char.isalnum())
+
+
+def exemption(iam: IAMClient, user: str, tag: str, stop: StopRequest) -> Exemption | None:
+    """The user's exempting tag: a key equal to ``tag`` in any case (IAM
+    treats tag keys case-insensitively: a user cannot carry both spellings),
+    else a near miss (the same ``tag_skeleton``), else None. Any value
+    exempts."""
+    wanted, near = tag.casefold(), tag_skeleton(tag)
+    found: Exemption | None = None
+    listing = iam.get_paginator("list_user_tags").paginate(UserName=user)
+    for page in stop_aware.pages(listing, stop):
+        for item in page.get("Tags", []):
+            key, value = item.get("Key", ""), item.get("Value", "")
+            if key.casefold() == wanted:
+                return Exemption(key, value, exact=True)
+            if found is None and near and tag_skeleton(key) == near:
+                found = Exemption(key, value, exact=False)
+    return found
+
+
+def _log_exemption(user: str, tag: str, exempt: Exemption) -> None:
+    fields = {"user": user, "tag": exempt.tag, "exempt_tag_key": tag}
+    if not exempt.exact:
+        # Keep the key: a wrong exemption costs a report line, a wrong deactivation an outage.
+        log.warning("user exempt by a tag that only nearly matches EXEMPT_TAG_KEY", extra=fields)
+    elif exempt.value.strip().casefold() in NEGATIVE_VALUES:
+        log.warning(
+            "user exempt: the tag's value reads as false, but any value exempts",
+            extra={**fields, "tag_value": exempt.value},
+        )
+    else:
+        log.info("user exempt", extra=fields)
 
 
 def audit_user(
-    iam: IAMClient, name: str, job: JobSettings, counts: Counts, now: datetime
+    iam: IAMClient,
+    name: str,
+    job: JobSettings,
+    counts: Counts,
+    *,
+    now: datetime,
+    stop: StopRequest,
+    keep: InUse,
 ) -> list[Finding]:
-    """One user's stale Active keys; none when the user is exempt."""
+    """One user's stale Active keys; none when the user is exempt. A finding
+    the run's own credentials depend on is marked ``KEPT``."""
     max_age, max_unused = timedelta(days=job.max_key_age_days), timedelta(days=job.max_unused_days)
-    if is_exempt(iam, name, job.exempt_tag_key):
+    exempt = exemption(iam, name, job.exempt_tag_key, stop)
+    if exempt is not None:
         counts.exempt_users += 1
-        log.info("user exempt", extra={"user": name, "tag": job.exempt_tag_key})
+        _log_exemption(name, job.exempt_tag_key, exempt)
         return []
     findings: list[Finding] = []
-    for keys in iam.get_paginator("list_access_keys").paginate(UserName=name):
+    listing = iam.get_paginator("list_access_keys").paginate(UserName=name)
+    for keys in stop_aware.pages(listing, stop):
         for key in keys.get("AccessKeyMetadata", []):
             counts.keys += 1
             if key.get("Status") != "Active":
@@ -385,8 +614,13 @@ def audit_user(
                     extra={"user": name, "key_id_suffix": key["AccessKeyId"][-4:]},
                 )
                 continue
-            if finding is not None:
-                findings.append(finding)
+            if finding is None:
+                continue
+            reason = keep.reason(name, finding.access_key_id)
+            if reason is not None:
+                finding.action, finding.kept_because = KEPT, reason
+                counts.kept_in_use += 1
+            findings.append(finding)
     return findings
 
 
@@ -399,12 +633,16 @@ def judge(
     max_age: timedelta,
     max_unused: timedelta,
 ) -> Finding | None:
-    """A Finding when the key is too old or unused too long, else None."""
+    """A Finding when the key is too old or unused too long, else None.
+
+    Ages are never negative: "now" is taken once, at the start, and a key
+    used since (this run's own, say) or made since is 0 days old or idle."""
     key_id = key["AccessKeyId"]
     created = _utc(key["CreateDate"])
     used = iam.get_access_key_last_used(AccessKeyId=key_id).get("AccessKeyLastUsed", {})
     last_used = _utc(used["LastUsedDate"]) if used.get("LastUsedDate") else None
-    age, idle = now - created, now - (last_used or created)
+    age = max(now - created, timedelta(0))
+    idle = max(now - (last_used or created), timedelta(0))
     checks = (("age", age > max_age), ("unused", idle > max_unused))
     reasons = [reason for reason, stale in checks if stale]
     if not reasons:
@@ -425,15 +663,19 @@ def judge(
 def run(
     settings: Settings, job: JobSettings, clients: Clients, counts: Counts, stop: StopRequest
 ) -> None:
-    """Report every finding; with ``--apply`` deactivate each.
+    """Report every finding; with ``--apply`` deactivate each, except those
+    this run's own credentials depend on.
 
     The audit only reads; if it fails, nothing was changed and no report is
-    written (an earlier one stays). A dry run writes the report once, after
-    the audit. An apply writes it before the first change (every finding
-    ``planned``: if that write fails, nothing is changed) and again after
-    the last, with what was done; a forced end (a second signal, a call past
-    its time bound) leaves the first one, and the log's per-key lines say
-    which keys were changed."""
+    written (an earlier one stays). A dry run changes nothing in the
+    account and writes the report once, after the audit. An apply writes
+    it before the first change (every finding ``planned``: if that write
+    fails, nothing is changed) and again after the last, with what was
+    done, also when a change failed for the whole account or a stop came;
+    if that write fails, the undo record goes to stderr and the log (see
+    ``tell_undo_record``). A forced end (a second signal, a call past its
+    time bound) leaves the first one, and the log's per-key lines say which
+    keys were changed."""
     now = datetime.now(UTC)  # one "now" for the whole run
     iam: IAMClient = clients.session.client("iam", config=clients.config)
     log.info(
@@ -445,46 +687,77 @@ def run(
             "dry_run": settings.dry_run,
         },
     )
-    findings = find(iam, job, now, counts, stop)
-    report = Report(clients.identity().account, now, job.report_path or "", findings)
+    caller = clients.identity()
+    keep = in_use(clients, caller)
+    log.info(
+        "keys this run depends on",
+        extra={
+            "key_id_suffixes": sorted(key_id[-4:] for key_id in keep.keys),
+            "users": sorted(keep.users),
+        },
+    )
+    findings = find(iam, job, now, counts, stop=stop, keep=keep)
+    report = Report(caller.account, now, job.report_path or "", findings)
     if settings.dry_run:
         for finding in findings:
-            log.info(finding.action, extra=finding.log_fields())
-        write_report(clients, report, changed=False)
+            _log_finding(finding)
+        write_report(clients, report, final=False)
     else:
         apply(iam, clients, report, counts, stop)
     log.info("audit done", extra=counts.as_dict())
     if counts.failed:
         raise PartialFailure(f"{counts.failed} access key(s) could not be deactivated")
-    if settings.dry_run and counts.findings:
-        raise FindingsRemain(counts.findings)
+    remaining = counts.findings if settings.dry_run else counts.kept_in_use
+    if remaining:
+        raise FindingsRemain(remaining)
 
 
 def apply(
     iam: IAMClient, clients: Clients, report: Report, counts: Counts, stop: StopRequest
 ) -> None:
-    """Deactivate every finding, one key at a time, between two reports."""
+    """Deactivate every finding not kept, one key at a time, between two reports."""
+    changing = [finding for finding in report.findings if finding.action != KEPT]
     for finding in report.findings:
+        if finding.action == KEPT:
+            _log_finding(finding)
+    for finding in changing:
         finding.action = PLANNED
     if report.findings:
-        write_report(clients, report, changed=False)  # raises: nothing was changed
+        write_report(clients, report, final=False)  # raises: nothing was changed
+    errors = ItemErrors()
     try:
-        for finding in report.findings:
+        for finding in changing:
             stop.check()  # a signal stops between keys, never halfway through one
-            deactivate(iam, finding, counts)
-            level = logging.INFO if finding.action == DEACTIVATED else logging.WARNING
-            log.log(level, finding.action, extra=finding.log_fields())
-    except BaseException:
+            deactivate(iam, finding, counts, errors)
+    except BaseException as ended:
         _mark_not_reached(report)
-        try:
-            write_report(clients, report, changed=True)
-        except Exception as error:  # noqa: BLE001 - the failure that stopped the run is the one told
-            log.warning(
-                "report not rewritten; it still lists the keys as planned",
-                extra={"report": report.path, "error": _describe(error)},
-            )
+        _rewrite(clients, report, ended)
         raise
-    write_report(clients, report, changed=True)
+    _rewrite(clients, report, None)
+
+
+def _rewrite(clients: Clients, report: Report, ended: BaseException | None) -> None:
+    """Rewrite the report with what was done. If it cannot be, and keys
+    were changed, the undo record goes to stderr and the log, and the run
+    ends in exit 8 (``OutputFailed``): unless a stop ended the loop, whose
+    130/143 outranks it. With nothing changed, the failure that ended the
+    loop (expired credentials, say) is the one told."""
+    try:
+        write_report(clients, report, final=True)
+    except OutputFailed as failure:
+        if failure.changes_made:
+            tell_undo_record(report, failure)
+        stopped = ended is not None and (
+            isinstance(ended, Interrupted) or not isinstance(ended, Exception)
+        )
+        if ended is None or (failure.changes_made and not stopped):
+            if ended is not None:
+                log.warning("changes ended early", extra={"error": _describe(ended)})
+            raise
+        log.warning(
+            "report not rewritten; it still lists the keys as planned",
+            extra={"report": report.path, "error": str(failure)},
+        )
 
 
 def _mark_not_reached(report: Report) -> None:
@@ -493,8 +766,12 @@ def _mark_not_reached(report: Report) -> None:
             finding.action = NOT_REACHED
 
 
-def deactivate(iam: IAMClient, finding: Finding, counts: Counts) -> None:
-    """Set the key Inactive (reversible: UpdateAccessKey back to Active)."""
+def deactivate(iam: IAMClient, finding: Finding, counts: Counts, errors: ItemErrors) -> None:
+    """Set the key Inactive (reversible: UpdateAccessKey back to Active).
+
+    A failure about this key is counted and the run goes on; one about the
+    account (expired credentials, no network, access denied again and
+    again) is raised by ``errors`` after the key is counted and logged."""
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
 
     try:
@@ -502,45 +779,113 @@ def deactivate(iam: IAMClient, finding: Finding, counts: Counts) -> None:
             UserName=finding.user, AccessKeyId=finding.access_key_id, Status="Inactive"
         )
     except (ClientError, BotoCoreError) as error:
+        finding.error = _describe(error)
         if _no_such_entity(error):  # deleted since it was listed: nothing left to deactivate
             counts.keys_gone += 1
-            finding.action, finding.error = GONE, _describe(error)
+            finding.action = GONE
+            errors.succeeded()  # IAM answered about this key: the credentials work
+            _log_finding(finding)
             return
         counts.failed += 1
-        finding.action, finding.error = FAILED, _describe(error)
+        finding.action = FAILED
+        _log_finding(finding)
+        errors.failed(error)  # raises when the error is about the account, not this key
         return
     counts.deactivated += 1
     finding.action = DEACTIVATED
+    errors.succeeded()
+    _log_finding(finding)
 
 
-def write_report(clients: Clients, report: Report, *, changed: bool) -> None:
+def _log_finding(finding: Finding) -> None:
+    quiet = finding.action in (WOULD_DEACTIVATE, DEACTIVATED)
+    log.log(logging.INFO if quiet else logging.WARNING, finding.action, extra=finding.log_fields())
+
+
+def write_report(clients: Clients, report: Report, *, final: bool) -> None:
     """Write the whole report, if REPORT_PATH is set: to S3 in one PutObject,
-    or to a local file through a temporary file in the same directory and
-    ``os.replace``, so no reader ever sees half a report.
+    or to a local regular file replaced whole (``_write_file``), so no
+    reader ever sees half a report.
 
-    A destination that cannot be written is a setting problem (``ConfigError``,
-    exit 1): a local file's OS error, or a missing bucket. Other AWS errors
-    (access denied, say) keep their own exit code."""
+    A write that fails raises ``OutputFailed`` (exit 8), saying whether keys
+    were changed. The ``final`` write (an apply's, after its changes) is
+    tried ``REPORT_ATTEMPTS`` times first: it is the only record of what
+    was changed."""
     if not report.path:
         return
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - loaded by now
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
 
-    when = "some keys may have been changed" if changed else "nothing was changed"
-    try:
-        _write(clients, report.path, report.text())
-    except OSError as error:
-        raise ConfigError(
-            [f"REPORT_PATH: cannot write {report.path!r}: {error.strerror or error} ({when})"]
-        ) from error
-    except ClientError as error:
-        if _error_code(error) == "NoSuchBucket":
-            raise ConfigError(
-                [f"REPORT_PATH: the bucket of {report.path!r} does not exist ({when})"]
+    changes_made = any(finding.action == DEACTIVATED for finding in report.findings)
+    attempts = REPORT_ATTEMPTS if final else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            _write(clients, report.path, report.text())
+        except (OSError, ClientError, BotoCoreError) as error:
+            cause = _cause(error)
+            log.warning(
+                "report not written",
+                extra={"report": report.path, "attempt": attempt, "error": cause},
+            )
+            if attempt < attempts:
+                time.sleep(REPORT_RETRY_SECONDS)
+                continue
+            reason = cause if attempts == 1 else f"{cause}; tried {attempts} times"
+            if changes_made:
+                reason += "; the report there is stale: the undo record is on stderr and in the log"
+            raise OutputFailed(
+                f"REPORT_PATH {report.path!r}", reason, changes_made=changes_made
             ) from error
-        # Access denied, say: its own exit code; this line names the report.
-        log.warning("report not written", extra={"report": report.path, "changed": changed})
-        raise
-    log.info("report written", extra={"report": report.path, "lines": len(report.findings)})
+        log.info("report written", extra={"report": report.path, "lines": len(report.findings)})
+        return
+
+
+def tell_undo_record(report: Report, failure: OutputFailed) -> None:
+    """The fallback when the report cannot be rewritten after changes: what
+    an undo needs must still reach the operator. On stderr, one line that
+    says changes were made and the report is stale, then one JSON line per
+    key changed (account, user, the whole key id, previous status); in the
+    log, one ``undo record`` line per key (named, as every log line names a
+    key, by its last 4 characters)."""
+    changed = [finding for finding in report.findings if finding.action == DEACTIVATED]
+    for finding in changed:
+        log.error(
+            "undo record",
+            extra={
+                "user": finding.user,
+                "key_id_suffix": finding.access_key_id[-4:],
+                "previous_status": finding.previous_status,
+                "action": finding.action,
+            },
+        )
+    header = (
+        f"error: {failure}. Undo record: {len(changed)} key(s) changed, one JSON line each "
+        "below; set each key back to its previous_status."
+    )
+    records = (
+        json.dumps(
+            {
+                "undo_record": True,
+                "account": report.account,
+                "checked_at": report.checked_at.isoformat(),
+                "user": finding.user,
+                "access_key_id": finding.access_key_id,
+                "previous_status": finding.previous_status,
+                "action": finding.action,
+            },
+            sort_keys=True,
+        )
+        for finding in changed
+    )
+    problem = "there is no standard error stream"
+    if sys.stderr is not None:
+        try:
+            sys.stderr.write("".join(line + "\n" for line in (printable(header), *records)))
+            sys.stderr.flush()
+        except (OSError, ValueError) as error:
+            problem = _describe(error)
+        else:
+            return
+    log.error("undo record not written to stderr", extra={"error": problem})
 
 
 def _write(clients: Clients, path: str, text: str) -> None:
@@ -551,20 +896,65 @@ def _write(clients: Clients, path: str, text: str) -> None:
             Bucket=bucket, Key=key, Body=text.encode(), ContentType="application/x-ndjson"
         )
         return
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name[:100]}.", suffix=".tmp"
-    )
+    _write_file(Path(path), text)
+
+
+class _NotRegularFile(OSError):
+    """REPORT_PATH turned into something other than a regular file during the run."""
+
+
+def _write_file(target: Path, text: str) -> None:
+    """Replace ``target`` whole: write a new file in its directory, then
+    rename it over the old one.
+
+    Every step is relative to the directory, opened once: the new file is
+    created exclusively (``O_EXCL | O_NOFOLLOW``: never through a link), and
+    just before the rename ``target`` is checked again, so a device, pipe,
+    socket or symbolic link that took its place during the run is refused,
+    never replaced (the rename itself never follows a link either). An old
+    report's permission bits are kept; a new one is ``0600``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+        mode = _replaceable(target.name, directory)
+        temporary = f".{target.name[:100]}.{os.urandom(6).hex()}.tmp"
+        handle = os.open(temporary, flags, 0o600, dir_fd=directory)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+                stream.flush()
+                if mode is not None:
+                    os.fchmod(stream.fileno(), mode)
+                os.fsync(stream.fileno())
+            _replaceable(target.name, directory)
+            os.replace(temporary, target.name, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=directory)
+            raise
+    finally:
+        os.close(directory)
+
+
+def _replaceable(name: str, directory: int) -> int | None:
+    """The permission bits of the report ``name`` in ``directory``, None if
+    there is none yet; raises if it is not a regular file."""
+    try:
+        mode = os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return None
+    kind = _kind(mode)
+    if kind is not None:
+        raise _NotRegularFile(f"it is {kind} now, not a regular file: refusing to replace it")
+    return stat.S_IMODE(mode) & 0o777
+
+
+def _cause(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    if _error_code(error) == "NoSuchBucket":
+        return "the bucket does not exist"
+    return _describe(error)
 
 
 def _error_code(error: BaseException) -> str:

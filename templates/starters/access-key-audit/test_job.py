@@ -6,14 +6,19 @@ import json
 import os
 import re
 import signal
+import socket
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from {{ cookiecutter.package_name }} import (
     config,
+    item_errors,
     job,
     targets,
 )
@@ -22,6 +27,7 @@ from {{ cookiecutter.package_name }}.cli import build_parser
 
 from .conftest import (
     ACCOUNT_ID,
+    PARTITION,
     REGION,
     Organization,
     RunCli,
@@ -426,13 +432,14 @@ def test_a_report_that_cannot_be_written_stops_the_apply_before_any_change(
 
     done = run_cli("--apply", env={"REPORT_PATH": str(folder / "keys.jsonl")})
 
-    assert done.code == 1  # a setting problem, not an unexpected error (99)
+    assert done.code == 8  # the run's own output could not be written
     assert "UpdateAccessKey" not in calls
     for name in STALE:
         assert key_status(*user_of(name), keys[name]) == "Active"
-    (problem,) = [line for line in done.stderr.splitlines() if "REPORT_PATH" in line]
-    assert "No such file or directory" in problem
-    assert "nothing was changed" in problem
+    (problem,) = [line for line in done.lines if line["message"].startswith("output_failed")]
+    assert "REPORT_PATH" in problem["message"]
+    assert "No such file or directory" in problem["message"]
+    assert "no change was made" in problem["message"]
     assert done.summary["deactivated"] == 0
 
 
@@ -442,12 +449,14 @@ def test_a_missing_report_bucket_is_found_before_any_change_and_fails_the_run(
 ) -> None:
     done = run_cli(*argv, env={"REPORT_PATH": "s3://no-such-audit-bucket/keys.jsonl"})
 
-    assert done.code == 1  # not 7 for a dry run, as if all went well
+    assert done.code == 8  # not 7 for a dry run, as if all went well
     assert "UpdateAccessKey" not in api_calls
     for name in STALE:
         assert key_status(*user_of(name), keys[name]) == "Active"
-    assert "REPORT_PATH" in done.stderr
-    assert "does not exist" in done.stderr
+    (problem,) = [line for line in done.lines if line["message"].startswith("output_failed")]
+    assert "REPORT_PATH" in problem["message"]
+    assert "the bucket does not exist" in problem["message"]
+    assert "no change was made" in problem["message"]
 
 
 def test_the_report_lists_every_planned_change_before_the_first(
@@ -573,3 +582,754 @@ def test_the_readme_moto_example_runs_without_a_configured_region(
     monkeypatch.delenv("AWS_REGION", raising=False)
     exec(line.removeprefix('python -c "').removesuffix('"'), {})  # noqa: S102 - our README
     assert iam().list_access_keys(UserName="example-user")["AccessKeyMetadata"]
+
+
+# --- The run never deactivates a key its own credentials depend on ---------
+
+
+def report_by_key(path: Path) -> dict[str, dict[str, Any]]:
+    return {line["access_key_id"]: line for line in report_lines(path)}
+
+
+def sign_with(monkeypatch: pytest.MonkeyPatch, key_id: str) -> None:
+    """Make the run's credentials (botocore reads the process environment)
+    this access key: moto does not check the secret."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-checked-by-moto")
+
+
+@pytest.mark.parametrize("argv", [("--apply",), ()])
+def test_the_key_that_signs_the_run_is_kept_and_still_a_finding(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: tuple[str, ...],
+) -> None:
+    own = seed_key("automation", age_days=400, used_days_ago=200)
+    sign_with(monkeypatch, own)
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli(*argv, env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7  # a finding remains: the findings exit code still applies
+    assert key_status("automation", own) == "Active"
+    line = report_by_key(report)[own]
+    assert line["action"] == "kept, in use by this run"
+    assert line["kept_because"] == "signs this run"
+    assert done.summary["kept_in_use"] == 1
+    (logged,) = [entry for entry in done.lines if entry["message"] == line["action"]]
+    assert (logged["level"], logged["user"]) == ("WARNING", "automation")
+    if argv:  # the other findings are deactivated as usual; a re-run finds only the kept key
+        assert done.summary["deactivated"] == len(STALE)
+        assert key_status("old-user", keys["old"]) == "Inactive"
+        again = run_cli(*argv)
+        assert (again.code, again.summary["findings"], again.summary["kept_in_use"]) == (7, 1, 1)
+
+
+ROLE_ARN = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/auditor"
+
+
+def test_the_key_behind_assume_role_arn_is_kept(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = seed_key("automation", age_days=400, used_days_ago=200)
+    sign_with(monkeypatch, source)
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(report), "ASSUME_ROLE_ARN": ROLE_ARN})
+
+    assert done.code == 7
+    assert key_status("automation", source) == "Active"
+    line = report_by_key(report)[source]
+    assert line["action"] == "kept, in use by this run"
+    assert line["kept_because"] == "a long-term key behind this run's credentials"
+    assert key_status("old-user", keys["old"]) == "Inactive"
+
+
+def write_profiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str, creds: str
+) -> None:
+    (tmp_path / "config").write_text(config, encoding="utf-8")
+    (tmp_path / "credentials").write_text(creds, encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+
+
+@pytest.mark.parametrize(
+    ("config", "from_environment"),
+    [
+        # a role whose source profile holds the key
+        ("[profile auditor]\nrole_arn = {role}\nsource_profile = base\n", False),
+        # two roles deep
+        (
+            "[profile auditor]\nrole_arn = {role}\nsource_profile = middle\n"
+            "[profile middle]\nrole_arn = {role}\nsource_profile = base\n",
+            False,
+        ),
+        # a role assumed with the environment's key
+        ("[profile auditor]\nrole_arn = {role}\ncredential_source = Environment\n", True),
+    ],
+    ids=["source_profile", "two-deep", "credential_source"],
+)
+def test_the_long_term_key_behind_a_profile_role_is_kept(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    config: str,
+    from_environment: bool,
+) -> None:
+    source = seed_key("automation", age_days=400, used_days_ago=200)
+    creds = "" if from_environment else f"[base]\naws_access_key_id = {source}\n"
+    write_profiles(
+        tmp_path,
+        monkeypatch,
+        config.format(role=ROLE_ARN),
+        creds + ("" if from_environment else "aws_secret_access_key = not-checked\n"),
+    )
+    if from_environment:
+        sign_with(monkeypatch, source)
+    monkeypatch.setenv("AWS_PROFILE", "auditor")
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    assert key_status("automation", source) == "Active"
+    assert report_by_key(report)[source]["action"] == "kept, in use by this run"
+    assert key_status("old-user", keys["old"]) == "Inactive"
+
+
+def test_session_credentials_of_a_user_keep_every_key_of_that_user(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GetSessionToken credentials: STS names the user, not the key that made them."""
+    first = seed_key("operator", age_days=400, used_days_ago=1)
+    second = seed_key("operator", age_days=200, used_days_ago=100)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIA" + "Z" * 16)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-checked-by-moto")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token")
+    user_arn = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/team/operator"
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "GetCallerIdentity":  # as STS answers for a user's session
+            return {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT_ID, "Arn": user_arn}
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    report = tmp_path / "report.jsonl"
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    lines = report_by_key(report)
+    for key_id in (first, second):
+        assert key_status("operator", key_id) == "Active"
+        assert lines[key_id]["action"] == "kept, in use by this run"
+        assert "session credentials" in lines[key_id]["kept_because"]
+    assert done.summary["kept_in_use"] == 2
+    assert key_status("old-user", keys["old"]) == "Inactive"
+
+
+@pytest.mark.parametrize("assume_role", [False, True], ids=["hub-key", "hub-role"])
+def test_a_fan_out_keeps_the_hub_key_in_the_account_that_holds_it(
+    organization: Organization,
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    assume_role: bool,
+) -> None:
+    hub_key = seed_key("hub-runner", age_days=400, used_days_ago=200)  # in the management account
+    sign_with(monkeypatch, hub_key)
+    for account in organization.active:
+        seed_key(f"user-{account}", age_days=200, account=account)
+    env = {
+        "TARGET_ACCOUNTS": "organization",
+        "TARGET_ROLE_NAME": "automation",
+        "ALLOWED_ACCOUNT_IDS": ",".join(organization.active),
+        "REPORT_PATH": str(tmp_path / "{account}.jsonl"),
+    }
+    if assume_role:
+        env["ASSUME_ROLE_ARN"] = f"arn:{PARTITION}:iam::{organization.management}:role/runner"
+
+    done = run_cli("--apply", env=env)
+
+    assert done.code == 7  # the management account keeps a finding
+    finished = {
+        line["account"]: line for line in done.lines if line["message"] == "target finished"
+    }
+    assert finished[organization.management]["exit_code"] == 7
+    assert {finished[member]["exit_code"] for member in organization.members} == {0}
+    assert key_status("hub-runner", hub_key) == "Active"
+    lines = report_by_key(tmp_path / f"{organization.management}.jsonl")
+    assert lines[hub_key]["action"] == "kept, in use by this run"
+    assert lines[hub_key]["kept_because"] == "a long-term key behind this run's credentials"
+    for account in organization.members:
+        (line,) = report_lines(tmp_path / f"{account}.jsonl")
+        assert line["action"] == "deactivated"
+
+
+# --- The exemption tag, matched as IAM matches tag keys ---------------------
+
+
+def audit_one_user(run_cli: RunCli, tags: dict[str, str]) -> tuple[Any, str]:
+    """Apply to one stale key of a user with ``tags``; return the run and the key."""
+    key_id = seed_key("tagged-user", age_days=400, tags=tags)
+    return run_cli("--apply"), key_id
+
+
+@pytest.mark.parametrize("tag", ["Access-Key-Audit:Exempt", "ACCESS-KEY-AUDIT:EXEMPT"])
+def test_the_exempt_tag_key_matches_in_any_case_as_iam_does(
+    aws: None, run_cli: RunCli, tag: str
+) -> None:
+    done, key_id = audit_one_user(run_cli, {tag: "yes"})
+    assert done.code == 0
+    assert key_status("tagged-user", key_id) == "Active"
+    assert done.summary["exempt_users"] == 1
+    (line,) = [line for line in done.lines if line["message"] == "user exempt"]
+    assert (line["level"], line["user"], line["tag"]) == ("INFO", "tagged-user", tag)
+
+
+NEAR_MISS = "user exempt by a tag that only nearly matches EXEMPT_TAG_KEY"
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        " access-key-audit:exempt ",  # surrounding spaces
+        "access-key-audit:exempt\u00a0",  # a no-break space
+        "access-key-audit: exempt",  # a space inside
+        "Access_Key_Audit/Exempt",  # other punctuation
+        "accesskeyauditexempt",  # none
+        "\uff41ccess-key-audit:exempt",  # a full-width letter
+    ],
+)
+def test_a_tag_that_nearly_matches_keeps_the_key_and_warns(
+    aws: None, run_cli: RunCli, tag: str
+) -> None:
+    done, key_id = audit_one_user(run_cli, {tag: "yes"})
+    assert done.code == 0
+    assert key_status("tagged-user", key_id) == "Active"
+    assert done.summary["exempt_users"] == 1
+    (line,) = [line for line in done.lines if line["message"] == NEAR_MISS]
+    assert (line["level"], line["user"], line["tag"]) == ("WARNING", "tagged-user", tag)
+    assert line["exempt_tag_key"] == "access-key-audit:exempt"
+
+
+@pytest.mark.parametrize("tag", ["access-key-audit", "access-key-audit:exemption", "exempt"])
+def test_a_different_tag_exempts_no_one(aws: None, run_cli: RunCli, tag: str) -> None:
+    done, key_id = audit_one_user(run_cli, {tag: "yes"})
+    assert done.code == 0
+    assert key_status("tagged-user", key_id) == "Inactive"
+    assert done.summary["exempt_users"] == 0
+    assert NEAR_MISS not in done.messages()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "user exempt"),
+        ("yes", "user exempt"),
+        ("False", "user exempt: the tag's value reads as false, but any value exempts"),
+        (" no ", "user exempt: the tag's value reads as false, but any value exempts"),
+    ],
+)
+def test_any_tag_value_exempts_and_a_value_that_reads_as_no_is_warned_about(
+    aws: None, run_cli: RunCli, value: str, message: str
+) -> None:
+    done, key_id = audit_one_user(run_cli, {"access-key-audit:exempt": value})
+    assert key_status("tagged-user", key_id) == "Active"
+    (line,) = [line for line in done.lines if line["message"].startswith("user exempt")]
+    assert line["message"] == message
+    assert line["level"] == ("INFO" if message == "user exempt" else "WARNING")
+
+
+def test_a_configured_exempt_tag_key_matches_in_any_case(aws: None, run_cli: RunCli) -> None:
+    key_id = seed_key("tagged-user", age_days=400, tags={"break-glass": ""})
+    done = run_cli("--apply", env={"EXEMPT_TAG_KEY": "Break-Glass"})
+    assert (done.code, key_status("tagged-user", key_id)) == (0, "Active")
+
+
+# --- ages are never negative -------------------------------------------------
+
+
+def test_unused_days_is_never_negative(
+    aws: None, run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key used after the run took its "now" (its own key, say) is 0 days unused."""
+    key_id = seed_key("busy-user", age_days=400, used_days_ago=-0.5)
+    report = tmp_path / "report.jsonl"
+    done = run_cli(env={"REPORT_PATH": str(report)})
+    assert done.code == 7
+    line = report_by_key(report)[key_id]
+    assert (line["unused_days"], line["reasons"]) == (0, ["age"])
+    assert findings_logged(done)[key_id[-4:]]["unused_days"] == 0
+
+
+# --- The undo record survives a report that cannot be rewritten --------------
+
+
+@pytest.fixture
+def no_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(job, "REPORT_RETRY_SECONDS", 0)
+
+
+def undo_records(stderr: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+def check_undo_record(done: Any, changed: dict[str, str]) -> None:
+    """stderr says changes were made and the report is stale, then gives one
+    JSON line per key changed; the log has an ``undo record`` line for each."""
+    header = done.stderr.splitlines()[0]
+    assert "REPORT_PATH" in header
+    assert "changes were made" in header
+    assert "stale" in header
+    records = undo_records(done.stderr)
+    assert {record["access_key_id"]: record["user"] for record in records} == changed
+    for record in records:
+        assert (record["previous_status"], record["action"]) == ("Active", "deactivated")
+        assert (record["undo_record"], record["account"]) == (True, ACCOUNT_ID)
+        assert record["checked_at"].endswith("+00:00")
+    logged = [line for line in done.lines if line["message"] == "undo record"]
+    assert {(line["user"], line["key_id_suffix"]) for line in logged} == {
+        (user, key_id[-4:]) for key_id, user in changed.items()
+    }
+
+
+def put_object_failing_after(
+    monkeypatch: pytest.MonkeyPatch, good: int, failures: int = 99
+) -> list[str]:
+    """PutObject works ``good`` times, then is denied ``failures`` times, then works."""
+    calls: list[str] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "PutObject":
+            calls.append(api_params["Key"])
+            if good < len(calls) <= good + failures:
+                raise client_error(operation_name, "AccessDenied", 403, "denied (injected)")
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    return calls
+
+
+def test_an_s3_report_that_fails_only_at_the_end_leaves_the_undo_record_exit_8(
+    keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, no_retry_pause: None
+) -> None:
+    make_bucket(boto3.client("s3", region_name=REGION), "audit-reports")
+    puts = put_object_failing_after(monkeypatch, good=1)
+
+    done = run_cli("--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl"})
+
+    assert done.code == 8
+    assert len(puts) == 1 + job.REPORT_ATTEMPTS  # the first report, then every retry
+    assert done.summary["deactivated"] == len(STALE)
+    check_undo_record(done, {keys[name]: user_of(name)[0] for name in STALE})
+    (problem,) = [line for line in done.lines if line["message"].startswith("output_failed")]
+    assert "changes were made" in problem["message"]
+
+
+def test_a_final_write_that_works_on_a_retry_is_enough(
+    keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert (job.REPORT_ATTEMPTS, job.REPORT_RETRY_SECONDS) == (3, 0.5)  # as the README says
+    monkeypatch.setattr(job, "REPORT_RETRY_SECONDS", 0)
+    s3 = boto3.client("s3", region_name=REGION)
+    make_bucket(s3, "audit-reports")
+    puts = put_object_failing_after(monkeypatch, good=1, failures=job.REPORT_ATTEMPTS - 1)
+
+    done = run_cli("--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl"})
+
+    assert (done.code, len(puts)) == (0, 1 + job.REPORT_ATTEMPTS)
+    body = s3.get_object(Bucket="audit-reports", Key="keys.jsonl")["Body"].read().decode()
+    assert {json.loads(line)["action"] for line in body.splitlines()} == {"deactivated"}
+    assert undo_records(done.stderr) == []
+
+
+def test_a_local_report_that_fails_only_at_the_end_leaves_the_undo_record_exit_8(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_retry_pause: None,
+) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    report = folder / "keys.jsonl"
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "UpdateAccessKey" and report.exists():  # after the first report
+            report.unlink()
+            folder.rmdir()  # the final write has nowhere to go
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 8
+    check_undo_record(done, {keys[name]: user_of(name)[0] for name in STALE})
+    writes = [line for line in done.lines if line["message"] == "report not written"]
+    assert [line["attempt"] for line in writes] == list(range(1, job.REPORT_ATTEMPTS + 1))
+
+
+def test_a_report_denied_before_the_first_change_changes_nothing_exit_8(
+    keys: dict[str, str], run_cli: RunCli, api_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_bucket(boto3.client("s3", region_name=REGION), "audit-reports")
+    puts = put_object_failing_after(monkeypatch, good=0)
+
+    done = run_cli("--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl"})
+
+    assert (done.code, len(puts)) == (8, 1)  # nothing changed: nothing to retry for
+    assert "UpdateAccessKey" not in api_calls
+    for name in STALE:
+        assert key_status(*user_of(name), keys[name]) == "Active"
+    (problem,) = [line for line in done.lines if line["message"].startswith("output_failed")]
+    assert "AccessDenied" in problem["message"]
+    assert "no change was made" in problem["message"]
+    assert undo_records(done.stderr) == []
+
+
+def test_a_stop_after_some_changes_still_leaves_the_undo_record(
+    keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, no_retry_pause: None
+) -> None:
+    make_bucket(boto3.client("s3", region_name=REGION), "audit-reports")
+    puts = put_object_failing_after(monkeypatch, good=1)
+    changed: dict[str, str] = {}
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        answer = send(operation_name, api_params)
+        if operation_name == "UpdateAccessKey":
+            changed[api_params["AccessKeyId"]] = api_params["UserName"]
+            os.kill(os.getpid(), signal.SIGINT)  # the handler only asks the run to stop
+        return answer
+
+    intercept(monkeypatch, call)
+    done = run_cli("--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl"})
+
+    assert done.code == 130  # a stop outranks 8, and the record still reached stderr
+    assert len(changed) == 1
+    assert len(puts) == 1 + job.REPORT_ATTEMPTS
+    check_undo_record(done, changed)
+
+
+@pytest.mark.parametrize(("changed_first", "code"), [(True, 8), (False, 2)])
+def test_expired_credentials_mid_apply_and_a_lost_report(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    no_retry_pause: None,
+    *,
+    changed_first: bool,
+    code: int,
+) -> None:
+    """Changes made and no report: exit 8 with the undo record. Nothing
+    changed: the credentials' own exit 2 (the report still says planned)."""
+    make_bucket(boto3.client("s3", region_name=REGION), "audit-reports")
+    put_object_failing_after(monkeypatch, good=1)
+    updates: list[str] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "UpdateAccessKey":
+            updates.append(api_params["AccessKeyId"])
+            if len(updates) > int(changed_first):
+                raise client_error(operation_name, "ExpiredToken", 403, "expired (injected)")
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    done = run_cli("--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl"})
+
+    assert done.code == code
+    assert len(updates) == 1 + int(changed_first)
+    assert len(undo_records(done.stderr)) == int(changed_first)
+
+
+# --- REPORT_PATH is a regular file or absent ----------------------------------
+
+
+def make_character_device(path: Path) -> Path:
+    """A character device to name as REPORT_PATH: a copy of /dev/null made
+    here when running as root (replacing /dev/null itself would break the
+    system), else /dev/null, which no one else may replace anyway."""
+    if os.geteuid() != 0:
+        return Path(os.devnull)
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("root here may not make device files (no CAP_MKNOD)")
+    return path
+
+
+def make_socket(path: Path) -> Path:
+    # A socket's path must be short (about 100 bytes): tmp_path may be longer.
+    short = Path(tempfile.mkdtemp(prefix="ka-")) / "s"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(short))
+    server.close()
+    return short
+
+
+def make_fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def make_link(path: Path) -> Path:
+    (path.parent / "elsewhere.jsonl").write_text("not the report\n", encoding="utf-8")
+    path.symlink_to(path.parent / "elsewhere.jsonl")
+    return path
+
+
+def make_dangling_link(path: Path) -> Path:
+    path.symlink_to(path.parent / "nowhere.jsonl")
+    return path
+
+
+def make_directory(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (make_character_device, "a character device"),
+        (make_fifo, "a FIFO (named pipe)"),
+        (make_socket, "a socket"),
+        (make_link, "a symbolic link"),
+        (make_dangling_link, "a symbolic link"),
+        (make_directory, "a directory"),
+    ],
+)
+@pytest.mark.parametrize("argv", [("--apply",), ()])
+def test_a_report_path_that_is_not_a_regular_file_is_refused_before_any_call(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    api_calls: list[str],
+    tmp_path: Path,
+    *,
+    make: Any,
+    kind: str,
+    argv: tuple[str, ...],
+) -> None:
+    path = make(tmp_path / "report.jsonl")
+    before = os.lstat(path)
+
+    done = run_cli(*argv, env={"REPORT_PATH": str(path)})
+
+    assert done.code == 1
+    assert api_calls == []
+    (problem,) = [line for line in done.stderr.splitlines() if "REPORT_PATH" in line]
+    assert kind in problem or (kind == "a directory" and "is a directory" in problem)
+    after = os.lstat(path)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)  # left alone
+    if make is make_link:
+        assert (tmp_path / "elsewhere.jsonl").read_text(encoding="utf-8") == "not the report\n"
+
+
+def test_a_report_path_with_account_is_checked_for_the_real_account(
+    keys: dict[str, str], run_cli: RunCli, api_calls: list[str], tmp_path: Path
+) -> None:
+    os.mkfifo(tmp_path / f"{ACCOUNT_ID}.jsonl")
+    done = run_cli("--apply", env={"REPORT_PATH": str(tmp_path / "{account}.jsonl")})
+    assert done.code == 1
+    assert "a FIFO" in done.stderr
+    assert not {"ListUsers", "UpdateAccessKey"} & set(api_calls)
+
+
+@pytest.mark.parametrize("argv", [("--apply",), ()])
+def test_a_link_put_in_place_of_the_report_during_the_run_is_never_followed(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: tuple[str, ...],
+) -> None:
+    report = tmp_path / "report.jsonl"
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n", encoding="utf-8")
+    fail_after_the_audit(monkeypatch, lambda: report.symlink_to(victim))
+
+    done = run_cli(*argv, env={"REPORT_PATH": str(report)})
+
+    assert done.code == 8
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+    assert report.is_symlink()
+    for name in STALE:  # the first report could not be written: nothing changed
+        assert key_status(*user_of(name), keys[name]) == "Active"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["report.jsonl", "victim"]
+
+
+def test_a_replaced_report_keeps_its_permission_bits_and_a_new_one_is_private(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.jsonl"
+    assert run_cli(env={"REPORT_PATH": str(report)}).code == 7
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    report.chmod(0o644)
+    assert run_cli(env={"REPORT_PATH": str(report)}).code == 7
+    assert stat.S_IMODE(report.stat().st_mode) == 0o644
+    assert len(report_lines(report)) == len(STALE)
+
+
+# --- dry-run changes nothing in the account; a report job still writes its report
+
+
+READS = {"GetCallerIdentity", "ListUsers", "ListUserTags", "ListAccessKeys", "GetAccessKeyLastUsed"}
+
+
+def test_a_dry_run_sends_no_write_call_but_the_report_put_object(
+    keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_bucket(boto3.client("s3", region_name=REGION), "audit-reports")
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        calls.append((operation_name, api_params))
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    done = run_cli(env={"REPORT_PATH": "s3://audit-reports/keys.jsonl"})
+
+    assert done.code == 7
+    writes = [(name, params) for name, params in calls if name not in READS]
+    assert [(name, params["Bucket"], params["Key"]) for name, params in writes] == [
+        ("PutObject", "audit-reports", "keys.jsonl")
+    ]
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert (
+        "A dry-run changes nothing in the account; it still writes its report "
+        "(one PutObject for an s3:// REPORT_PATH)." in text.replace("`", "")
+    )
+
+
+# --- every listing honours a stop; errors about the account end the run ------
+
+
+def test_a_stop_is_honoured_between_pages_of_users(
+    keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        calls.append(operation_name)
+        if operation_name == "ListUsers":  # one user a page, as a long listing comes
+            users = send(operation_name, {})["Users"]
+            start = int(api_params.get("Marker", "0"))
+            more = start + 1 < len(users)
+            page = {"Users": users[start : start + 1], "IsTruncated": more}
+            return {**page, "Marker": str(start + 1)} if more else page
+        if operation_name == "ListAccessKeys":
+            os.kill(os.getpid(), signal.SIGINT)  # while the first page's user is read
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    done = run_cli()
+
+    assert done.code == 130
+    assert calls.count("ListUsers") == 1  # the second page was never asked for
+
+
+def test_a_stop_is_honoured_before_a_users_keys_are_listed(
+    keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        calls.append(operation_name)
+        answer = send(operation_name, api_params)
+        if operation_name == "ListUserTags":
+            os.kill(os.getpid(), signal.SIGINT)
+        return answer
+
+    intercept(monkeypatch, call)
+    done = run_cli("--apply")
+
+    assert done.code == 130
+    assert calls.count("ListUserTags") == 1
+    assert "ListAccessKeys" not in calls
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (client_error("UpdateAccessKey", "ExpiredToken", 403, "expired (injected)"), 2),
+        (client_error("UpdateAccessKey", "InvalidClientTokenId", 403), 2),
+        (EndpointConnectionError(endpoint_url="https://iam.amazonaws.com/"), 3),
+    ],
+    ids=["expired", "invalid", "network"],
+)
+def test_an_error_about_the_account_ends_the_apply_after_one_call(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    error: Exception,
+    code: int,
+) -> None:
+    updates: list[str] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "UpdateAccessKey":
+            updates.append(api_params["AccessKeyId"])
+            raise error
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    report = tmp_path / "report.jsonl"
+    done = run_cli("--apply", env={"REPORT_PATH": str(report), "AWS_MAX_ATTEMPTS": "1"})
+
+    assert done.code == code
+    assert len(updates) == 1  # not one per key
+    actions = report_by_key(report)
+    assert actions[updates[0]]["action"] == "failed"
+    assert sorted(line["action"] for line in actions.values()) == [
+        "failed",
+        "not reached",
+        "not reached",
+    ]
+    for name in STALE:
+        assert key_status(*user_of(name), keys[name]) == "Active"
+
+
+def test_access_denied_again_and_again_ends_the_apply_with_4(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extra = seed_key("another-user", age_days=300)  # a fourth stale key
+    updates: list[str] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "UpdateAccessKey":
+            updates.append(api_params["AccessKeyId"])
+            raise client_error(operation_name, "AccessDenied", 403, "denied (injected)")
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    report = tmp_path / "report.jsonl"
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 4
+    assert len(updates) == item_errors.DENIALS_IN_A_ROW == 3  # as the README says
+    actions = sorted(line["action"] for line in report_lines(report))
+    assert actions == ["failed"] * item_errors.DENIALS_IN_A_ROW + ["not reached"]
+    assert key_status("another-user", extra) == "Active"
+
+
+def test_a_denial_between_successes_is_one_keys_failure(
+    keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    denied = {keys["old"], keys["unused"]}
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "UpdateAccessKey" and api_params["AccessKeyId"] in denied:
+            raise client_error(operation_name, "AccessDenied", 403, "denied by a tag condition")
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    done = run_cli("--apply")
+
+    assert done.code == 5
+    assert (done.summary["failed"], done.summary["deactivated"]) == (2, 1)
