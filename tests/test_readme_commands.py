@@ -8,8 +8,9 @@ its section; a new block in another section fails until it is given one.
 
 - "Run against a local moto server" runs whole, as written, in a fresh
   virtualenv holding only the project (the block installs moto's server
-  into it itself), for every starter, in regions of all three partitions,
-  with and without a baked allow-list. Each run's summary must say what the
+  into it itself): for every starter baked with an allow-list that leaves
+  moto's account out and a region other than us-east-1, over the three
+  partitions, and once with neither. Each run's summary must say what the
   block's comments say. Only the port changes (to a free one), and ``pip``
   is uv's (the virtualenv has no pip of its own).
 - Deploy blocks cannot run without an account: they must parse (``bash
