@@ -74,6 +74,11 @@ def test_the_guide_s_example_passes_the_project_s_checks(
     assert after != before
     assert "get_paginator" in after
     assert "get_waiter" in after
+    # Listing and waiting that a stop request can end (stop_aware), never
+    # botocore's own wait, which sleeps where no signal reaches it.
+    assert "stop_aware.pages(" in after
+    assert "stop_aware.wait(" in after
+    assert ").wait(" not in after
     assert "s3:PutBucketPublicAccessBlock" in project.read("iam-policy.json")
     # The example's own tests were among those the guide's check ran, and passed.
     assert len(guide_tests) >= 3, guide_tests

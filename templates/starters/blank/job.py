@@ -85,8 +85,14 @@ class Change:
     apply: Callable[[], None]
 
 
-def plan(clients: Clients, job: JobSettings, counts: Counts) -> list[Change]:
-    """Read the current state and return the changes to make (none yet)."""
+def plan(clients: Clients, job: JobSettings, counts: Counts, stop: StopRequest) -> list[Change]:
+    """Read the current state and return the changes to make (none yet).
+
+    ``stop`` is the run's stop request, for the listings and waits a job
+    grows: list through ``stop_aware.pages`` and wait through
+    ``stop_aware.wait``, so a first Ctrl-C or SIGTERM is heard between
+    pages and between polls, not only between changes.
+    """
     buckets = clients.s3.list_buckets().get("Buckets", [])
     counts.checked = len(buckets)
     log.info("listed buckets", extra={"buckets": len(buckets)})
@@ -96,7 +102,7 @@ def plan(clients: Clients, job: JobSettings, counts: Counts) -> list[Change]:
 def run(
     settings: Settings, job: JobSettings, clients: Clients, counts: Counts, stop: StopRequest
 ) -> None:
-    changes = plan(clients, job, counts)
+    changes = plan(clients, job, counts, stop)
     counts.planned = len(changes)
     for change in changes:
         stop.check()  # a signal stops between changes, never halfway through one
