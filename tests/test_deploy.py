@@ -77,9 +77,10 @@ def sam_transform(template_text: str, region: str) -> dict[str, Any]:
 
     sam = yaml_parse(template_text)
     for resource in sam["Resources"].values():
-        code = resource["Properties"].get("CodeUri")
+        properties = resource.get("Properties", {})
+        code = properties.get("CodeUri")
         if resource["Type"] == "AWS::Serverless::Function" and not str(code).startswith("s3://"):
-            resource["Properties"]["CodeUri"] = "s3://deploy-bucket/function.zip"
+            properties["CodeUri"] = "s3://deploy-bucket/function.zip"
     translator = Translator(
         managed_policy_map=None,
         sam_parser=Parser(),

@@ -690,9 +690,10 @@ def transformed() -> dict[str, Any]:
 
     sam = yaml_parse((PROJECT_ROOT / "template.yaml").read_text(encoding="utf-8"))
     for resource in sam["Resources"].values():
-        code = resource["Properties"].get("CodeUri")
+        properties = resource.get("Properties", {})
+        code = properties.get("CodeUri")
         if resource["Type"] == "AWS::Serverless::Function" and not str(code).startswith("s3://"):
-            resource["Properties"]["CodeUri"] = "s3://deploy-bucket/function.zip"
+            properties["CodeUri"] = "s3://deploy-bucket/function.zip"
     translator = Translator(
         managed_policy_map=None,
         sam_parser=Parser(),
