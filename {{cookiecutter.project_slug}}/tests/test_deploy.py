@@ -185,10 +185,6 @@ def marker(template: dict[str, Any], parameter: str) -> str:
     return text if accepts(spec, text) or not accepts(spec, f"s3://{text}") else f"s3://{text}"
 
 
-def template_parameter(template: dict[str, Any], variable: str) -> str:
-    return environment(template)[variable]
-
-
 def grants(statements: list[Any], template: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
     """action -> (declared resource, the condition it is granted under)."""
     found: dict[str, tuple[str, str | None]] = {}
