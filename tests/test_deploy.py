@@ -29,6 +29,7 @@ CONTAINERS = [
     for combo in COMBINATIONS
     if combo.answer("include_dockerfile") or combo.answer("deploy_target") == "ecs-fargate"
 ]
+LAMBDAS = [combo for combo in DEPLOYED if combo.answer("deploy_target") == "lambda"]
 LAMBDA_INSTALLED = [
     combo
     for combo in installable()
@@ -62,6 +63,182 @@ def test_cfn_lint_passes_in_the_project_s_region(cookies: Any, combo: Combinatio
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def sam_transform(template_text: str, region: str) -> dict[str, Any]:
+    """The SAM transform CloudFormation runs at deploy time, run as ``sam
+    validate`` runs it, offline: a managed-policy loader that calls no IAM,
+    the project's region, each local CodeUri as an S3 object."""
+    import boto3
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.yaml_helper import yaml_parse
+
+    sam = yaml_parse(template_text)
+    for resource in sam["Resources"].values():
+        properties = resource.get("Properties", {})
+        code = properties.get("CodeUri")
+        if resource["Type"] == "AWS::Serverless::Function" and not str(code).startswith("s3://"):
+            properties["CodeUri"] = "s3://deploy-bucket/function.zip"
+    translator = Translator(
+        managed_policy_map=None,
+        sam_parser=Parser(),
+        plugins=[],
+        boto_session=boto3.Session(region_name=region),
+    )
+    try:
+        result: dict[str, Any] = translator.translate(
+            sam_template=sam, parameter_values={}, get_managed_policy_map=dict
+        )
+    except InvalidDocumentException as error:
+        raise AssertionError(f"SAM transform: {[str(cause) for cause in error.causes]}") from error
+    return result
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: body for name, body in template["Resources"].items() if body["Type"] == kind}
+
+
+@pytest.mark.parametrize("combo", LAMBDAS, ids=lambda combo: combo.id)
+def test_every_lambda_stack_passes_the_sam_transform(cookies: Any, combo: Combination) -> None:
+    """What CloudFormation deploys: the transform succeeds; the dead-letter
+    queue keeps encryption, 14 days and a policy that lets only the
+    schedule's rule send; the function writes logs only to its own group."""
+    project = bake(cookies, combo)
+    out = sam_transform(project.read("template.yaml"), combo.answer("aws_region") or "us-east-1")
+    resources = out["Resources"]
+    queue_arn = {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}
+    (queue,) = of_type(out, "AWS::SQS::Queue").values()
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == 1209600
+    ((rule_name, rule),) = of_type(out, "AWS::Events::Rule").items()
+    (target,) = rule["Properties"]["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": queue_arn}
+    (policy,) = of_type(out, "AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == [{"Ref": "ScheduleDeadLetterQueue"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert (statement["Action"], statement["Resource"]) == ("sqs:SendMessage", queue_arn)
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_name, "Arn"]}}
+    }
+    role = resources["FunctionRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    (logs,) = [policy for policy in role["Policies"] if policy["PolicyName"] == "logs"]
+    assert logs["PolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": {"Fn::GetAtt": ["LogGroup", "Arn"]},
+        }
+    ]
+    assert resources["Function"]["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": "LogGroup"}}
+    assert resources["LogGroup"]["DeletionPolicy"] == "Retain"
+
+
+def test_the_transform_check_catches_a_queue_declared_twice() -> None:
+    """The 0.7.0 stack declared the queue and asked SAM for one of the same name."""
+    template = textwrap.dedent(
+        """
+        Transform: AWS::Serverless-2016-10-31
+        Resources:
+          ScheduleDeadLetterQueue:
+            Type: AWS::SQS::Queue
+          Function:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: .
+              Handler: app.handler
+              Runtime: python3.11
+              Events:
+                Scheduled:
+                  Type: Schedule
+                  Properties:
+                    Schedule: rate(1 day)
+                    DeadLetterConfig: {Type: SQS, QueueLogicalId: ScheduleDeadLetterQueue}
+        """
+    )
+    with pytest.raises(AssertionError, match="ScheduleDeadLetterQueue"):
+        sam_transform(template, "us-east-1")
+
+
+# Settings that lose data, or deactivate keys, when an invocation's event
+# sets them: a Lambda stack's parameter says so (EventOverridableSettings).
+OVERRIDES_THAT_LOSE_DATA = {
+    "s3-cleanup": {"RetentionDays", "IncludeVersions"},
+    "log-retention": {"LogGroupPrefix", "RetentionDays", "RetentionMode"},
+    "access-key-audit": {"MaxKeyAgeDays", "MaxUnusedDays", "ExemptTagKey"},
+    "blank": set(),
+}
+
+
+@pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)
+def test_a_parameter_an_event_can_turn_destructive_says_so(
+    cookies: Any, combo: Combination
+) -> None:
+    project = bake(cookies, combo)
+    parameters = load_template(project)["Parameters"]
+    risky = OVERRIDES_THAT_LOSE_DATA[combo.answer("starter_job")]
+    assert risky <= set(parameters)
+    lambda_stack = combo.answer("deploy_target") == "lambda"
+    for name, spec in parameters.items():
+        says = "EventOverridableSettings names" in spec.get("Description", "")
+        assert says == (lambda_stack and name in risky), name
+        if says:
+            assert "event can change it: " in spec["Description"], name
+    if lambda_stack:
+        assert "lose data" in parameters["EventOverridableSettings"]["Description"]
+
+
+def parameter_accepts(spec: dict[str, Any], value: str) -> bool:
+    """Whether CloudFormation takes ``value`` for a String parameter."""
+    if len(value) < spec.get("MinLength", 0):
+        return False
+    pattern = spec.get("AllowedPattern")
+    return pattern is None or re.fullmatch(pattern, value) is not None
+
+
+@pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)
+def test_stack_parameters_refuse_what_the_role_cannot_grant(
+    cookies: Any, combo: Combination
+) -> None:
+    """An empty Prefix would grant the whole bucket (the script reads it as
+    temp/); a local ReportPath names no resource and fails the deploy;
+    placeholders come at most once each (the stack fills in one of each)."""
+    project = bake(cookies, combo)
+    target_role = yaml.load(project.read("target-role.yaml"), Loader=CloudFormationLoader)
+    stacks = [load_template(project), target_role]
+    job = combo.answer("starter_job")
+    for stack in stacks:
+        parameters = stack["Parameters"]
+        if job == "s3-cleanup":
+            assert not parameter_accepts(parameters["Prefix"], "")
+            assert parameter_accepts(parameters["Prefix"], "logs/2024/")
+            bucket = parameters["Bucket"]
+            assert parameter_accepts(bucket, "cleanup-{account}-{region}")
+            assert not parameter_accepts(bucket, "{account}-{account}")
+            assert not parameter_accepts(bucket, "{region}-{region}")
+        if job == "access-key-audit":
+            report = parameters["ReportPath"]
+            for local in ("report.jsonl", "/tmp/report.jsonl", "./s3://x/y", "S3://b/k"):
+                assert not parameter_accepts(report, local), local
+            for remote in ("", "s3://reports/{account}/keys.jsonl", "s3://b/k"):
+                assert parameter_accepts(report, remote), remote
+
+
+def test_the_readmes_say_what_an_empty_s3_prefix_does() -> None:
+    """The template-wide rule (an empty variable counts as unset) and the
+    stack's refusal, in the same words wherever S3_PREFIX is explained."""
+    said = (
+        "an empty `S3_PREFIX` counts as unset, so the script uses the default "
+        "`temp/`; the stack's `Prefix` refuses the empty string"
+    )
+    for readme in ("README.md", "templates/starters/s3-cleanup/README.md"):
+        text = " ".join((TEMPLATE_ROOT / readme).read_text(encoding="utf-8").split())
+        assert said in text or said[0].upper() + said[1:] in text, readme
+        assert "S3_PREFIX` is refused" not in text, readme
+        assert "empty is refused" not in text, readme
 
 
 WRITE_VERBS = ("Create", "Delete", "Put", "Publish", "Update", "Tag", "Untag", "Modify", "Send")

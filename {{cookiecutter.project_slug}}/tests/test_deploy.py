@@ -10,6 +10,7 @@ import argparse
 {%- if cookiecutter.deploy_target == "lambda" %}
 import importlib
 {%- endif %}
+import json
 import re
 {%- if cookiecutter.deploy_target == "lambda" %}
 import tomllib
@@ -19,8 +20,11 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }} import (
+    aws,
     cli,
     config,
     job,
@@ -61,6 +65,12 @@ def load(name: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     return load("template.yaml")
+
+
+@pytest.fixture(scope="module")
+def stacks() -> dict[str, dict[str, Any]]:
+    """Both stacks, read once (the role statements make them slow to parse)."""
+    return {name: load(name) for name in ("template.yaml", "target-role.yaml")}
 
 
 NO_VALUE = {"!Ref": "AWS::NoValue"}
@@ -153,19 +163,26 @@ def declared_form(resource: Any, template: dict[str, Any]) -> str:
         text, variables = resource["!Sub"], {}
     else:
         text, variables = resource["!Sub"]
+    # Each parameter set to its variable's name in braces: a value that names
+    # no placeholder comes through whole, however the stack fills them in.
+    named = Stack(template, {parameter: marker(template, parameter) for parameter in by_parameter})
     for name, value in variables.items():
         if name == "Region":
             text = text.replace("${Region}", "{region}")
             continue
-        refs = re.findall(r"'!Ref': '(\w+)'", str(value))
-        assert refs == [template_parameter(template, name)], f"{name} comes from its parameter"
+        from_parameter = named.evaluate(value)
+        assert from_parameter == "{" + name + "}", f"{name} comes from its parameter"
         text = text.replace("${" + name + "}", "{" + name + "}")
     text = text.replace("${AWS::Partition}", "{partition}")
     return text.replace("${AWS::AccountId}", "{account}")
 
 
-def template_parameter(template: dict[str, Any], variable: str) -> str:
-    return environment(template)[variable]
+def marker(template: dict[str, Any], parameter: str) -> str:
+    """``{VARIABLE}`` for a parameter, as an s3:// URI where it takes only those."""
+    variable = {parameter: name for name, parameter in environment(template).items()}[parameter]
+    text = "{" + variable + "}"
+    spec = template["Parameters"][parameter]
+    return text if accepts(spec, text) or not accepts(spec, f"s3://{text}") else f"s3://{text}"
 
 
 def grants(statements: list[Any], template: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
@@ -191,8 +208,7 @@ def expected_grants(template: dict[str, Any]) -> dict[str, tuple[str, str | None
 
 def test_the_role_allows_exactly_what_the_job_declares(template: dict[str, Any]) -> None:
     role = "{{ 'FunctionRole' if cookiecutter.deploy_target == 'lambda' else 'TaskRole' }}"
-    (policy,) = template["Resources"][role]["Properties"]["Policies"]
-    fan_out, assume_role, *own = policy["PolicyDocument"]["Statement"]
+    fan_out, assume_role, *own = job_policy(template)
     assert unless_unset(fan_out)[0] == unless_unset(assume_role)[0] == "FansOutToAccounts"
     fan_out_actions = {unless_unset(fan_out)[1]["Action"], unless_unset(assume_role)[1]["Action"]}
     assert fan_out_actions == set(targets.FAN_OUT_ACTIONS)
@@ -204,6 +220,15 @@ def test_the_role_allows_exactly_what_the_job_declares(template: dict[str, Any])
         here.append(otherwise)
     assert grants(here, template) == expected_grants(template), "match job.IAM_ACTIONS"
     assert template["Outputs"]["RunnerRoleArn"]["Value"] == {"!GetAtt": f"{role}.Arn"}
+
+
+def job_policy(template: dict[str, Any]) -> list[Any]:
+    """The statements of the runner role's "job" policy."""
+    role = "{{ 'FunctionRole' if cookiecutter.deploy_target == 'lambda' else 'TaskRole' }}"
+    policies = template["Resources"][role]["Properties"]["Policies"]
+    (policy,) = [policy for policy in policies if policy["PolicyName"] == "job"]
+    statements: list[Any] = policy["PolicyDocument"]["Statement"]
+    return statements
 
 
 def test_the_failed_run_alarm_matches_a_failed_run_s_summary(template: dict[str, Any]) -> None:
@@ -275,9 +300,293 @@ def test_parameters_named_in_a_resource_refuse_iam_wildcards(stack: str) -> None
     for parameter in sorted(named):
         pattern = parameters[parameter].get("AllowedPattern")
         assert pattern is not None, f"{parameter}: give it an AllowedPattern refusing * and ?"
-        assert re.fullmatch(pattern, "plain-value"), parameter
-        assert not re.fullmatch(pattern, "any*"), parameter
-        assert not re.fullmatch(pattern, "one?"), parameter
+        # A parameter that takes only s3:// URIs is tried with one.
+        start = "" if re.fullmatch(pattern, "plain-value") else "s3://"
+        assert re.fullmatch(pattern, start + "plain-value"), parameter
+        assert not re.fullmatch(pattern, start + "any*"), parameter
+        assert not re.fullmatch(pattern, start + "one?"), parameter
+
+
+_NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
+ACCOUNT = "111122223333"  # the stack's own account in the evaluations below
+
+
+class Stack:
+    """A template with its parameters set, read as CloudFormation reads it:
+    the intrinsic functions and conditions that the roles use. A resource's
+    attribute (``!GetAtt X.Arn``) stays ``<X.Arn>``."""
+
+    def __init__(
+        self, loaded: dict[str, Any], values: dict[str, str], region: str = config.DEFAULT_REGION
+    ) -> None:
+        parameters = loaded["Parameters"]
+        assert set(values) <= set(parameters), sorted(set(values) - set(parameters))
+        self.loaded = loaded
+        self.refs: dict[str, Any] = {
+            name: str(spec.get("Default", "")) for name, spec in parameters.items()
+        }
+        self.refs |= values
+        self.refs |= {
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": region,
+            "AWS::Partition": aws.partition_of(region),
+            "AWS::NoValue": _NO_VALUE,
+        }
+
+    def condition(self, name: str) -> bool:
+        return bool(self.evaluate(self.loaded["Conditions"][name]))
+
+    def evaluate(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [item for item in map(self.evaluate, node) if item is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1 or not next(iter(node)).startswith("!"):
+            pairs = ((key, self.evaluate(value)) for key, value in node.items())
+            return {key: value for key, value in pairs if value is not _NO_VALUE}
+        ((function, argument),) = node.items()
+        if function == "!Ref":
+            return self.refs.get(argument, f"<{argument}>")
+        if function == "!GetAtt":
+            return f"<{argument}>"
+        if function == "!Sub":
+            return self._sub(*([argument, {}] if isinstance(argument, str) else argument))
+        if function == "!Join":
+            return argument[0].join(self.evaluate(argument[1]))
+        if function == "!Split":
+            return self.evaluate(argument[1]).split(argument[0])
+        if function == "!Select":
+            items = self.evaluate(argument[1])
+            index = int(argument[0])
+            if index >= len(items):  # CloudFormation fails the deploy
+                raise ValueError(f"Fn::Select {index} of {items}")
+            return items[index]
+        if function == "!If":
+            condition, when, otherwise = argument
+            return self.evaluate(when if self.condition(condition) else otherwise)
+        return self._condition_function(function, argument)
+
+    def _sub(self, text: str, variables: dict[str, Any]) -> str:
+        values = {name: self.evaluate(value) for name, value in variables.items()}
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return str(values.get(name, self.refs.get(name, f"<{name}>")))
+
+        return re.sub(r"\$\{([\w:.]+)\}", value, text)
+
+    def _condition_function(self, function: str, argument: Any) -> bool:
+        if function == "!Equals":
+            return bool(self.evaluate(argument[0]) == self.evaluate(argument[1]))
+        if function == "!Not":
+            return not self.evaluate(argument[0])
+        if function == "!And":
+            return all(map(self.evaluate, argument))
+        if function == "!Or":
+            return any(map(self.evaluate, argument))
+        assert function == "!Condition", f"{function}: not read by this test"
+        return self.condition(argument)
+
+
+def accepts(spec: dict[str, Any], value: str) -> bool:
+    """Whether CloudFormation takes ``value`` for a String parameter."""
+    if len(value) < spec.get("MinLength", 0) or len(value) > spec.get("MaxLength", len(value)):
+        return False
+    if "AllowedValues" in spec and value not in [str(item) for item in spec["AllowedValues"]]:
+        return False
+    pattern = spec.get("AllowedPattern")
+    return pattern is None or re.fullmatch(pattern, value) is not None
+
+
+def granted(stack: Stack, statements: list[Any]) -> dict[str, str]:
+    """action -> the resource a role grants it on, for this stack's values."""
+    found: dict[str, str] = {}
+    for statement in stack.evaluate(statements):
+        actions = statement["Action"]
+        for action in actions if isinstance(actions, list) else [actions]:
+            assert action not in found, f"{action} granted twice"
+            found[action] = statement["Resource"]
+    return found
+
+
+def role_statements(name: str, loaded: dict[str, Any]) -> list[Any]:
+    if name == "target-role.yaml":
+        (policy,) = loaded["Resources"]["TargetRole"]["Properties"]["Policies"]
+        statements: list[Any] = policy["PolicyDocument"]["Statement"]
+        return statements
+    return job_policy(loaded)
+
+
+def used(template: dict[str, Any], values: dict[str, str], region: str) -> dict[str, str]:
+    """action -> the resource a run in the stack's account and ``region`` uses:
+    its session policy, with every placeholder filled in by the script."""
+    parameters = template["Parameters"]
+    env = {
+        variable: values.get(parameter, str(parameters[parameter].get("Default", "")))
+        for variable, parameter in environment(template).items()
+    }
+    _, job_settings = config.load(
+        argparse.Namespace(), env, job.JobSettings, job.SETTINGS, regional=job.REGIONAL
+    )
+    scope = targets._scope(job_settings, aws.partition_of(region), ACCOUNT, region)
+    policy = json.loads(aws.session_policy(job.IAM_ACTIONS, [scope]))
+    return {
+        action: statement["Resource"]
+        for statement in policy["Statement"]
+        for action in statement["Action"]
+    }
+
+
+def resource_parameters(template: dict[str, Any]) -> list[str]:
+    """The job's parameters that a role's resource names."""
+    named = parameters_in_resources(template["Resources"], template["Parameters"])
+    return sorted(named & {environment(template)[setting.env[0]] for setting in job.SETTINGS})
+
+
+PLACEHOLDER_SAMPLES = ("{account}", "x-{account}-{region}", "{region}-y", "plain-z")
+
+
+@pytest.mark.parametrize("sample", PLACEHOLDER_SAMPLES)
+@pytest.mark.parametrize(
+    ("stack", "regions"),
+    [("template.yaml", ""), ("template.yaml", "several"), ("target-role.yaml", "")],
+)
+def test_placeholders_in_a_parameter_become_the_role_s_own_account_and_region(
+    template: dict[str, Any],
+    stacks: dict[str, dict[str, Any]],
+    stack: str,
+    regions: str,
+    sample: str,
+) -> None:
+    """{account} in a setting is the role's own account, never a wildcard;
+    {region} is the runner's region, or any region where one role serves
+    several (TargetRegions, target-role.yaml)."""
+    placeholders = {environment(template)[row.env[0]] for row in job.SETTINGS if row.placeholders}
+    values = {}
+    for parameter in resource_parameters(template):
+        spec = template["Parameters"][parameter]
+        if parameter in placeholders or "Default" not in spec:
+            values[parameter] = sample if accepts(spec, sample) else f"s3://{sample}/report.jsonl"
+            assert accepts(spec, values[parameter]), (parameter, values[parameter])
+    loaded = stacks[stack]
+    stack_values = {name: value for name, value in values.items() if name in loaded["Parameters"]}
+    if regions:
+        stack_values["TargetRegions"] = config.DEFAULT_REGION
+    role = granted(Stack(loaded, stack_values), role_statements(stack, loaded))
+    expected = used(template, values, config.DEFAULT_REGION)
+    if stack == "target-role.yaml" or regions:
+        expected = {
+            action: resource.replace(config.DEFAULT_REGION, "*")
+            for action, resource in expected.items()
+        }
+    assert role == expected
+
+
+def sub_variables(node: Any, name: str) -> list[Any]:
+    """Every value a role's !Sub gives the variable ``name``."""
+    if isinstance(node, list):
+        return [found for item in node for found in sub_variables(item, name)]
+    if not isinstance(node, dict):
+        return []
+    found = []
+    sub = node.get("!Sub")
+    if isinstance(sub, list) and name in sub[1]:
+        found.append(sub[1][name])
+    return found + [item for value in node.values() for item in sub_variables(value, name)]
+
+
+# Pieces that stress the way the stack fills placeholders in without a
+# replace function: tokens, parts of tokens, and its sentinels' letters.
+_PIECES = ("{account}", "{region}", "{", "}", "x", "y", "-", "acc", "ount}", "{reg", "ion}", "/")
+
+
+@settings(max_examples=150, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=8))
+def test_every_value_a_placeholder_parameter_accepts_is_filled_in_exactly(
+    template: dict[str, Any], stacks: dict[str, dict[str, Any]], pieces: list[str]
+) -> None:
+    """Whatever a placeholder parameter accepts, each role names exactly the
+    value with {account} (and {region}) replaced, as the script fills them in."""
+    value = "".join(pieces)
+    placeholders = [row.env[0] for row in job.SETTINGS if row.placeholders]
+    for stack, loaded in stacks.items():
+        for variable in dict.fromkeys(placeholders):
+            parameter = environment(template)[variable]
+            spec = loaded["Parameters"][parameter]
+            s3_only = not accepts(spec, "plain") and accepts(spec, "s3://plain")
+            text = f"s3://{value}" if s3_only else value
+            if not accepts(spec, text):
+                continue
+            region = "*" if stack == "target-role.yaml" else config.DEFAULT_REGION
+            expected = text.removeprefix("s3://").replace("{account}", ACCOUNT)
+            expected = expected.replace("{region}", region)
+            filled_in = Stack(loaded, {parameter: text})
+            for expression in sub_variables(loaded["Resources"], variable):
+                assert filled_in.evaluate(expression) == expected, (stack, text)
+
+
+LOCAL_AND_REMOTE_VALUES = (
+    "report.jsonl",
+    "./reports/report.jsonl",
+    "s3://bucket/key",
+    "s3://{account}-reports/{region}/report.jsonl",
+    "bucket-{account}",
+    "{account}{account}",
+    "",
+)
+
+
+@pytest.mark.parametrize("stack", ["template.yaml", "target-role.yaml"])
+def test_every_value_a_resource_parameter_accepts_renders_the_role(
+    stacks: dict[str, dict[str, Any]], stack: str
+) -> None:
+    """A value that passes the stack's parameter check must deploy: a local
+    path where the role needs an S3 object would fail the stack instead."""
+    loaded = stacks[stack]
+    parameters = loaded["Parameters"]
+    named = sorted(parameters_in_resources(loaded["Resources"], parameters))
+    base = {name: "example" for name in named if "Default" not in parameters[name]}
+    for parameter in named:
+        for value in LOCAL_AND_REMOTE_VALUES:
+            if not accepts(parameters[parameter], value):
+                continue
+            try:
+                granted(Stack(loaded, base | {parameter: value}), role_statements(stack, loaded))
+            except ValueError as error:
+                pytest.fail(f"{parameter}={value!r} is accepted, then fails the deploy: {error}")
+
+
+def test_a_resource_parameter_with_a_default_refuses_the_empty_string(
+    template: dict[str, Any],
+) -> None:
+    """The script reads an empty value as unset and uses its default, while
+    the role would be granted on the empty value (an empty Prefix is the
+    whole bucket): the stack refuses it."""
+    parameters = template["Parameters"]
+    by_parameter = {parameter: name for name, parameter in environment(template).items()}
+    base = {
+        name: str(spec.get("Default", "example"))
+        for name, spec in parameters.items()
+        if name in by_parameter
+    }
+    for parameter in resource_parameters(template):
+        default = parameters[parameter].get("Default")
+        if not default:  # required, or optional (its grant is left out when empty)
+            continue
+        assert not accepts(parameters[parameter], ""), f"{parameter}: refuse the empty string"
+        variable = by_parameter[parameter]
+        env = {by_parameter[name]: value for name, value in base.items()}
+        _, with_default = config.load(
+            argparse.Namespace(), env, job.JobSettings, job.SETTINGS, regional=job.REGIONAL
+        )
+        _, with_empty = config.load(
+            argparse.Namespace(),
+            env | {variable: ""},
+            job.JobSettings,
+            job.SETTINGS,
+            regional=job.REGIONAL,
+        )
+        assert with_empty == with_default, f"{variable}: an empty value is its default"
 
 
 def deploy_commands() -> list[tuple[str, set[str]]]:
@@ -350,10 +659,7 @@ def test_schedule_delivery_failures_land_in_the_dead_letter_queue(
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
 {%- if cookiecutter.deploy_target == "lambda" %}
     schedule = resources["Function"]["Properties"]["Events"]["Scheduled"]["Properties"]
-    assert schedule["DeadLetterConfig"] == {
-        "Type": "SQS",
-        "QueueLogicalId": "ScheduleDeadLetterQueue",
-    }
+    assert schedule["DeadLetterConfig"] == {"Arn": {"!GetAtt": "ScheduleDeadLetterQueue.Arn"}}
 {%- else %}
     target = resources["RunSchedule"]["Properties"]["Target"]
     assert target["DeadLetterConfig"] == {"Arn": {"!GetAtt": "ScheduleDeadLetterQueue.Arn"}}
@@ -365,6 +671,99 @@ def test_schedule_delivery_failures_land_in_the_dead_letter_queue(
     } in statements["Statement"]
 {%- endif %}
 {%- if cookiecutter.deploy_target == "lambda" %}
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict[str, Any]:
+    """template.yaml as CloudFormation deploys it: through the SAM transform,
+    run as ``sam validate`` runs it, offline (a managed-policy loader that
+    calls no IAM, the project's region, each local CodeUri as an S3 object)."""
+    import boto3
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.yaml_helper import yaml_parse
+
+    sam = yaml_parse((PROJECT_ROOT / "template.yaml").read_text(encoding="utf-8"))
+    for resource in sam["Resources"].values():
+        properties = resource.get("Properties", {})
+        code = properties.get("CodeUri")
+        if resource["Type"] == "AWS::Serverless::Function" and not str(code).startswith("s3://"):
+            properties["CodeUri"] = "s3://deploy-bucket/function.zip"
+    translator = Translator(
+        managed_policy_map=None,
+        sam_parser=Parser(),
+        plugins=[],
+        boto_session=boto3.Session(region_name=config.DEFAULT_REGION),
+    )
+    try:
+        result: dict[str, Any] = translator.translate(
+            sam_template=sam, parameter_values={}, get_managed_policy_map=dict
+        )
+    except InvalidDocumentException as error:
+        pytest.fail(f"the SAM transform fails: {[str(cause) for cause in error.causes]}")
+    return result
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: body for name, body in template["Resources"].items() if body["Type"] == kind}
+
+
+def test_the_stack_passes_the_sam_transform(transformed: dict[str, Any]) -> None:
+    assert set(of_type(transformed, "AWS::Lambda::Function")) == {"Function"}
+    assert not of_type(transformed, "AWS::Serverless::Function")
+
+
+def test_the_dead_letter_queue_is_encrypted_kept_14_days_and_only_the_schedule_sends(
+    transformed: dict[str, Any],
+) -> None:
+    """Asserted after the transform: SAM can add a queue of its own (without
+    encryption or retention) or leave a declared one without a policy."""
+    queue_arn = {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]}
+    (queue,) = of_type(transformed, "AWS::SQS::Queue").values()
+    assert queue is transformed["Resources"]["ScheduleDeadLetterQueue"]
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    ((rule_name, rule),) = of_type(transformed, "AWS::Events::Rule").items()
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["Function", "Arn"]}
+    assert target["DeadLetterConfig"] == {"Arn": queue_arn}
+    (policy,) = of_type(transformed, "AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == [{"Ref": "ScheduleDeadLetterQueue"}]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_name, "Arn"]}}},
+        }
+    ]
+
+
+def test_the_function_writes_logs_only_to_its_own_log_group(transformed: dict[str, Any]) -> None:
+    resources = transformed["Resources"]
+    function = resources["Function"]["Properties"]
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "LogGroup"}
+    assert function["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+    role = resources["FunctionRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role  # AWSLambdaBasicExecutionRole writes to any group
+    log_actions = {
+        action: statement["Resource"]
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "Action" in statement
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        if action.startswith("logs:")
+    }
+    own_group = {"Fn::GetAtt": ["LogGroup", "Arn"]}  # arn:...:log-group:<name>:*, its streams
+    job_logs = {action for action in job.IAM_ACTIONS if action.startswith("logs:")}
+    assert {
+        action: resource for action, resource in log_actions.items() if action not in job_logs
+    } == {"logs:CreateLogStream": own_group, "logs:PutLogEvents": own_group}
+    assert resources["LogGroup"]["DeletionPolicy"] == "Retain"
 
 
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])
