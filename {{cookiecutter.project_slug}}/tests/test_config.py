@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping
 
 import pytest
@@ -278,3 +280,22 @@ def test_an_empty_service_endpoint_is_unset_and_a_good_one_passes() -> None:
     with pytest.raises(ConfigError) as caught:
         load({"AWS_ENDPOINT_URL_STS": " "})
     assert caught.value.problems[0].startswith("AWS_ENDPOINT_URL_STS: ")
+
+
+# Were a refusal to let the run go on, its calls would fail at once, here.
+NOWHERE = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}
+
+
+def test_these_refusals_do_not_import_botocore() -> None:
+    """The refusal path stays light: the endpoint rule is botocore's, not botocore."""
+    package = "{{ cookiecutter.package_name }}"
+    env = {**JOB_ENV, **NOWHERE, "AWS_ENDPOINT_URL_STS": "http://-/", "MAX_WORKERS": HUGE}
+    program = (
+        f"import sys; from {package}.cli import main; "
+        f"rc = main([], {env!r}); "
+        "print(rc, 'boto3' in sys.modules, 'botocore' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False
+    )
+    assert done.stderr.strip().splitlines()[-1] == "1 False False"

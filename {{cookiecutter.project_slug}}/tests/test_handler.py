@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ from {{ cookiecutter.package_name }}.handler import (
 from {{ cookiecutter.package_name }}.overrides import GUARDED
 
 from .conftest import JOB_ENV
-from .test_config import HUGE, INTEGER_ROWS
+from .test_config import HUGE, INTEGER_ROWS, NOWHERE
 
 # Every test here runs in the function's environment; a starter's own
 # handler tests (in its test_job.py) ask for it the same way.
@@ -330,10 +332,13 @@ NEAR_MISSES = [
     "\U0001d42cettings",  # a mathematical bold s, outside the BMP
     "_settings",
     "settings-",
-    "setting",
     "setings",
     "settnigs",
+    "\u0455ettings",  # a Cyrillic dze for the s
     "settingss",
+    "job_settings",
+    "SettingsOverride",
+    "setting",
 ]
 
 
@@ -405,7 +410,7 @@ def test_a_whole_eventbridge_envelope_is_not_taken_for_settings(
         "time": "2026-01-01T00:00:00Z",
         "region": "us-east-1",
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/schedule"],
-        "detail": {"Records": [], "body": "", "headers": {}, "requestContext": {}},
+        "detail": {"Records": [], "body": "", "headers": {}, "requestContext": {}, "meetings": 2},
         "settings": {"DRY_RUN": "true"},
     }
     summary, _ = invoke(event, capsys)
@@ -436,3 +441,18 @@ def test_a_number_of_thousands_of_digits_in_an_event_is_refused_with_the_rest(
     assert [p for p in found if p.startswith(row.describe()) and "5000 digits" in p], found
     assert [p for p in found if p.startswith("ENVIRONMENT:")], found
     assert api_calls == []
+
+
+def test_a_refused_event_does_not_import_botocore() -> None:
+    package = "{{ cookiecutter.package_name }}"
+    program = (
+        f"import os, sys; os.environ.update({ {**JOB_ENV, **NOWHERE}!r}); "
+        f"from {package}.handler import lambda_handler; "
+        "summary = lambda_handler({'Settings': {'DRY_RUN': 'true'}}, None); "
+        "print(summary['exit_code'], 'boto3' in sys.modules, 'botocore' in sys.modules, "
+        "file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False
+    )
+    assert done.stderr.strip().splitlines()[-1] == "1 False False"

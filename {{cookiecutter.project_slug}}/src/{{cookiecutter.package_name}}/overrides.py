@@ -16,10 +16,10 @@ whoever may invoke the function must not be able to undo that. So:
 
 - A Lambda event (``LambdaEvent``) is read only at its top-level
   ``settings`` key. A key that looks like a misspelt or misplaced one
-  (``Settings``, ``"settings "``, ``"\u00a0settings"``, ``setings``, or
-  ``settings`` one level down, as in an EventBridge event's
-  ``detail.settings``) refuses the event: ignored, it would turn a request
-  for a dry run into a live run.
+  (``Settings``, ``"settings "``, ``"\u00a0settings"``, ``setings``,
+  ``job_settings``, or ``settings`` one level down, as in an EventBridge
+  event's ``detail.settings``) refuses the event: ignored, it would turn a
+  request for a dry run into a live run.
 
 Every problem is reported at once as a ``ConfigError`` (exit 1) before any
 setting is loaded, so a refused override sends nothing to AWS.
@@ -49,10 +49,11 @@ __all__ = [
 ALLOW_LIST_VARIABLE = "EVENT_OVERRIDABLE_SETTINGS"
 DRY_RUN = "DRY_RUN"
 EVENT_KEY = "settings"  # the one key of a Lambda event that holds overrides
-# A key this many edits (letters added, removed, changed or swapped) or fewer
-# from "settings", once case, width, spaces and punctuation are set aside,
-# is taken for a misspelt one. No key of an AWS event envelope comes close.
-NEAR_MISS_EDITS = 2
+# Once case, width, spaces, invisible characters and punctuation are set
+# aside, a key that holds "setting" (job_settings, Settings_v2) or is one
+# slip (a letter added, removed, changed or swapped) from "settings" is taken
+# for a misspelt one. No key of an AWS event envelope comes close.
+NEAR_MISS_EDITS = 1
 GUARDED = frozenset(
     {
         "ENVIRONMENT",
@@ -225,12 +226,14 @@ def _dry_run_refusal(text: str, env: Mapping[str, str]) -> str | None:
 
 def _looks_like_settings(key: object) -> bool:
     """Whether ``key`` is ``settings`` but for case, width (fullwidth,
-    mathematical letters), spaces, invisible characters, punctuation, or
-    ``NEAR_MISS_EDITS`` typing slips."""
+    mathematical letters), spaces, invisible characters, punctuation, words
+    around it, or ``NEAR_MISS_EDITS`` typing slips."""
     if not isinstance(key, str):
         return False
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", key).casefold())
     letters = "".join(char for char in folded if char.isalnum())
+    if EVENT_KEY[:-1] in letters:
+        return True
     if abs(len(letters) - len(EVENT_KEY)) > NEAR_MISS_EDITS:
         return False
     return _edits(letters, EVENT_KEY) <= NEAR_MISS_EDITS
