@@ -13,7 +13,6 @@ whoever may invoke the function must not be able to undo that. So:
 - ``DRY_RUN`` may always be set to true (a safer run); false is refused
   while the function itself is in dry-run.
 - An empty value never replaces the function's value: it is refused.
-
 - A Lambda event (``LambdaEvent``) is read only at its top-level
   ``settings`` key. A key that looks like a misspelt or misplaced one
   (``Settings``, ``"settings "``, ``"\u00a0settings"``, ``setings``,

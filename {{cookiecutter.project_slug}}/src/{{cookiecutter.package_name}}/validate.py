@@ -74,7 +74,7 @@ _AUTHORITY = re.compile(r"(?P<host>\[[^\[\]]*\]|[^:\[\]]*)(?::(?P<port>[0-9]*))?
 _HOST_MAX = 255
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _DNS_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
-_H16 = "[0-9a-f]{1,4}"  # (no f-strings here: a doubled brace would be template syntax)
+_H16 = "[0-9a-f]{1,4}"  # (joined as plain strings: each {n} count reads as written)
 _DEC_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _LS32 = "(?:" + _H16 + ":" + _H16 + "|" + _DEC_OCTET + "(?:\\." + _DEC_OCTET + "){3})"
 
