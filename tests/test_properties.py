@@ -250,13 +250,18 @@ def test_generated_prefix_rule(value: str) -> None:
 @example("+30")
 @example("30\u00a0")
 @example(" 30\t")
+@example("9" * 5000)  # more digits than int() reads: refused, not a crash
+@example("0" * 5000 + "30")
+@example("-" + "0" * 5000)
 def test_generated_retention_rule(raw: str) -> None:
     # ASCII digits with an optional minus, spaces and tabs around: the rule
     # written out character by character, not as the validator's pattern.
     text = raw.strip(" \t")
     digits = text[1:] if text.startswith("-") else text
     plain = bool(digits) and all(char in "0123456789" for char in digits)
-    number = int(text) if plain else None
+    significant = digits.lstrip("0") or "0"
+    short = len(significant) <= 6  # int() refuses more than 4,300 digits
+    number = (-1 if text.startswith("-") else 1) * int(significant) if plain and short else None
     ok = number is not None and 0 <= number <= 36500
     assert accepts(generated_validate().integer, raw, minimum=0, maximum=36500) is ok, raw
 
@@ -343,23 +348,50 @@ def test_generated_account_ids_rule(parts: list[str]) -> None:
         lambda scheme, user, host, port, path: f"{scheme}{user}{host}{port}{path}",
         st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", "http:/", "file://"]),
         st.sampled_from(["", "", "user:pw@"]),
-        st.sampled_from(["127.0.0.1", "localhost", "s3.amazonaws.com", "", "[::1]", "a b"]),
+        st.sampled_from(
+            [
+                "127.0.0.1",
+                "localhost",
+                "s3.amazonaws.com",
+                "",
+                "[::1]",
+                "a b",
+                "-",
+                "%zz",
+                "a\u00a0b",
+                "a" * 64,
+                "a-.b",
+                "a..b",
+                ".".join(["a" * 63] * 4),
+                ".".join(["a" * 63] * 3 + ["b" * 63]),
+            ]
+        ),
         st.sampled_from(["", ":5000", ":99999", ":port", ":"]),
-        st.sampled_from(["", "/", "/path", "\n", " "]),
+        st.sampled_from(["", "/", "/path", "\n", " ", "?q", "#f", "/%zz"]),
     )
 )
 def test_generated_endpoint_url_rule(url: str) -> None:
-    """http(s), a host, a real port if any, no credentials, no spaces or controls."""
+    """http(s), a host botocore takes (DNS labels of 1 to 63 letters, digits
+    and inner hyphens, 255 characters in all, or an IPv6 address), a real
+    port if any, no credentials, query, fragment, bad escape, spaces or controls."""
     scheme, _, rest = url.partition("://")
     authority = rest.split("/", 1)[0]
     host, port = authority, ""
     if ":" in authority and not authority.endswith("]"):  # "[::1]" has no port
         host, _, port = authority.rpartition(":")
+    labels = host.split(".")
+    dns_name = len(host) <= 255 and all(
+        0 < len(label) <= 63
+        and set(label) <= set(string.ascii_letters + string.digits + "-")
+        and not label.startswith("-")
+        and not label.endswith("-")
+        for label in labels
+    )
     ok = (
         scheme.lower() in {"http", "https"}
         and "@" not in authority
-        and host not in ("", "a b")
+        and (host == "[::1]" or dns_name)
         and (port == "" or (port.isdigit() and int(port) <= 65535))
-        and not any(ch in url for ch in " \n")
+        and not any(ch in url for ch in " \n?#%\u00a0")
     )
     assert accepts(generated_validate().endpoint_url, url) is ok, url

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from {{ cookiecutter.package_name }} import (
     config,
     job,
     logs,
+    validate,
 )
 from {{ cookiecutter.package_name }}.aws import (
     APP_ID,
@@ -30,6 +32,8 @@ from {{ cookiecutter.package_name }}.errors import (
     ConfigError,
     SafetyRefusal,
 )
+from {{ cookiecutter.package_name }}.exit_codes import ExitCode
+from {{ cookiecutter.package_name }}.failure_line import MEANINGS
 
 from .conftest import ACCOUNT_ID, JOB_ENV, PARTITION, RunCli
 
@@ -225,3 +229,153 @@ def test_secret_values_are_scrubbed_from_logs(aws: None) -> None:
     log.info("connecting with %s", value, extra={"dsn": f"user:{value}@db"})
     assert "s3cr3t-pa55" not in stream.getvalue()
     assert "[REDACTED]" in stream.getvalue()
+
+
+class Terminal(io.StringIO):
+    """stderr as a person at a terminal has it: the run's one-line reason goes there."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+CREDENTIALS = "aws_access_key_id = testing\naws_secret_access_key = testing\n"
+
+
+@pytest.fixture
+def aws_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], Path]:
+    """Write an AWS config or credentials file and point its variable at it."""
+
+    def write(variable: str, text: str) -> Path:
+        path = tmp_path / variable.lower()
+        path.write_text(text, encoding="utf-8")
+        monkeypatch.setenv(variable, str(path))
+        return path
+
+    return write
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigCase:
+    label: str
+    text: str  # the AWS config file
+    profile: str | None  # AWS_PROFILE, or None for the default profile
+    named: str  # how the problem names where the value is (the file: "{file}")
+    url: str = ""
+
+
+ENDPOINT_CASES = [
+    dataclasses.replace(case, url=url)
+    for url in ("http://-/", "http://%zz/", "http://" + "a" * 64 + "/")
+    for case in (
+        ConfigCase(
+            "profile",
+            "[profile ops]\n{credentials}endpoint_url = {url}\n",
+            "ops",
+            "endpoint_url of profile 'ops' in {file}",
+        ),
+        ConfigCase(
+            "default-profile",
+            "[default]\n{credentials}endpoint_url = {url}\n",
+            None,
+            "endpoint_url of profile 'default' in {file}",
+        ),
+        ConfigCase(
+            "services-section",
+            "[profile ops]\n{credentials}services = local\n"
+            "[services local]\nsts =\n  endpoint_url = {url}\n",
+            "ops",
+            "endpoint_url of sts in services section 'local' (profile 'ops') in {file}",
+        ),
+    )
+]
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("case", ENDPOINT_CASES, ids=lambda case: f"{case.label}-{case.url[:12]}")
+def test_an_endpoint_in_the_aws_config_file_botocore_would_refuse_is_refused(
+    run_cli: RunCli,
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    aws_file: Callable[[str, str], Path],
+    case: ConfigCase,
+) -> None:
+    """botocore reads a profile's endpoint_url itself, and refused a bad one
+    only when it made the first client (exit 99): now exit 1, naming the
+    profile and the file, before any call."""
+    path = aws_file("AWS_CONFIG_FILE", case.text.format(credentials=CREDENTIALS, url=case.url))
+    if case.profile:
+        monkeypatch.setenv("AWS_PROFILE", case.profile)
+    result = run_cli(env=JOB_ENV)
+    assert result.code == 1, result.stderr
+    assert api_calls == []
+    (error,) = [line for line in result.lines if line["level"] == "ERROR"]
+    named = case.named.format(file=path)
+    assert error["problems"] == [f"{named}: {problem_with(case.url)}"]
+    assert f"error: {named}: " in result.stderr
+
+
+def problem_with(url: str) -> str:
+    try:
+        validate.endpoint_url(url)
+    except validate.InvalidValue as error:
+        return str(error)
+    raise AssertionError(f"{url} is accepted")
+
+
+def test_a_good_endpoint_in_the_aws_config_file_is_used(
+    aws_file: Callable[[str, str], Path],
+) -> None:
+    aws_file(
+        "AWS_CONFIG_FILE",
+        "[profile ops]\nendpoint_url = http://127.0.0.1:5999\nservices = local\n"
+        "[services local]\nsts =\n  endpoint_url = http://localhost:5998/\n",
+    )
+    clients = Clients(settings(AWS_PROFILE="ops"), "run")
+    assert clients.s3.meta.endpoint_url == "http://127.0.0.1:5999"
+    assert clients.sts.meta.endpoint_url == "http://localhost:5998/"
+
+
+LOOP = (
+    "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = b\n"
+    "[profile b]\nrole_arn = arn:aws:iam::123456789012:role/b\nsource_profile = a\n"
+)
+SELF_LOOP = "[profile s]\nrole_arn = arn:aws:iam::123456789012:role/s\nsource_profile = s\n"
+CONFIG, CREDENTIALS_FILE = "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"
+UNUSABLE_FILES = [
+    pytest.param((CONFIG, "[default\nregion = eu-west-1\n", None, "{file}"), id="config-bracket"),
+    pytest.param((CONFIG, "region = eu-west-1\n", None, "{file}"), id="config-no-section"),
+    pytest.param((CONFIG, "[default]\ns3 =\n  no equals\n", None, "{file}"), id="config-nested"),
+    pytest.param((CONFIG, "[default]\n[default]\n", None, "{file}"), id="config-section-twice"),
+    pytest.param((CREDENTIALS_FILE, "[default\nx = y\n", None, "{file}"), id="credentials-bracket"),
+    pytest.param((CREDENTIALS_FILE, "x = y\n", None, "{file}"), id="credentials-no-section"),
+    pytest.param((CONFIG, LOOP, "a", "profile a "), id="source-profile-loop"),
+    pytest.param((CONFIG, SELF_LOOP, "s", "profile s "), id="source-profile-self-loop"),
+]
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("case", UNUSABLE_FILES)
+def test_an_unusable_aws_config_or_credentials_file_exits_2_naming_it(
+    run_cli: RunCli,
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    aws_file: Callable[[str, str], Path],
+    case: tuple[str, str, str | None, str],
+) -> None:
+    """A credentials problem (exit 2), not an AWS error (exit 5): the fix is
+    in the file or the profile, which the one line on stderr names."""
+    variable, text, profile, named = case
+    path = aws_file(variable, text)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")  # so that the files are where credentials come from
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    if profile:
+        monkeypatch.setenv("AWS_PROFILE", profile)
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    result = run_cli(env=JOB_ENV)
+    assert result.code == 2, terminal.getvalue()
+    assert api_calls == []
+    (line,) = terminal.getvalue().splitlines()
+    assert line.startswith(f"error: {MEANINGS[ExitCode.CREDENTIALS]}: ")
+    assert named.format(file=path) in line
+    assert line.endswith("(exit 2)")

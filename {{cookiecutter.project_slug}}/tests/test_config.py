@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping
 
 import pytest
@@ -9,11 +11,12 @@ import pytest
 from {{ cookiecutter.package_name }} import (
     config,
     job,
+    validate,
 )
 from {{ cookiecutter.package_name }}.cli import build_parser
 from {{ cookiecutter.package_name }}.errors import ConfigError
 
-from .conftest import JOB_ENV, REGION
+from .conftest import JOB_ENV, REGION, CliRun, RunCli
 
 
 def load(env: Mapping[str, str], *argv: str) -> tuple[config.Settings, job.JobSettings]:
@@ -163,3 +166,136 @@ def test_a_blank_flag_is_refused_and_an_empty_one_is_unset() -> None:
     assert caught.value.problems[0].startswith("AWS_REGION / AWS_DEFAULT_REGION / --region")
     settings, _ = load({"AWS_REGION": "eu-west-1"}, "--region", "")
     assert settings.region == "eu-west-1"
+
+
+def parses_to_a_whole_number(row: config.Setting) -> bool:
+    """Whether the row is an integer setting: its default (or "1") reads as an int."""
+    for raw in (row.default, "1"):
+        if raw is None:
+            continue
+        try:
+            value = row.parse(raw)
+        except validate.InvalidValue:
+            continue
+        return type(value) is int
+    return False
+
+
+INTEGER_ROWS = [
+    row for row in (*config.COMMON_SETTINGS, *job.SETTINGS) if parses_to_a_whole_number(row)
+]
+INTEGER_FLAGS = [row for row in INTEGER_ROWS if row.flag]
+# More digits than Python's int() reads (4,300 by default, sys.get_int_max_str_digits).
+HUGE = "9" * 5000
+
+
+def test_the_integer_settings_are_found() -> None:
+    names = {row.env[0] for row in INTEGER_ROWS}
+    assert {"AWS_MAX_ATTEMPTS", "MAX_WORKERS", "MAX_PARALLEL_TARGETS"} <= names
+
+
+def refused_with_the_others(result: CliRun, row: config.Setting) -> None:
+    """Exit 1, the setting named with its length, and the other problem
+    (ENVIRONMENT=qa) reported in the same breath; no traceback."""
+    assert result.code == 1, result.stderr
+    (error,) = [line for line in result.lines if line["level"] == "ERROR"]
+    mine = [p for p in error["problems"] if p.startswith(row.describe() + ":")]
+    assert mine, error["problems"]
+    assert all("got a number of 5000 digits" in p for p in mine), mine
+    assert [p for p in error["problems"] if p.startswith("ENVIRONMENT:")]
+    assert "Traceback" not in result.stderr
+    assert "unexpected" not in " ".join(result.messages())
+
+
+@pytest.mark.parametrize("row", INTEGER_ROWS, ids=[row.env[0] for row in INTEGER_ROWS])
+def test_a_number_of_thousands_of_digits_by_variable_is_refused_with_the_rest(
+    run_cli: RunCli, row: config.Setting
+) -> None:
+    refused_with_the_others(run_cli(env={**JOB_ENV, row.env[0]: HUGE, "ENVIRONMENT": "qa"}), row)
+
+
+@pytest.mark.parametrize("row", INTEGER_FLAGS, ids=[str(row.flag) for row in INTEGER_FLAGS])
+def test_a_number_of_thousands_of_digits_by_flag_is_refused_with_the_rest(
+    run_cli: RunCli, row: config.Setting
+) -> None:
+    assert row.flag is not None
+    refused_with_the_others(run_cli(row.flag, HUGE, env={**JOB_ENV, "ENVIRONMENT": "qa"}), row)
+
+
+@pytest.mark.parametrize(("row", "name"), EVERY_VARIABLE, ids=[n for _, n in EVERY_VARIABLE])
+def test_no_setting_crashes_on_a_number_of_thousands_of_digits(
+    row: config.Setting, name: str
+) -> None:
+    """Refused naming the setting, or (a profile name, a key prefix) taken as text."""
+    loaded = outcome({**JOB_ENV, name: HUGE})
+    if isinstance(loaded, ConfigError):
+        assert any(p.startswith(row.describe() + ":") for p in loaded.problems), loaded.problems
+        return
+    settings, job_settings = loaded
+    where = settings if row in config.COMMON_SETTINGS else job_settings
+    assert getattr(where, row.name) == HUGE
+
+
+# Endpoints botocore refuses when it makes a client (a ValueError, exit 99,
+# before this check): a non-breaking space in the host, a label of 64, a
+# host of 256 (its dot counted), a % escape, a label that is a hyphen.
+BAD_ENDPOINTS = [
+    "http://a\u00a0b.example.com/",
+    "http://" + "a" * 64 + ".example.com/",
+    "http://" + ".".join(["a" * 63] * 4) + "./",
+    "http://%zz/",
+    "http://-/",
+    "https://-.example.com:443",
+]
+ENDPOINT_VARIABLES = [
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+]
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("name", ENDPOINT_VARIABLES)
+@pytest.mark.parametrize("url", BAD_ENDPOINTS)
+def test_an_endpoint_botocore_would_refuse_is_refused_naming_the_variable(
+    run_cli: RunCli,
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    url: str,
+) -> None:
+    monkeypatch.setenv(name, url)  # where botocore reads it
+    result = run_cli(env={**JOB_ENV, "ENVIRONMENT": "qa"})
+    assert result.code == 1, result.stderr
+    assert api_calls == []
+    (error,) = [line for line in result.lines if line["level"] == "ERROR"]
+    assert [p for p in error["problems"] if p.startswith(f"{name}: must be an http")]
+    assert [p for p in error["problems"] if p.startswith("ENVIRONMENT:")]  # with the rest
+    assert f"error: {name}: " in result.stderr
+
+
+def test_an_empty_service_endpoint_is_unset_and_a_good_one_passes() -> None:
+    load({"AWS_ENDPOINT_URL_STS": "", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:5000"})
+    with pytest.raises(ConfigError) as caught:
+        load({"AWS_ENDPOINT_URL_STS": " "})
+    assert caught.value.problems[0].startswith("AWS_ENDPOINT_URL_STS: ")
+
+
+# Were a refusal to let the run go on, its calls would fail at once, here.
+NOWHERE = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}
+
+
+def test_these_refusals_do_not_import_botocore() -> None:
+    """The refusal path stays light: the endpoint rule is botocore's, not botocore."""
+    package = "{{ cookiecutter.package_name }}"
+    env = {**JOB_ENV, **NOWHERE, "AWS_ENDPOINT_URL_STS": "http://-/", "MAX_WORKERS": HUGE}
+    program = (
+        f"import sys; from {package}.cli import main; "
+        f"rc = main([], {env!r}); "
+        "print(rc, 'boto3' in sys.modules, 'botocore' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False
+    )
+    assert done.stderr.strip().splitlines()[-1] == "1 False False"

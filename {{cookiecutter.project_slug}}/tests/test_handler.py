@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from {{ cookiecutter.package_name }}.config import Setting
 from {{ cookiecutter.package_name }}.handler import (
     deadline_for,
     lambda_handler,
@@ -16,6 +19,7 @@ from {{ cookiecutter.package_name }}.handler import (
 from {{ cookiecutter.package_name }}.overrides import GUARDED
 
 from .conftest import JOB_ENV
+from .test_config import HUGE, INTEGER_ROWS, NOWHERE
 
 # Every test here runs in the function's environment; a starter's own
 # handler tests (in its test_job.py) ask for it the same way.
@@ -310,3 +314,145 @@ def test_the_handler_s_deadline_stops_the_run_and_its_summary_comes_last(
     assert (summary["exit_code"], summary["timed_out"]) == (3, True)
     assert forced == []
     assert lines[-1]["message"] == "run finished"
+
+
+NEAR_MISSES = [
+    "Settings",
+    "SETTINGS",
+    "settings ",
+    " settings",
+    "settings\t\n",
+    "\u00a0settings",  # a non-breaking space
+    "settings\u3000",  # an ideographic space
+    "\u2028settings",  # a line separator
+    "set\u200btings",  # a zero-width space
+    "\ufeffsettings",  # a byte order mark
+    "\u017fettings",  # a long s, which casefolds to s
+    "\uff53\uff45\uff54\uff54\uff49\uff4e\uff47\uff53",  # fullwidth letters
+    "\U0001d42cettings",  # a mathematical bold s, outside the BMP
+    "_settings",
+    "settings-",
+    "setings",
+    "settnigs",
+    "\u0455ettings",  # a Cyrillic dze for the s
+    "settingss",
+    "job_settings",
+    "SettingsOverride",
+    "setting",
+]
+
+
+@pytest.mark.parametrize("key", NEAR_MISSES)
+def test_an_event_with_a_misspelt_settings_key_is_refused_not_run_live(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+) -> None:
+    """Ignored, the key's dry-run request would run the function live."""
+    monkeypatch.setenv("DRY_RUN", "false")
+    summary, lines = invoke({key: {"DRY_RUN": "true"}}, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    (problem,) = problems(lines)
+    assert problem.startswith(f"event key {key!r}: is not 'settings'"), problem
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("outer", ["detail", "Detail", "input"])
+@pytest.mark.parametrize("inner", ["settings", "Settings", "\u00a0settings"])
+def test_settings_one_level_down_are_refused_not_ignored(
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    outer: str,
+    inner: str,
+) -> None:
+    """An EventBridge custom event carries its fields under ``detail``."""
+    monkeypatch.setenv("DRY_RUN", "false")
+    event = {"source": "my.app", "detail-type": "run", outer: {inner: {"DRY_RUN": "true"}}}
+    summary, lines = invoke(event, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert problems(lines) == [
+        f"event key {outer!r} holds {inner!r}: settings are read only from the event's "
+        "top-level 'settings' key"
+    ]
+
+
+def test_a_near_miss_is_refused_beside_the_real_key_with_its_problems(
+    aws: None, capsys: pytest.CaptureFixture[str], api_calls: list[str]
+) -> None:
+    event = {"settings": {"DRY_RUM": "true"}, "Settings": {"DRY_RUN": "true"}}
+    summary, lines = invoke(event, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert [problem.split(":")[0] for problem in problems(lines)] == [
+        "event key 'Settings'",
+        "DRY_RUM",
+    ]
+
+
+def test_a_whole_eventbridge_envelope_is_not_taken_for_settings(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No key of a scheduled event (or an S3, SQS or API Gateway one) comes near."""
+    event = {
+        "version": "0",
+        "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/schedule"],
+        "detail": {"Records": [], "body": "", "headers": {}, "requestContext": {}, "meetings": 2},
+        "settings": {"DRY_RUN": "true"},
+    }
+    summary, _ = invoke(event, capsys)
+    assert (summary["exit_code"], summary["dry_run"]) == (0, True)
+
+
+@pytest.mark.parametrize("row", INTEGER_ROWS, ids=[row.env[0] for row in INTEGER_ROWS])
+def test_a_number_of_thousands_of_digits_in_an_event_is_refused_with_the_rest(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    row: Setting,
+) -> None:
+    """As a JSON number (more digits than Python writes out) with the event's
+    other refusals, and as text with the settings' other problems."""
+    name = row.env[0]
+    monkeypatch.setenv("EVENT_OVERRIDABLE_SETTINGS", name)
+    summary, lines = invoke({"settings": {name: 10**5000 - 1, "DRY_RUM": "x"}}, capsys)
+    assert summary["exit_code"] == 1
+    assert [problem.split(":")[0] for problem in problems(lines)] == [name, "DRY_RUM"]
+    assert "more than" in problems(lines)[0]
+
+    monkeypatch.setenv("ENVIRONMENT", "qa")
+    summary, lines = invoke({"settings": {name: HUGE}}, capsys)
+    assert summary["exit_code"] == 1
+    found = problems(lines)
+    assert [p for p in found if p.startswith(row.describe()) and "5000 digits" in p], found
+    assert [p for p in found if p.startswith("ENVIRONMENT:")], found
+    assert api_calls == []
+
+
+def test_a_refused_event_does_not_import_botocore() -> None:
+    package = "{{ cookiecutter.package_name }}"
+    program = (
+        f"import os, sys; os.environ.update({ {**JOB_ENV, **NOWHERE}!r}); "
+        f"from {package}.handler import lambda_handler; "
+        "summary = lambda_handler({'Settings': {'DRY_RUN': 'true'}}, None); "
+        "print(summary['exit_code'], 'boto3' in sys.modules, 'botocore' in sys.modules, "
+        "file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False
+    )
+    assert done.stderr.strip().splitlines()[-1] == "1 False False"

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import string
 from pathlib import Path
 
+import botocore.session
 import pytest
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }} import validate
 from {{ cookiecutter.package_name }}.validate import InvalidValue
@@ -268,3 +274,160 @@ def test_numbers_are_ascii_digits_only(raw: str) -> None:
         validate.number(raw, minimum=0, maximum=600)
     assert validate.integer(" 30\t", minimum=0, maximum=36500) == 30
     assert validate.number(" 2.5 ", minimum=0, maximum=600) == 2.5
+
+
+def botocore_accepts(url: str) -> bool:
+    """botocore's own check, made before it creates any client with ``url``."""
+    try:
+        return bool(is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url))
+    except ValueError:  # urlsplit's refusal (an unmatched bracket): botocore raises it too
+        return False
+
+
+def accepted(url: str) -> bool:
+    try:
+        validate.endpoint_url(url)
+    except InvalidValue:
+        return False
+    return True
+
+
+# Characters a host might hold by mistake: botocore's pattern takes some
+# non-ASCII ones (its \d and IGNORECASE match the Kelvin sign, a long s,
+# Arabic-Indic digits), DNS takes none.
+ODD_HOST_CHARS = "-._%:[]@ \u00a0\u212a\u017f\u0131\u0662\u200b"
+LABELS = st.text(alphabet=string.ascii_letters + string.digits + ODD_HOST_CHARS, max_size=70)
+# Labels that add up to botocore's 255 characters, and one over.
+LONG_LABELS = st.sampled_from(["a" * 63, "b" * 62, "c" * 64, "d" * 61, "-e", "f-", "g", "1"])
+HOSTS = st.one_of(
+    st.lists(LABELS, min_size=1, max_size=5).map(".".join),
+    st.lists(LONG_LABELS, min_size=1, max_size=5).map(".".join),
+    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=6).map(lambda address: f"[{address}]"),
+    st.ip_addresses(v=6).map(lambda address: f"[{address.exploded.upper()}%25eth0]"),
+    st.text(alphabet="0123456789abcdefv:.%[]", max_size=45).map(lambda text: f"[{text}]"),
+)
+URLS = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        lambda scheme, host, dot, port, path: f"{scheme}{host}{dot}{port}{path}",
+        st.sampled_from(["http://", "https://", "HTTPS://", "ftp://", "", "http:/", "http:///"]),
+        HOSTS,
+        st.sampled_from(["", ".", ".."]),
+        st.sampled_from(["", ":", ":0", ":80", ":65535", ":65536", ":0080", ":x", ":1:2"]),
+        st.one_of(st.just(""), st.text(alphabet=string.printable + "\u00a0", max_size=12)),
+    ),
+)
+MANY = settings(max_examples=300, deadline=None)
+
+
+@MANY
+@given(URLS)
+@example("http://a\u00a0b.example.com/")  # a non-breaking space in the host
+@example("http://" + "a" * 64 + ".example.com/")  # a label over 63 characters
+@example("http://" + ".".join(["a" * 63] * 4) + ".b/")  # a host over 255 characters
+@example("http://%zz/")
+@example("http://-/")
+@example("http://\u212a/")  # the Kelvin sign: botocore takes it, DNS does not
+@example("http://[v1.x]/")  # an IPvFuture literal: urlsplit takes it
+def test_every_endpoint_the_validator_accepts_botocore_accepts(url: str) -> None:
+    """Whatever passes here passes botocore's own check, so a run never
+    fails later, when botocore makes its first client, with a traceback."""
+    if accepted(url):
+        assert botocore_accepts(url), url
+
+
+DNS_NAMES = st.builds(
+    lambda labels, dot: ".".join(labels) + dot,
+    st.one_of(
+        st.lists(
+            st.text(alphabet=string.ascii_letters + string.digits + "-", max_size=66),
+            min_size=1,
+            max_size=6,
+        ),
+        st.lists(LONG_LABELS, min_size=1, max_size=5),
+    ),
+    st.sampled_from(["", "."]),
+)
+
+
+@MANY
+@given(
+    st.one_of(
+        DNS_NAMES,
+        st.ip_addresses(v=6).map(lambda address: f"[{address}]"),
+        st.ip_addresses(v=6).map(lambda address: f"[{address.exploded}]"),
+        st.text(alphabet="0123456789abcdefABCDEF:.", max_size=45).map(lambda text: f"[{text}]"),
+    )
+)
+def test_on_dns_names_and_ipv6_addresses_the_rule_is_botocore_s(host: str) -> None:
+    """Not stricter either: a host in ASCII letters, digits, hyphens and
+    dots, or an IPv6 address in brackets (no zone id), is accepted exactly
+    when botocore takes it."""
+    url = f"http://{host}:5000/path"
+    assert accepted(url) is botocore_accepts(url), url
+
+
+@functools.cache
+def botocore_session() -> botocore.session.Session:
+    return botocore.session.get_session()  # one: each loads the service models anew
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://" + ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 62]),  # 254 characters
+        "http://" + ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 62]) + ".",
+        "https://" + "a" * 63 + ".example.com:443/",
+        "http://[::1]:0/",
+        "http://[2001:DB8::8:800:200C:417A]:65535/a/b",
+        "http://[::ffff:192.0.2.1]/",
+        "http://localhost.:4566/~user/a;b=c/%2F",
+    ],
+)
+def test_an_accepted_endpoint_makes_a_client(url: str) -> None:
+    assert validate.endpoint_url(url) == url
+    client = botocore_session().create_client("sts", region_name="us-east-1", endpoint_url=url)
+    assert client.meta.endpoint_url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://a\u00a0b/", "printable ASCII"),
+        ("http://" + "a" * 64 + "/", "DNS name"),
+        ("http://" + ".".join(["a" * 63] * 4) + ".b/", "DNS name"),
+        ("http://" + ".".join(["a" * 63] * 4) + "./", "DNS name"),  # 256 with its dot
+        ("http://%zz/", "DNS name"),
+        ("http://-/", "DNS name"),
+        ("http://a-.example.com/", "DNS name"),
+        ("http://a..b/", "DNS name"),
+        ("http://[fe80::1%25eth0]/", "IPv6 address"),
+        ("http://[v1.x]/", "IPv6 address"),
+        ("http://[::1]x/", "with a host"),
+        ("http://h:65536/", "port up to 65535"),
+        ("http://h:" + "9" * 5000 + "/", "port up to 65535"),
+        ("http://h/?x=1", "no query"),
+        ("http://h/#x", "no query"),
+        ("http://h/%zz", "path"),
+        ("http://h/a|b", "path"),
+    ],
+)
+def test_endpoint_url_refuses_what_botocore_cannot_use_saying_why(url: str, reason: str) -> None:
+    with pytest.raises(InvalidValue, match=re.escape(reason)) as refused:
+        validate.endpoint_url(url)
+    assert len(str(refused.value)) < 400  # a long value is quoted cut short
+
+
+@pytest.mark.parametrize("text", ["1" * 5000, "-" + "1" * 5000, "0" * 4400 + "1" * 4400])
+def test_a_whole_number_of_thousands_of_digits_is_refused_by_its_length(text: str) -> None:
+    digits = len(text.lstrip("-").lstrip("0"))
+    with pytest.raises(InvalidValue, match=f"from 1 to 32, got a number of {digits} digits"):
+        validate.integer(text, minimum=1, maximum=32)
+    with pytest.raises(InvalidValue, match=r"\(\d+ characters\)"):
+        validate.number(text, minimum=0, maximum=60)
+
+
+def test_leading_zeros_do_not_count_against_a_number() -> None:
+    assert validate.integer("0" * 5000 + "30", minimum=0, maximum=36500) == 30
+    assert validate.integer("-" + "0" * 5000, minimum=0, maximum=1) == 0

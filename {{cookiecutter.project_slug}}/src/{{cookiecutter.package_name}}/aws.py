@@ -10,7 +10,10 @@ credentials, so a long run keeps working after the first hour. The role
 session carries a policy rendered from the job's declared IAM actions, so it
 can do no more than the job needs whatever the role allows: each action only
 on the run's own resources (its bucket, prefix, topic).
-``AWS_ENDPOINT_URL`` (a local moto server, say) is honoured by botocore.
+``AWS_ENDPOINT_URL`` (a local moto server, say) is honoured by botocore;
+so are ``AWS_ENDPOINT_URL_<SERVICE>`` and a profile's ``endpoint_url`` in the
+AWS config file, which every session checks as ``config`` checks the
+variables, before its first client (see ``configured_endpoint_problems``).
 
 Before any work, ``Clients.guard`` asks STS who we are and refuses the wrong
 account, and in prod refuses long-term keys and a missing allow-list.
@@ -23,6 +26,7 @@ import functools
 import getpass
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +46,7 @@ from botocore.credentials import (
 from botocore.exceptions import NoCredentialsError
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
-from . import logs
+from . import logs, validate
 from .config import Settings
 from .errors import ConfigError, SafetyRefusal
 from .watchdog import Watchdog
@@ -58,6 +62,7 @@ __all__ = [
     "Clients",
     "Identity",
     "client_config",
+    "configured_endpoint_problems",
     "parse_timestamp",
     "partition_of",
     "read_json_secret",
@@ -119,11 +124,58 @@ def parse_timestamp(value: str | float) -> datetime:
 
 
 def _botocore_session(profile: str | None = None) -> botocore.session.Session:
-    """A botocore session whose clients parse timestamps with ``parse_timestamp``."""
+    """A botocore session whose clients parse timestamps with ``parse_timestamp``,
+    refused (ConfigError) if its profile names an endpoint botocore would refuse."""
     session = botocore.session.Session(profile=profile)
+    problems = configured_endpoint_problems(session)
+    if problems:
+        raise ConfigError(problems)
     factory = session.get_component("response_parser_factory")
     factory.set_parser_defaults(timestamp_parser=parse_timestamp)
     return session
+
+
+def configured_endpoint_problems(session: botocore.session.Session) -> list[str]:
+    """The endpoint URLs the AWS config file gives the session's profile
+    (its ``endpoint_url``, and each service's in its ``services`` section),
+    checked like ``AWS_ENDPOINT_URL``, each problem naming the profile and
+    the file.
+
+    botocore refuses a bad one only when it makes a client, with an error
+    that says nothing of where the value came from. Reading the profile
+    parses the file: a malformed one raises botocore's ConfigParseError
+    (exit 2, naming the file) here, before any call.
+    """
+    profile = session.get_scoped_config()
+    name = session.profile or "default"
+    path = os.path.expanduser(str(session.get_config_variable("config_file")))
+    checks: list[tuple[str, object]] = []
+    if "endpoint_url" in profile:
+        checks.append((f"endpoint_url of profile {name!r} in {path}", profile["endpoint_url"]))
+    services = profile.get("services")
+    if isinstance(services, str):
+        # A section the profile names that does not exist is botocore's to
+        # report (InvalidConfigError, exit 2) when it makes a client.
+        section = session.full_config.get("services", {}).get(services, {})
+        for service, values in sorted(section.items()):
+            if isinstance(values, Mapping) and "endpoint_url" in values:
+                where = (
+                    f"endpoint_url of {service} in services section {services!r} "
+                    f"(profile {name!r}) in {path}"
+                )
+                checks.append((where, values["endpoint_url"]))
+    problems: list[str] = []
+    for where, value in checks:
+        if value == "":
+            continue  # unset, as botocore reads it
+        if not isinstance(value, str):  # a nested block of settings
+            problems.append(f"{where}: must be a URL, not a block of settings")
+            continue
+        try:
+            validate.endpoint_url(value)
+        except validate.InvalidValue as error:
+            problems.append(f"{where}: {error}")
+    return problems
 
 
 def session_policy(

@@ -11,6 +11,11 @@ A value that is set but blank, or a list of only separators, is refused: it
 is a typo or an unset shell variable, and read as "no value" it would switch
 a guard off (an empty ALLOWED_ACCOUNT_IDS allows every account).
 
+``AWS_ENDPOINT_URL_<SERVICE>`` (one service's endpoint, which botocore reads
+itself) is not a setting of the script, but each one set is checked like
+``AWS_ENDPOINT_URL`` and reported with the rest: botocore would refuse a bad
+one only when it makes that service's client.
+
 A job setting declared with ``placeholders`` may contain ``{account}`` and
 ``{region}``; each target of the run gets its own value (S3 bucket names are
 global, so a bucket per account needs the account in its name). The value is
@@ -48,6 +53,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("auto", "json", "text")
 RETRY_MODES = ("standard", "adaptive", "legacy")
 MAX_BACKOFF_SECONDS = 20  # botocore's cap on the wait between retries
+SERVICE_ENDPOINT_PREFIX = "AWS_ENDPOINT_URL_"  # AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_STS, ...
 ACCOUNT_PLACEHOLDER = "{account}"
 REGION_PLACEHOLDER = "{region}"
 SAMPLE_ACCOUNT = "000000000000"  # every account id has 12 digits, so lengths match
@@ -283,6 +289,7 @@ def load(
     regions = common.get("target_regions") or (common.get("region") or DEFAULT_REGION,)
     specific, job_problems = _read(job_settings, args, env, regions)
     problems += job_problems + _target_problems(common, specific, job_settings)
+    problems += _service_endpoint_problems(env)
     if problems:
         # Two rows may read one variable (a job's derived value): say each problem once.
         raise ConfigError(list(dict.fromkeys(problems)))
@@ -304,6 +311,19 @@ def for_target(job_settings: J, rows: Sequence[Setting], account: str, region: s
 
 def _fill(template: str, account: str, region: str) -> str:
     return template.replace(ACCOUNT_PLACEHOLDER, account).replace(REGION_PLACEHOLDER, region)
+
+
+def _service_endpoint_problems(env: Mapping[str, str]) -> list[str]:
+    """Check every ``AWS_ENDPOINT_URL_<SERVICE>`` set, whatever the service:
+    botocore reads them itself; an empty one is unset, as botocore reads it."""
+    problems: list[str] = []
+    for name in sorted(env):
+        if name.startswith(SERVICE_ENDPOINT_PREFIX) and env[name] != "":
+            try:
+                validate.endpoint_url(env[name])
+            except validate.InvalidValue as error:
+                problems.append(f"{name}: {error}")
+    return problems
 
 
 def _target_problems(

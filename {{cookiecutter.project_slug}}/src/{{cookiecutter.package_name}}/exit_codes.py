@@ -37,7 +37,7 @@ __all__ = [
 class ExitCode(IntEnum):
     OK = 0
     CONFIG = 1  # configuration or usage error
-    CREDENTIALS = 2  # credentials missing or invalid
+    CREDENTIALS = 2  # credentials missing or invalid; an unusable AWS config or credentials file
     NETWORK = 3  # endpoint unreachable, connect or read timeout, the run's time bound passed
     PERMISSION = 4  # access denied
     AWS_ERROR = 5  # any other AWS API error, or items that failed
@@ -136,6 +136,10 @@ def exit_code_for(error: BaseException | None) -> ExitCode:
 def _aws_exit_code(error: BaseException) -> ExitCode | None:
     from botocore import exceptions as aws
 
+    # Where the credentials come from counts too: an AWS config or credentials
+    # file that cannot be parsed, a source_profile loop (InfiniteLoopConfigError)
+    # or another profile botocore cannot use (InvalidConfigError). botocore's
+    # message names the file or the profiles.
     if isinstance(
         error,
         aws.NoCredentialsError
@@ -143,7 +147,9 @@ def _aws_exit_code(error: BaseException) -> ExitCode | None:
         | aws.CredentialRetrievalError
         | aws.ProfileNotFound
         | aws.TokenRetrievalError
-        | aws.SSOError,
+        | aws.SSOError
+        | aws.ConfigParseError
+        | aws.InvalidConfigError,
     ):
         return ExitCode.CREDENTIALS
     if isinstance(error, aws.ConnectionError | aws.HTTPClientError):

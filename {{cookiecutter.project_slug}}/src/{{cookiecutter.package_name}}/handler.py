@@ -10,7 +10,10 @@ only go to true), change the environment, the account allow-list, long-term
 credentials, the role, MFA, the region, the endpoint or the fan-out
 targets, or blank a value. A refused override ends the run with exit 1, naming each variable,
 before any AWS call (see ``overrides``). Other keys of the event (an
-EventBridge envelope, say) are ignored.
+EventBridge envelope, say) are ignored, unless one looks like a misspelt or
+misplaced ``settings`` (``Settings``, ``"settings "``, ``detail.settings``):
+then the event is refused the same way, naming the key, since ignoring it
+would run without what it asked for (a dry run, say).
 
 The run's deadline is the invocation's remaining time less
 ``DEADLINE_MARGIN_SECONDS`` (at most half of it), so the run stops between
@@ -30,10 +33,10 @@ retried (``MaximumRetryAttempts: 0``), the next schedule runs it again.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from typing import Any
 
 from . import cli, logs
+from .overrides import LambdaEvent
 
 __all__ = ["DEADLINE_MARGIN_SECONDS", "deadline_for", "lambda_handler"]
 
@@ -44,13 +47,14 @@ DEADLINE_MARGIN_SECONDS = 5.0
 
 def lambda_handler(event: object, context: object) -> dict[str, Any]:
     logs.claim_root_logger()
-    # None overrides nothing; an event that is not an object is refused, naming its type.
-    overrides = event.get("settings") if isinstance(event, Mapping) else event
+    # The event's "settings" are the overrides; an event that is not an
+    # object, or has a key that looks like a misspelt or misplaced
+    # "settings", is refused (exit 1) before any AWS call.
     request_id = getattr(context, "aws_request_id", None)
     return cli.execute(
         [],
         os.environ,
-        overrides=overrides,
+        overrides=LambdaEvent(event),
         run_id=request_id if isinstance(request_id, str) else None,
         deadline=deadline_for(context),
     )

@@ -13,6 +13,12 @@ whoever may invoke the function must not be able to undo that. So:
 - ``DRY_RUN`` may always be set to true (a safer run); false is refused
   while the function itself is in dry-run.
 - An empty value never replaces the function's value: it is refused.
+- A Lambda event (``LambdaEvent``) is read only at its top-level
+  ``settings`` key. A key that looks like a misspelt or misplaced one
+  (``Settings``, ``"settings "``, ``"\u00a0settings"``, ``setings``,
+  ``job_settings``, or ``settings`` one level down, as in an EventBridge
+  event's ``detail.settings``) refuses the event: ignored, it would turn a
+  request for a dry run into a live run.
 
 Every problem is reported at once as a ``ConfigError`` (exit 1) before any
 setting is loaded, so a refused override sends nothing to AWS.
@@ -20,16 +26,33 @@ setting is loaded, so a refused override sends nothing to AWS.
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from . import validate
 from .config import COMMON_SETTINGS, Setting
 from .errors import ConfigError
 
-__all__ = ["ALLOW_LIST_VARIABLE", "GUARDED", "allowed_names", "with_overrides"]
+__all__ = [
+    "ALLOW_LIST_VARIABLE",
+    "EVENT_KEY",
+    "GUARDED",
+    "LambdaEvent",
+    "allowed_names",
+    "event_problems",
+    "with_overrides",
+]
 
 ALLOW_LIST_VARIABLE = "EVENT_OVERRIDABLE_SETTINGS"
 DRY_RUN = "DRY_RUN"
+EVENT_KEY = "settings"  # the one key of a Lambda event that holds overrides
+# Once case, width, spaces, invisible characters and punctuation are set
+# aside, a key that holds "setting" (job_settings, Settings_v2) or is one
+# slip (a letter added, removed, changed or swapped) from "settings" is taken
+# for a misspelt one. No key of an AWS event envelope comes close.
+NEAR_MISS_EDITS = 1
 GUARDED = frozenset(
     {
         "ENVIRONMENT",
@@ -66,60 +89,121 @@ def allowed_names(env: Mapping[str, str], known: frozenset[str]) -> frozenset[st
     return names
 
 
+@dataclass(frozen=True)
+class LambdaEvent:
+    """A Lambda event as the runtime gave it: its ``settings`` are the overrides."""
+
+    event: object
+
+
+def event_problems(event: Mapping[object, object]) -> list[str]:
+    """The keys of an event that look like a ``settings`` key the run would
+    not read: a near miss at the top level, or any settings-like key one
+    level down (EventBridge puts a custom event's fields under ``detail``)."""
+    problems: list[str] = []
+    for key, value in event.items():
+        if key == EVENT_KEY:
+            continue
+        if _looks_like_settings(key):
+            problems.append(
+                f"event key {_quoted(key)}: is not {EVENT_KEY!r} but looks like it; only "
+                f"the key spelt exactly {EVENT_KEY!r} is read, and ignoring this one would "
+                "run without what it asks for"
+            )
+        if isinstance(value, Mapping):
+            problems += [
+                f"event key {_quoted(key)} holds {_quoted(inner)}: settings are read only "
+                f"from the event's top-level {EVENT_KEY!r} key"
+                for inner in value
+                if inner == EVENT_KEY or _looks_like_settings(inner)
+            ]
+    return problems
+
+
 def with_overrides(
     env: Mapping[str, str], overrides: object, job_settings: Sequence[Setting]
 ) -> Mapping[str, str]:
     """Return ``env`` with the allowed ``overrides`` laid over it, or raise
-    ConfigError naming every variable refused (and then nothing is applied)."""
+    ConfigError naming every variable refused (and then nothing is applied).
+
+    ``overrides`` maps variable names to values, or is a ``LambdaEvent``
+    whose ``settings`` do (see ``event_problems`` for what refuses an event).
+    """
     known = frozenset(name for setting in (*COMMON_SETTINGS, *job_settings) for name in setting.env)
-    allowed = allowed_names(env, known)
+    problems: list[str] = []
+    if isinstance(overrides, LambdaEvent):
+        if not isinstance(overrides.event, Mapping):
+            kind = type(overrides.event).__name__
+            raise ConfigError([f"event: must be a JSON object, got {kind}"])
+        problems += event_problems(overrides.event)
+        overrides = overrides.event.get(EVENT_KEY)
+    try:
+        allowed = allowed_names(env, known)
+    except ConfigError as error:
+        raise ConfigError([*problems, *error.problems]) from None
     if overrides is None:
+        if problems:
+            raise ConfigError(problems)
         return env
     if not isinstance(overrides, Mapping):
-        raise ConfigError([f"settings override: must be an object, got {type(overrides).__name__}"])
+        kind = type(overrides).__name__
+        raise ConfigError([*problems, f"settings override: must be an object, got {kind}"])
     merged = dict(env)
-    problems: list[str] = []
-    for name, value in overrides.items():
-        text = _text(value)
-        problem = _refusal(str(name), text, env, known, allowed)
+    for key, value in overrides.items():
+        name = key if isinstance(key, str) else _quoted(key)
+        text, problem = _refusal(name, value, env, known, allowed)
         if problem:
             problems.append(f"{name}: {problem}")
-        else:
-            merged[str(name)] = str(text)
+        elif text is not None:
+            merged[name] = text
     if problems:
         raise ConfigError(problems)
     return merged
 
 
 def _text(value: object) -> str | None:
+    """An override's value as the environment would hold it, or None for a
+    value no variable can hold (a list, an object)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str | int | float):
+    if isinstance(value, int):
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python writes out (4,300 by default)
+            return None
+    if isinstance(value, str | float):
         return str(value)
     return None
 
 
 def _refusal(
     name: str,
-    text: str | None,
+    value: object,
     env: Mapping[str, str],
     known: frozenset[str],
     allowed: frozenset[str],
-) -> str | None:
-    """Why this override is refused, or None when it may apply."""
+) -> tuple[str | None, str | None]:
+    """The override's text and why it is refused (None when it may apply)."""
     if name not in known:
-        return "is not a setting of this script"
+        return None, "is not a setting of this script"
     if name in GUARDED:
-        return "is decided by the deployment; an event can never change it"
+        return None, "is decided by the deployment; an event can never change it"
+    text = _text(value)
     if text is None:
-        return "must be text, a number or true/false"
+        if isinstance(value, int):
+            limit = sys.get_int_max_str_digits()
+            return None, f"is a whole number of more than {limit} digits; no setting takes one"
+        return None, "must be text, a number or true/false"
     if not text.strip():
-        return "must not be empty (an empty value would replace the function's own)"
+        return None, "must not be empty (an empty value would replace the function's own)"
     if name == DRY_RUN:
-        return _dry_run_refusal(text, env)
+        return text, _dry_run_refusal(text, env)
     if name not in allowed:
-        return f"an event may not set it (the deployment's {ALLOW_LIST_VARIABLE} does not name it)"
-    return None
+        return (
+            None,
+            f"an event may not set it (the deployment's {ALLOW_LIST_VARIABLE} does not name it)",
+        )
+    return text, None
 
 
 def _dry_run_refusal(text: str, env: Mapping[str, str]) -> str | None:
@@ -137,3 +221,39 @@ def _dry_run_refusal(text: str, env: Mapping[str, str]) -> str | None:
     if function_dry_run:
         return "an event may not apply while the function is in dry-run"
     return None
+
+
+def _looks_like_settings(key: object) -> bool:
+    """Whether ``key`` is ``settings`` but for case, width (fullwidth,
+    mathematical letters), spaces, invisible characters, punctuation, words
+    around it, or ``NEAR_MISS_EDITS`` typing slips."""
+    if not isinstance(key, str):
+        return False
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", key).casefold())
+    letters = "".join(char for char in folded if char.isalnum())
+    if EVENT_KEY[:-1] in letters:
+        return True
+    if abs(len(letters) - len(EVENT_KEY)) > NEAR_MISS_EDITS:
+        return False
+    return _edits(letters, EVENT_KEY) <= NEAR_MISS_EDITS
+
+
+def _edits(first: str, second: str) -> int:
+    """How many letters to add, remove, change or swap with the next to turn
+    ``first`` into ``second`` (optimal string alignment distance)."""
+    before: list[int] = []
+    previous = list(range(len(second) + 1))
+    for i, a in enumerate(first, 1):
+        row = [i]
+        for j, b in enumerate(second, 1):
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == second[j - 2] and first[i - 2] == b:
+                cost = min(cost, before[j - 2] + 1)
+            row.append(cost)
+        before, previous = previous, row
+    return previous[-1]
+
+
+def _quoted(key: object) -> str:
+    """A key as a message names it: quoted, escapes shown, a long one cut short."""
+    return validate.shown(key) if isinstance(key, str) else f"<a key of type {type(key).__name__}>"

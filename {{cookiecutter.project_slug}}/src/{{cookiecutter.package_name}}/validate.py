@@ -30,6 +30,7 @@ __all__ = [
     "role_arn",
     "role_name",
     "s3_prefix",
+    "shown",
     "sns_topic_arn",
     "target_accounts",
 ]
@@ -61,11 +62,53 @@ _MFA_SERIAL = re.compile(
     "arn:" + _PARTITION + ":iam::[0-9]{12}:mfa/[/" + _IAM_NAME_CHARS + "]{1,512}|[A-Z0-9]{9,32}"
 )
 _URL_SCHEMES = ("http", "https")
+# An endpoint URL, checked as botocore checks it before it makes a client
+# (``botocore.utils.is_valid_endpoint_url`` or ``is_valid_ipv6_endpoint_url``),
+# and a little stricter: what passes here, botocore takes (the generated
+# tests prove it against botocore's own check). The host is a DNS name
+# (labels of letters, digits and hyphens, 1 to 63 long, neither starting
+# nor ending with a hyphen; 255 characters at most, a trailing dot counted)
+# or a bracketed IPv6 address as RFC 3986 writes one, without a zone id.
+_URL_TEXT = re.compile(r"[!-~]*")  # printable ASCII: no space, control or other script
+_AUTHORITY = re.compile(r"(?P<host>\[[^\[\]]*\]|[^:\[\]]*)(?::(?P<port>[0-9]*))?")
+_HOST_MAX = 255
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_DNS_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
+_H16 = "[0-9a-f]{1,4}"  # (joined as plain strings: each {n} count reads as written)
+_DEC_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_LS32 = "(?:" + _H16 + ":" + _H16 + "|" + _DEC_OCTET + "(?:\\." + _DEC_OCTET + "){3})"
+
+
+def _groups(count: str) -> str:
+    """``count`` (a regex count: "2", "0,3") groups of 16 bits, each with its colon."""
+    return "(?:" + _H16 + ":){" + count + "}"
+
+
+# RFC 3986's nine forms: groups before "::" (at most 7 in all), groups after it.
+_IPV6 = re.compile(
+    "|".join(
+        (
+            _groups("6") + _LS32,
+            "::" + _groups("5") + _LS32,
+            "(?:" + _H16 + ")?::" + _groups("4") + _LS32,
+            "(?:" + _groups("0,1") + _H16 + ")?::" + _groups("3") + _LS32,
+            "(?:" + _groups("0,2") + _H16 + ")?::" + _groups("2") + _LS32,
+            "(?:" + _groups("0,3") + _H16 + ")?::" + _H16 + ":" + _LS32,
+            "(?:" + _groups("0,4") + _H16 + ")?::" + _LS32,
+            "(?:" + _groups("0,5") + _H16 + ")?::" + _H16,
+            "(?:" + _groups("0,6") + _H16 + ")?::",
+        )
+    )
+)
+# RFC 3986 path characters: unreserved, sub-delims, ":", "@", "/" and %XX escapes.
+_URL_PATH = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*")
+_PORT_MAX = 65535
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP_ADDRESS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")  # "formatted as an IP address"
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _PREFIX_MAX_BYTES = 1024
+_SHOWN_MAX = 80  # how much of a value an error message quotes
 _BLANKS = " \t"  # what may surround a number: spaces and tabs, nothing a person cannot see
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
@@ -87,11 +130,22 @@ def boolean(raw: str) -> bool:
 
 def integer(raw: str, *, minimum: int, maximum: int) -> int:
     """A whole number in ASCII digits; ``int()`` alone would also take
-    ``3_0``, ``+30`` and other scripts' digits, which no person means."""
+    ``3_0``, ``+30`` and other scripts' digits, which no person means.
+
+    A number with more digits than the bounds have is refused by its length:
+    ``int()`` refuses text of more than 4,300 digits with an error of its
+    own, and no setting takes a number that long.
+    """
     text = raw.strip(_BLANKS)
     if not _WHOLE_NUMBER.fullmatch(text):
-        raise InvalidValue(f"must be a whole number (digits 0-9), got {raw!r}")
-    value = int(text)
+        raise InvalidValue(f"must be a whole number (digits 0-9), got {shown(raw)}")
+    negative = text.startswith("-")
+    digits = text.lstrip("-").lstrip("0") or "0"
+    if len(digits) > len(str(max(abs(minimum), abs(maximum)))):
+        raise InvalidValue(
+            f"must be from {minimum} to {maximum}, got a number of {len(digits)} digits"
+        )
+    value = -int(digits) if negative else int(digits)
     if not minimum <= value <= maximum:
         raise InvalidValue(f"must be from {minimum} to {maximum}, got {value}")
     return value
@@ -102,10 +156,10 @@ def number(raw: str, *, minimum: float, maximum: float) -> float:
     part; ``nan``, ``inf``, exponents and underscores are refused."""
     text = raw.strip(_BLANKS)
     if not _DECIMAL.fullmatch(text):
-        raise InvalidValue(f"must be a number (digits 0-9 and a decimal point), got {raw!r}")
-    value = float(text)
+        raise InvalidValue(f"must be a number (digits 0-9 and a decimal point), got {shown(raw)}")
+    value = float(text)  # digits past a float's range read as inf, refused below
     if not minimum <= value <= maximum:  # also false for nan
-        raise InvalidValue(f"must be from {minimum:g} to {maximum:g}, got {raw.strip()!r}")
+        raise InvalidValue(f"must be from {minimum:g} to {maximum:g}, got {shown(raw.strip())}")
     return value
 
 
@@ -123,24 +177,61 @@ def region(raw: str) -> str:
 
 def endpoint_url(raw: str) -> str:
     """An endpoint for every client (a local moto server, a VPC endpoint):
-    http or https, with a host, and no user name or password in it.
+    http or https, a host botocore takes, an optional port and path, and no
+    user name, password, query or fragment.
 
-    Checked as it is, spaces included: botocore reads the variable itself.
+    Checked as it is, spaces included: botocore reads the variable (or the
+    config file's ``endpoint_url``) itself, and refuses a host it cannot use
+    only when it makes the first client, with an error that is not a
+    configuration error. The rule is botocore's (see ``_IPV6`` and
+    ``_DNS_NAME``), so what passes here is what botocore takes.
     """
-    value = raw
-    expected = f"an http:// or https:// URL with a host, like http://127.0.0.1:5000, got {raw!r}"
-    if any(ord(ch) < 33 or ord(ch) == 127 for ch in value):
-        raise InvalidValue(f"must be {expected}")
+    got = f"got {shown(raw)}"
+    expected = f"must be an http:// or https:// URL with a host, like http://127.0.0.1:5000, {got}"
+    if not _URL_TEXT.fullmatch(raw):
+        raise InvalidValue(
+            "must be an http:// or https:// URL in printable ASCII with no spaces "
+            f"(a host name in another script in its xn-- form), {got}"
+        )
     try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError:
-        raise InvalidValue(f"must be {expected}") from None
-    if parts.scheme.lower() not in _URL_SCHEMES or not parts.hostname:
-        raise InvalidValue(f"must be {expected}")
-    if parts.username is not None or parts.password is not None:
+        parts = urlsplit(raw)
+    except ValueError:  # an unmatched bracket, say
+        raise InvalidValue(expected) from None
+    if parts.scheme.lower() not in _URL_SCHEMES or not parts.netloc:
+        raise InvalidValue(expected)
+    if "@" in parts.netloc:
         raise InvalidValue("must not contain a user name or password")
-    return value
+    authority = _AUTHORITY.fullmatch(parts.netloc)
+    if authority is None or not authority["host"]:
+        raise InvalidValue(expected)
+    port = (authority["port"] or "").lstrip("0")  # int() refuses 4,301 digits and more
+    if len(port) > len(str(_PORT_MAX)) or (port and int(port) > _PORT_MAX):
+        raise InvalidValue(
+            f"must be an http:// or https:// URL with a port up to {_PORT_MAX}, {got}"
+        )
+    host = authority["host"].lower()
+    if host.startswith("["):
+        if not _IPV6.fullmatch(host[1:-1]):
+            raise InvalidValue(
+                f"must be an http:// or https:// URL with an IPv6 address (no zone id) "
+                f"in its brackets, {got}"
+            )
+    elif len(host) > _HOST_MAX or not _DNS_NAME.fullmatch(host):
+        raise InvalidValue(
+            "must be an http:// or https:// URL whose host is a DNS name (labels of letters, "
+            "digits and hyphens, 1 to 63 long, no hyphen at either end; "
+            f"{_HOST_MAX} characters in all) or an IPv6 address in brackets, {got}"
+        )
+    if "?" in raw or "#" in raw:
+        raise InvalidValue(
+            f"must be an http:// or https:// URL with no query (?) or fragment (#), {got}"
+        )
+    if not _URL_PATH.fullmatch(parts.path):
+        raise InvalidValue(
+            "must be an http:// or https:// URL whose path holds only letters, digits, "
+            f"-._~!$&'()*+,;=:@/ and %XX escapes, {got}"
+        )
+    return raw
 
 
 def account_ids(raw: str) -> tuple[str, ...]:
@@ -240,6 +331,14 @@ def s3_prefix(raw: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
         raise InvalidValue(f"must not contain control characters, got {raw!r}")
     return raw
+
+
+def shown(raw: str) -> str:
+    """A value as an error message quotes it: in full, or its start and length."""
+    quoted = repr(raw)
+    if len(quoted) <= _SHOWN_MAX:
+        return quoted
+    return f"{raw[: _SHOWN_MAX // 2]!r}... ({len(raw)} characters)"
 
 
 def _matching(raw: str, pattern: re.Pattern[str], expected: str) -> str:
