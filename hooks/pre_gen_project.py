@@ -3,7 +3,9 @@
 Every answer is checked and every problem is reported at once, one
 ``ERROR: <field>: <reason>`` line each on stderr, so a person fixes all of
 them in one go. Cookiecutter deletes the half-made project folder when this
-hook exits non-zero, so a refused bake leaves nothing on disk.
+hook exits non-zero, so a refused bake leaves nothing in the output folder
+(cookiecutter has saved the answers to its replay file before any hook runs:
+that file holds the refused answers).
 
 Answers arrive as JSON rendered with ``tojson`` and are parsed as data: a
 value full of quotes or backslashes can neither break this file nor run.
@@ -65,6 +67,9 @@ SWITCHES = ("include_github_actions", "include_pre_commit", "include_dockerfile"
 SLUG_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 SLUG_MAX = 64
 PACKAGE_RE = re.compile(r"[a-z][a-z0-9_]*")
+# As long as a slug may be: a longer name makes paths the file system refuses
+# (cookiecutter would stop half-way through writing the project).
+PACKAGE_MAX = 64
 # Every partition's regions (us-east-1, us-gov-west-1, cn-north-1,
 # us-iso-east-1, eu-isoe-west-1, eusc-de-east-1): the same rule as the
 # generated validate.region, so a baked default is never refused at run time.
@@ -80,11 +85,24 @@ FREE_TEXT_MAX = 200
 # named ``hypothesis`` bakes, and its tests fail at import): the standard
 # library of every supported Python (not only the one running this hook), the
 # top-level names of everything an installed project's environment holds,
-# and the names below. A module only some supported Pythons have (3.14's
-# annotationlib, 3.11's distutils) is refused whichever Python bakes, so an
-# answer is refused or accepted alike on every machine. Both generated lists are
-# rewritten by scripts/update-shadowed-names and held true by the template's
-# tests; the hook runs from a temporary copy, so they live in this file.
+# those of a plain ``python -m venv`` environment (pip, and setuptools where
+# the Python bundles it: ``pkg_resources``), and the names below. A module
+# only some supported Pythons have (3.14's annotationlib, 3.11's distutils)
+# is refused whichever Python bakes, so an answer is refused or accepted alike
+# on every machine.
+#
+# A project (its slug is its distribution name) named like a distribution
+# its environment installs cannot be installed at all: a project
+# ``hypothesis`` whose dev extra requires Hypothesis requires itself. And the
+# slug is the project's command, installed into the virtualenv's ``bin``
+# beside the venv's own ``python`` and ``pip`` and every tool's command: a
+# project named ``python`` replaces the venv's interpreter with a script that
+# runs itself. So a slug is refused when it is the normalized name of any
+# distribution in those environments, or a file in their ``bin``.
+#
+# The generated lists are rewritten by scripts/update-shadowed-names and held
+# true by the template's tests; the hook runs from a temporary copy, so they
+# live in this file.
 
 # BEGIN generated STDLIB_NAMES (scripts/update-shadowed-names)
 # The standard library's module names in Python 3.11-3.14.
@@ -148,14 +166,53 @@ DEPENDENCY_NAMES = frozenset(
 )
 # END generated DEPENDENCY_NAMES
 
+# BEGIN generated VENV_NAMES (scripts/update-shadowed-names)
+# The top-level import names a plain `python -m venv` environment holds
+# (pip, and setuptools where bundled), read on Python 3.11, 3.12, 3.13.
+VENV_NAMES = frozenset(
+    """
+    _distutils_hack pip pkg_resources setuptools
+    """.split()  # noqa: SIM905 (a word per name keeps the list short)
+)
+# END generated VENV_NAMES
+
+# BEGIN generated DISTRIBUTION_NAMES (scripts/update-shadowed-names)
+# The distribution names (PEP 503 normalized) of every distribution in those
+# environments: what a project cannot be named.
+DISTRIBUTION_NAMES = frozenset(
+    """
+    ast-serialize boto3 boto3-stubs botocore botocore-stubs certifi cffi cfgv cfn-lint
+    charset-normalizer cryptography distlib filelock hypothesis identify idna iniconfig jmespath
+    jsonpatch jsonpointer librt markupsafe moto mpmath mypy mypy-boto3-iam mypy-boto3-logs
+    mypy-boto3-organizations mypy-boto3-s3 mypy-boto3-secretsmanager mypy-boto3-sns
+    mypy-boto3-sts mypy-extensions networkx nodeenv packaging pathspec pip platformdirs pluggy
+    pre-commit py-partiql-parser pycparser pygments pytest python-dateutil python-discovery
+    pyyaml regex requests responses ruff s3transfer setuptools six sortedcontainers sympy
+    types-pyyaml types-s3transfer typing-extensions urllib3 virtualenv werkzeug xmltodict
+    """.split()  # noqa: SIM905 (a word per name keeps the list short)
+)
+# END generated DISTRIBUTION_NAMES
+
+# BEGIN generated COMMAND_NAMES (scripts/update-shadowed-names)
+# The files in those environments' bin that a slug could be named like (its
+# command would replace them): python, pip and every tool's command.
+COMMAND_NAMES = frozenset(
+    """
+    activate cffi-gen-src cfn-lint dmypy hypothesis identify-cli idna isympy jsondiff jsonpatch
+    jsonpointer mypy mypyc nodeenv normalizer pip pip3 pre-commit pygmentize pytest python
+    python3 ruff stubgen stubtest virtualenv
+    """.split()  # noqa: SIM905 (a word per name keeps the list short)
+)
+# END generated COMMAND_NAMES
+
 # The project's own folders and files on ``sys.path`` (``src``, ``tests``,
 # pytest's ``conftest``), the standard library's test package, and what
-# builds and installs the project outside its environment (the build
-# backend in its isolated build, and the installers a person's virtualenv
-# holds).
-PROJECT_NAMES = frozenset(
-    {"src", "tests", "test", "conftest", "hatchling", "pip", "setuptools", "uv"}
-)
+# builds and installs the project outside its environment: the build backend
+# (in its isolated build) and uv.
+PROJECT_NAMES = frozenset({"src", "tests", "test", "conftest", "hatchling", "uv"})
+# The distributions among them (the project's build requires the backend; a
+# project named uv would put its command where an activated venv finds uv).
+PROJECT_DISTRIBUTIONS = frozenset({"hatchling", "uv"})
 
 # BEGIN generated DEFAULT_IGNORABLE (scripts/update-ignorable-ranges)
 # Default_Ignorable_Code_Point, as DerivedCoreProperties-15.0.0.txt lists it
@@ -206,16 +263,19 @@ def default_ignorable(point: int) -> bool:
     return any(first <= point <= last for first, last in DEFAULT_IGNORABLE)
 
 
+def noncharacter(point: int) -> bool:
+    """Whether a code point is one of Unicode's 66 noncharacters."""
+    return 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE
+
+
 def unprintable(value: str) -> str | None:
     """Describe the first character that is not visible, printable text, if any."""
     for position, char in enumerate(value, 1):
         point = ord(char)
         category = unicodedata.category(char)
-        noncharacter = 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE
         invisible = default_ignorable(point)
-        if category in REFUSED_CATEGORIES or noncharacter or invisible:
-            default = "a control character" if category == "Cc" else "unassigned"
-            found = f"U+{point:04X} ({unicodedata.name(char, default)}) at character {position}"
+        if category in REFUSED_CATEGORIES or noncharacter(point) or invisible:
+            found = f"U+{point:04X} ({code_point_name(char)}) at character {position}"
             if invisible:
                 found += (
                     ", an invisible character "
@@ -223,6 +283,22 @@ def unprintable(value: str) -> str | None:
                 )
             return found
     return None
+
+
+def code_point_name(char: str) -> str:
+    """A code point's Unicode name, or what it is when it has none."""
+    category = unicodedata.category(char)
+    if name := unicodedata.name(char, ""):
+        return name
+    if category == "Cc":
+        return "a control character"
+    if category == "Cs":
+        # Python turns each byte of invalid UTF-8 (in a command line, say)
+        # into one of these, U+DC80 to U+DCFF.
+        return "a lone surrogate, not a character: invalid UTF-8 arrives as one"
+    if noncharacter(ord(char)):
+        return "a noncharacter"
+    return "unassigned"
 
 
 def check_free_text(value: object) -> str | None:
@@ -235,7 +311,7 @@ def check_free_text(value: object) -> str | None:
     return None
 
 
-def check_slug(value: object) -> str | None:
+def check_slug_form(value: object) -> str | None:
     if not isinstance(value, str) or not SLUG_RE.fullmatch(value):
         return (
             f"{value!r} must be lowercase letters, digits and single hyphens, "
@@ -246,17 +322,42 @@ def check_slug(value: object) -> str | None:
     return None
 
 
+def check_slug(value: object) -> str | None:
+    if (reason := check_slug_form(value)) is not None:
+        return reason
+    assert isinstance(value, str)
+    if distribution(value) in DISTRIBUTION_NAMES | PROJECT_DISTRIBUTIONS:
+        return (
+            f"{value!r} is the name of a distribution the project's environment installs "
+            "(its dependencies, tests or tools): a project of that name could not be "
+            "installed, it would require itself"
+        )
+    if value in COMMAND_NAMES:
+        return (
+            f"{value!r} is the name of a command the project's virtualenv holds (its "
+            "python, pip or a tool's command): the project's command would replace it"
+        )
+    return None
+
+
+def distribution(name: str) -> str:
+    """A distribution name as installers compare them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def check_package(value: object) -> str | None:
     if not isinstance(value, str) or not PACKAGE_RE.fullmatch(value):
         return (
             f"{value!r} must be a lowercase Python identifier "
             "(letters, digits, underscores, starting with a letter)"
         )
+    if len(value) > PACKAGE_MAX:
+        return f"must be at most {PACKAGE_MAX} characters, got {len(value)}"
     if keyword.iskeyword(value):
         return f"{value!r} is a Python keyword"
     if value in STDLIB_NAMES or value in sys.stdlib_module_names:
         return f"{value!r} would shadow the standard library module of that name"
-    if (name := installed_as(value, DEPENDENCY_NAMES | PROJECT_NAMES)) is not None:
+    if (name := installed_as(value, DEPENDENCY_NAMES | VENV_NAMES | PROJECT_NAMES)) is not None:
         return (
             f"{value!r} would shadow the module {name}, "
             "which the project, its tests or its tools import"
@@ -344,8 +445,10 @@ def derived_from_bad_slug(answers: Mapping[str, Any], bad_slug: bool) -> bool:
 def bad_answers(answers: Mapping[str, Any]) -> dict[str, str]:
     """Map each bad answer's field to its reason, in field order.
 
-    A package name left to be derived from a bad slug is not reported again:
-    fixing the slug fixes it.
+    A package name derived from a malformed slug is not reported again:
+    fixing the slug fixes it. One derived from a well-formed slug that is
+    refused (``hypothesis``, a distribution the environment installs) is
+    checked on its own, so both problems of the name are reported at once.
     """
     found = {}
     for field, check in CHECKS.items():
@@ -353,7 +456,10 @@ def bad_answers(answers: Mapping[str, Any]) -> dict[str, str]:
         if reason is not None:
             found[field] = reason
     if derived_from_bad_slug(answers, "project_slug" in found):
-        found.pop("package_name", None)
+        if check_slug_form(answers.get("project_slug")) is not None:
+            found.pop("package_name", None)
+        elif "package_name" in found:
+            found["package_name"] += " (it is project_slug with - as _: a new slug gives a new one)"
     return found
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import json
-import re
 from typing import Any
 
 import pytest
 
+from . import environment_names
 from .combinations import TEMPLATE, Combination, installable
 
 
@@ -34,37 +33,28 @@ def test_project_passes_its_own_tests_lint_and_types(
     project.run(bin_dir / "mypy")
 
 
-# What the venv's own interpreter prints: each top-level import name and the
-# distributions that provide it.
-TOP_LEVEL_PROBE = (
-    "import importlib.metadata as m, json; print(json.dumps(m.packages_distributions()))"
-)
-
-
 @pytest.mark.parametrize("combination", installable(), ids=lambda combo: combo.id)
-def test_the_hook_refuses_every_import_name_the_environment_holds(
+def test_the_hook_refuses_every_name_the_environment_holds(
     installed: Any, combination: Combination
 ) -> None:
     """A package named like anything the project's environment installs (its
-    dependencies, test and tool dependencies, and theirs) would shadow it: the
-    hook's generated list holds every such name. A dependency added without
-    running scripts/update-shadowed-names fails here."""
+    dependencies, test and tool dependencies, and theirs) would shadow it; a
+    slug named like one of its distributions could not install (the project
+    would require itself), like a file in its bin would replace it. The hook's
+    generated lists hold every such name. A dependency added without running
+    scripts/update-shadowed-names fails here."""
     project = installed(combination)
-    done = project.run(project.venv_bin / "python", "-c", TOP_LEVEL_PROBE)
-    own = project.path.name  # the project's own distribution (its slug)
-    names = {
-        name
-        for name, distributions in json.loads(done.stdout).items()
-        if name.isidentifier() and any(canonical(d) != own for d in distributions)
-    }
-    assert "pytest" in names
-    assert "hypothesis" in names
-    missing = names - hook_names("DEPENDENCY_NAMES")
-    assert not missing, f"run scripts/update-shadowed-names: {sorted(missing)} not refused"
-
-
-def canonical(distribution: str) -> str:
-    return re.sub(r"[-_.]+", "-", distribution).lower()
+    names = environment_names.read(project.path / ".venv", project.path.name)
+    assert {"pytest", "hypothesis"} <= names.imports
+    assert {"pytest", "hypothesis", "pyyaml", "python-dateutil"} <= names.distributions
+    assert {"python", "pytest", "ruff"} <= names.commands
+    update = "run scripts/update-shadowed-names"
+    missing = names.imports - hook_names("DEPENDENCY_NAMES")
+    assert not missing, f"{update}: modules {sorted(missing)} not refused"
+    missing = names.distributions - hook_names("DISTRIBUTION_NAMES")
+    assert not missing, f"{update}: distributions {sorted(missing)} not refused"
+    missing = names.commands - hook_names("COMMAND_NAMES")
+    assert not missing, f"{update}: commands {sorted(missing)} not refused"
 
 
 def hook_names(constant: str) -> frozenset[str]:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,6 +22,7 @@ from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 from jinja2 import Environment, StrictUndefined
 
+from . import environment_names
 from .combinations import HOSTILE_TEXT, interpreter
 from .conftest import TEMPLATE
 
@@ -45,7 +47,27 @@ BAD_ANSWERS = [
     ("project_slug", "my--script", "single hyphens"),
     ("project_slug", "my_script", "lowercase letters, digits and single hyphens"),
     ("project_slug", "a" * 65, "at most 64"),
+    # a distribution the environment installs: the project would require itself
+    ("project_slug", "hypothesis", "'hypothesis' is the name of a distribution the project's"),
+    ("project_slug", "pytest", "is the name of a distribution"),
+    ("project_slug", "ruff", "is the name of a distribution"),
+    ("project_slug", "boto3", "is the name of a distribution"),
+    ("project_slug", "pyyaml", "is the name of a distribution"),
+    ("project_slug", "python-dateutil", "is the name of a distribution"),
+    ("project_slug", "boto3-stubs", "is the name of a distribution"),
+    ("project_slug", "types-pyyaml", "is the name of a distribution"),
+    ("project_slug", "cfn-lint", "is the name of a distribution"),
+    ("project_slug", "pip", "is the name of a distribution"),
+    ("project_slug", "setuptools", "is the name of a distribution"),  # python3.11 -m venv's
+    ("project_slug", "hatchling", "is the name of a distribution"),  # the build backend
+    # a command in the virtualenv's bin, which the project's command would replace
+    ("project_slug", "python", "'python' is the name of a command the project's virtualenv"),
+    ("project_slug", "python3", "is the name of a command"),
+    ("project_slug", "activate", "is the name of a command"),
+    ("project_slug", "normalizer", "is the name of a command"),
     ("package_name", "My-Pkg", "identifier"),
+    ("package_name", "a" * 65, "at most 64 characters, got 65"),
+    ("package_name", "a" * 300, "at most 64 characters, got 300"),
     ("package_name", "class", "keyword"),
     ("package_name", "json", "standard library"),
     ("package_name", "logging", "standard library"),
@@ -57,6 +79,10 @@ BAD_ANSWERS = [
     ("package_name", "pre_commit", "would shadow the module pre_commit"),
     ("package_name", "cfnlint", "would shadow the module cfnlint"),
     ("package_name", "mypy_boto3_iam", "would shadow the module mypy_boto3_iam"),
+    # what a plain `python -m venv` holds: pip, and on 3.11 setuptools
+    ("package_name", "pkg_resources", "would shadow the module pkg_resources"),
+    ("package_name", "setuptools", "would shadow the module setuptools"),
+    ("package_name", "pip", "would shadow the module pip"),
     # the standard library of every supported Python, not only the hook's own
     ("package_name", "annotationlib", "standard library module"),
     ("package_name", "compression", "standard library module"),
@@ -77,7 +103,11 @@ BAD_ANSWERS = [
     ("author_name", "zero\u200bwidth", "U+200B (ZERO WIDTH SPACE)"),
     ("author_name", "joiner\u200d", "U+200D (ZERO WIDTH JOINER)"),
     ("author_name", "\ufeffbom", "U+FEFF"),
-    ("author_name", "not a char \uffff", "U+FFFF"),
+    ("author_name", "not a char \uffff", "U+FFFF (a noncharacter) at character 12"),
+    ("author_name", "not a char \ufdd0", "U+FDD0 (a noncharacter)"),
+    # invalid UTF-8 in a command line reaches Python as lone surrogates
+    ("project_name", "bad\udcffbyte", "U+DCFF (a lone surrogate, not a character"),
+    ("description", "\ud800", "U+D800 (a lone surrogate"),
     # default-ignorable code points of every category, not only format characters
     ("project_name", "\u3164", "U+3164 (HANGUL FILLER) at character 1, an invisible character"),
     ("project_name", "a\u034fb", "U+034F (COMBINING GRAPHEME JOINER) at character 2"),
@@ -180,28 +210,100 @@ def test_hostile_text_is_parsed_as_data_not_code(tmp_path: Path) -> None:
     assert not (tmp_path / "pwned").exists()
 
 
-@pytest.mark.parametrize(
-    "context",
-    [
-        {"project_name": ""},
-        {"project_slug": "Bad Slug", "package_name": "pkg"},
-        {"package_name": "json"},
+def isolated_config(tmp_path: Path) -> Path:
+    """A cookiecutter config whose replay and clone folders are under tmp_path,
+    so a test's bakes leave the user's ~/.cookiecutter_replay alone."""
+    config = tmp_path / "cookiecutter-config.yaml"
+    config.write_text(
+        f"replay_dir: {json.dumps(str(tmp_path / 'replay'))}\n"
+        f"cookiecutters_dir: {json.dumps(str(tmp_path / 'cookiecutters'))}\n"
+    )
+    return config
+
+
+# (answers, the fields refused)
+REFUSED_BAKES = [
+    ({"project_name": ""}, ["project_name", "project_slug"]),
+    ({"project_slug": "Bad Slug", "package_name": "pkg"}, ["project_slug"]),
+    ({"package_name": "json"}, ["package_name"]),
+    (
         {"aws_region": "nowhere", "allowed_account_ids": "1234", "author_email": "nope"},
-    ],
-    ids=lambda context: ",".join(context),
+        ["author_email", "aws_region", "allowed_account_ids"],
+    ),
+    # cookiecutter would stop half-way, the file system refusing so long a path
+    ({"package_name": "a" * 300}, ["package_name"]),
+    # named like a distribution the environment installs: it would require itself
+    (
+        {"project_name": "Proj hypothesis", "project_slug": "hypothesis", "package_name": "ok"},
+        ["project_slug"],
+    ),
+    ({"project_name": "pyyaml"}, ["project_slug"]),
+    ({"project_name": "python-dateutil"}, ["project_slug"]),
+    ({"project_name": "boto3-stubs"}, ["project_slug"]),
+    ({"project_name": "types-pyyaml"}, ["project_slug"]),
+    ({"project_name": "cfn-lint", "deploy_target": "lambda"}, ["project_slug"]),
+    # its command would replace the virtualenv's own python
+    ({"project_name": "Python"}, ["project_slug"]),
+    # setuptools' module, in every `python3.11 -m venv`
+    ({"project_name": "Pkg Resources"}, ["package_name"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("context", "fields"),
+    REFUSED_BAKES,
+    ids=[",".join(f"{k}={v}" for k, v in c.items())[:40] for c, _ in REFUSED_BAKES],
 )
-def test_refused_bake_leaves_nothing_on_disk(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str], context: dict[str, str]
+def test_refused_bake_leaves_nothing_in_the_output_dir(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], context: dict[str, str], fields: list[str]
 ) -> None:
     output = tmp_path / "out"
     output.mkdir()
     with pytest.raises(FailedHookException):
-        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output), extra_context=context)
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(output),
+            extra_context=context,
+            config_file=str(isolated_config(tmp_path)),
+        )
     assert list(output.iterdir()) == []
     reported = error_lines(capfd.readouterr().err)
-    for field in context:
-        if field != "package_name" or context[field] == "json":
-            assert any(line.startswith(f"ERROR: {field}: ") for line in reported), field
+    assert [line.split(":")[1].strip() for line in reported] == fields
+
+
+def test_a_refused_bake_s_answers_are_in_cookiecutter_s_replay_file(tmp_path: Path) -> None:
+    """What the README says of a refused bake: nothing lands in the output
+    folder, but cookiecutter saves the answers to its replay file before any
+    hook runs, so the refused answers replace the last good bake's there (no
+    hook can keep the old file: it is overwritten before the first one runs)."""
+    config = isolated_config(tmp_path)
+    output = tmp_path / "out"
+    good = cookiecutter(
+        str(TEMPLATE),
+        no_input=True,
+        output_dir=str(output),
+        config_file=str(config),
+        extra_context={"project_name": "Good Tool"},
+    )
+    (replay,) = (tmp_path / "replay").iterdir()
+    assert json.loads(replay.read_text())["cookiecutter"]["project_name"] == "Good Tool"
+    with pytest.raises(FailedHookException):
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(output),
+            config_file=str(config),
+            extra_context={"project_name": "Refused Tool", "package_name": "json"},
+        )
+    assert [path.name for path in output.iterdir()] == [Path(good).name]
+    assert json.loads(replay.read_text())["cookiecutter"]["package_name"] == "json"
+    with pytest.raises(FailedHookException):  # --replay bakes the refused answers
+        cookiecutter(str(TEMPLATE), replay=True, output_dir=str(output), config_file=str(config))
+    assert [path.name for path in output.iterdir()] == [Path(good).name]
+    readme = " ".join((TEMPLATE / "README.md").read_text(encoding="utf-8").split())
+    assert "nothing is written to the output folder" in readme
+    assert "its replay file (`~/.cookiecutter_replay/<template>.json`) holds the refused" in readme
 
 
 SWITCH_OFF = {
@@ -404,6 +506,47 @@ def test_a_bad_slug_is_reported_once_not_again_as_its_package_name(tmp_path: Pat
     assert fields == ["project_slug", "package_name"]
 
 
+def test_a_name_refused_as_slug_and_as_package_reports_both_and_the_rerun_asks_for_a_slug(
+    tmp_path: Path,
+) -> None:
+    """``hypothesis`` is a distribution (the slug) and a module (the package
+    derived from it): both are reported, and the command the refusal prints
+    keeps neither, so adding a new slug bakes with a new package too."""
+    output = tmp_path / "out"
+    env = {**os.environ, "COOKIECUTTER_CONFIG": str(isolated_config(tmp_path))}
+    refused = subprocess.run(
+        [
+            *(sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE)),
+            *("--output-dir", str(output), "project_name=hypothesis"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode != 0
+    slug_line, package_line = error_lines(refused.stderr)
+    assert slug_line.startswith("ERROR: project_slug: 'hypothesis' is the name of a distribution")
+    assert package_line.startswith("ERROR: package_name: 'hypothesis' would shadow the module")
+    assert "project_slug with - as _" in package_line
+    command = rerun_line(refused.stderr)
+    assert "project_slug=" not in command
+    assert "package_name=" not in command
+    assert "project_name=hypothesis" in command
+    fixed = subprocess.run(
+        ["bash", "-c", command + " project_slug=hypothesis-tool"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert fixed.returncode == 0, fixed.stderr
+    recorded = json.loads((output / "hypothesis-tool" / ".cookiecutter.json").read_text())
+    assert recorded["package_name"] == "hypothesis_tool"
+
+
 # B looks as random as a real commit id does: entropy high enough for a
 # secret scanner's hex detector.
 COMMIT_A, COMMIT_B = "a" * 40, "9f3ab7c1e2d84f6b0a5c3e7d9b1f2a4c6e8d0b3f"
@@ -575,3 +718,41 @@ def test_a_name_that_differs_from_an_installed_one_only_in_case_is_refused() -> 
     assert HOOK.installed_as("pil", frozenset({"PIL", "yaml"})) == "PIL"
     assert HOOK.installed_as("yaml", frozenset({"PIL", "yaml"})) == "yaml"
     assert HOOK.installed_as("pillow", frozenset({"PIL", "yaml"})) is None
+
+
+def test_the_hook_refuses_every_name_a_plain_venv_holds(tmp_path: Path) -> None:
+    """A generated README has people make ``python3.X -m venv .venv``, which holds
+    pip, and on 3.11 setuptools too (``pkg_resources``, ``_distutils_hack``):
+    the uv virtualenvs the install tests make hold neither. A project named
+    like one of their modules fails at import; like their distributions, it
+    cannot install; like a file in their bin, its command replaces it."""
+    found = [version for version in HOOK.PYTHON_VERSIONS if interpreter(version)]
+    assert "3.11" in found  # the one that bundles setuptools
+    for version in found:
+        python = interpreter(version)
+        assert python is not None
+        venv = tmp_path / version
+        subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
+        names = environment_names.read(venv)
+        assert "pip" in names.imports
+        assert {"python", "python3", "pip", "activate"} <= names.commands
+        if version == "3.11":
+            assert {"pkg_resources", "setuptools", "_distutils_hack"} <= names.imports
+        update = f"python{version}: run scripts/update-shadowed-names"
+        assert names.imports <= HOOK.VENV_NAMES, (update, names.imports - HOOK.VENV_NAMES)
+        missing = names.distributions - HOOK.DISTRIBUTION_NAMES
+        assert not missing, (update, missing)
+        assert names.commands <= HOOK.COMMAND_NAMES, (update, names.commands - HOOK.COMMAND_NAMES)
+
+
+def test_the_build_backend_is_refused_as_a_package_and_as_a_slug() -> None:
+    """The project's build requires its backend: it is not in the installed
+    environment, so the hook names it by hand. A new backend fails here."""
+    pyproject = (TEMPLATE / "{{cookiecutter.project_slug}}" / "pyproject.toml").read_text()
+    section = "[build-system]" + pyproject.split("\n[build-system]")[1].split("\n[")[0]
+    build = tomllib.loads(section)["build-system"]
+    backend = build["build-backend"].split(".")[0]
+    assert backend in HOOK.PROJECT_NAMES
+    for requirement in build["requires"]:
+        name = environment_names.normalized(re.split(r"[ <>=!~;\[]", requirement)[0])
+        assert name in HOOK.PROJECT_DISTRIBUTIONS | HOOK.DISTRIBUTION_NAMES, requirement

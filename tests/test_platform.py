@@ -389,6 +389,51 @@ DUPLICATE_KEYS = {
             "(YAML keeps the last one without a word): keep one"
         ],
     ),
+    # YAML types them apart, the Python dict the file becomes holds one
+    "typed apart, one key to Python": (
+        'default_context:\n  aws_region: "eu-west-1"\n'
+        'abbreviations:\n  1: "a"\n  1.0: "b"\n  true: "c"\n',
+        [
+            "abbreviations.1: given twice (as 1 and 1.0, which Python reads as one key), "
+            "on lines 4 and 5 (YAML keeps the last one without a word): keep one",
+            "abbreviations.1: given twice (as 1 and true, which Python reads as one key), "
+            "on lines 4 and 6 (YAML keeps the last one without a word): keep one",
+        ],
+    ),
+    "a merge given twice": (
+        'default_context:\n  <<: {aws_region: "eu-west-1"}\n  author_name: "T"\n'
+        '  <<: {deploy_target: "lambda"}\n',
+        [
+            "default_context.<<: given twice, on lines 2 and 4 (which merged value wins is "
+            "easy to misread): merge once, from a list: <<: [*first, *second]"
+        ],
+    ),
+    "a key two merges bring in": (
+        "default_context:\n"
+        '  <<: [{aws_region: "eu-west-1"}, {aws_region: "eu-west-2"}]\n'
+        '  author_name: "T"\n',
+        [
+            "default_context.aws_region: brought in by two << merges, on line 2 "
+            "(columns 9 and 36) (YAML takes the first merged map's, which is easy to "
+            "misread): keep it in one, or set it in this mapping"
+        ],
+    ),
+    "a key two merges given twice bring in": (
+        'base: &base {aws_region: "eu-west-1"}\n'
+        "default_context:\n"
+        "  <<: *base\n"
+        '  author_name: "T"\n'
+        '  <<: {aws_region: "eu-west-2"}\n',
+        [
+            "default_context.<<: given twice, on lines 3 and 5 (which merged value wins is "
+            "easy to misread): merge once, from a list: <<: [*first, *second]",
+            "default_context.aws_region: brought in by two << merges, on lines 1 and 5 "
+            "(YAML takes the first merged map's, which is easy to misread): "
+            "keep it in one, or set it in this mapping",
+            "base: not a cookiecutter setting (abbreviations, cookiecutters_dir, "
+            "default_context, replay_dir)",
+        ],
+    ),
 }
 
 
@@ -403,15 +448,32 @@ def test_org_defaults_checker_refuses_a_key_given_twice_at_every_level(
     assert done.stderr.splitlines() == [f"ERROR: {org_file}: {error}" for error in errors]
 
 
-def test_org_defaults_checker_lets_a_merged_key_be_overridden(tmp_path: Path) -> None:
-    """Keys a ``<<`` merge brings in are meant to be overridden: not given twice."""
+MERGES_THAT_ARE_CLEAR = {
+    # keys a << merge brings in are meant to be overridden: not given twice
+    "overridden": 'default_context: &org\n  aws_region: "eu-west-1"\n'
+    'abbreviations:\n  <<: {gh: "a"}\n  gh: "https://github.com/{0}.git"\n',
+    # two merges bring it in, and the mapping sets it: no doubt which wins
+    "two merges, overridden": "default_context:\n"
+    '  <<: [{aws_region: "eu-west-1"}, {aws_region: "eu-west-2"}]\n'
+    '  aws_region: "eu-west-3"\n',
+    # one map merged through two paths brings in one key, not two
+    "one map, two paths": 'abbreviations:\n  base: &base {gh: "a"}\n'
+    '  other: &other {<<: *base, gl: "b"}\n  all: {<<: [*base, *other]}\n'
+    'default_context:\n  aws_region: "eu-west-1"\n',
+    # a mapping that holds itself, through an alias, is checked once
+    "recursive": 'abbreviations: &self\n  gh: "a"\n  again: [*self]\n'
+    "  more: {<<: *self}\n"
+    'default_context:\n  aws_region: "eu-west-1"\n',
+}
+
+
+@pytest.mark.parametrize("text", MERGES_THAT_ARE_CLEAR.values(), ids=list(MERGES_THAT_ARE_CLEAR))
+def test_org_defaults_checker_lets_a_clear_merge_pass(tmp_path: Path, text: str) -> None:
     org_file = tmp_path / "org-defaults.yaml"
-    org_file.write_text(
-        'default_context: &org\n  aws_region: "eu-west-1"\n'
-        'abbreviations:\n  <<: {gh: "a"}\n  gh: "https://github.com/{0}.git"\n'
-    )
+    org_file.write_text(text)
     done = check_org_defaults(org_file)
     assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
 
 
 def test_cookiecutter_keeps_the_last_of_a_key_given_twice_without_a_word(

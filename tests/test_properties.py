@@ -70,12 +70,17 @@ def slug_ok(value: str) -> bool:
         and set(value) <= set(string.ascii_lowercase + string.digits + "-")
         and "--" not in value
         and not value.endswith("-")
+        # no distribution the environment installs (it would require itself),
+        # nor a file in its bin (the project's command would replace it)
+        and value not in hook().DISTRIBUTION_NAMES
+        and value not in hook().PROJECT_DISTRIBUTIONS
+        and value not in hook().COMMAND_NAMES
     )
 
 
 def package_ok(value: str) -> bool:
     return (
-        bool(value)
+        0 < len(value) <= 64
         and value[0] in string.ascii_lowercase
         and set(value) <= set(string.ascii_lowercase + string.digits + "_")
         and not keyword.iskeyword(value)
@@ -84,12 +89,23 @@ def package_ok(value: str) -> bool:
         # what the environment installs and the project's own folders, also
         # where only case differs
         and value not in {name.casefold() for name in hook().DEPENDENCY_NAMES}
+        and value not in hook().VENV_NAMES  # pip, and setuptools on 3.11
         and value not in hook().PROJECT_NAMES
     )
 
 
 @MANY
-@given(st.text(alphabet=string.ascii_letters + string.digits + "-_. ", max_size=70))
+@given(
+    st.one_of(
+        st.text(alphabet=string.ascii_letters + string.digits + "-_. ", max_size=70),
+        st.sampled_from(
+            [
+                *("hypothesis", "pyyaml", "python-dateutil", "boto3-stubs", "pip", "setuptools"),
+                *("hatchling", "python", "python3", "activate", "normalizer", "cfn-lint"),
+            ]
+        ),
+    )
+)
 def test_hook_slug_rule(value: str) -> None:
     found = problems_for("project_slug", value)
     assert (found == []) is slug_ok(value), (value, found)
@@ -105,6 +121,7 @@ def test_hook_slug_rule(value: str) -> None:
                 *sorted(keyword.kwlist),
                 *("json", "os", "boto3", "tests", "moto", "hypothesis", "cprofile"),
                 *("annotationlib", "distutils", "pre_commit", "pytest"),
+                *("pkg_resources", "setuptools", "pip", "a" * 64, "a" * 65, "a" * 300),
             ]
         ),
     )
