@@ -154,14 +154,16 @@ STDLIB_NAMES = frozenset(
 DEPENDENCY_NAMES = frozenset(
     """
     _cffi_backend _hypothesis_ftz_detector _hypothesis_globals _hypothesis_pytestplugin _pytest
-    _yaml ast_serialize boto3 botocore certifi cffi cfgv cfnlint charset_normalizer cryptography
-    dateutil dist distlib filelock hypothesis identify idna iniconfig isympy jmespath jsonpatch
-    jsonpatch_cli jsonpointer librt markupsafe moto mpmath mypy mypy_boto3_iam mypy_boto3_logs
+    _yaml annotated_types ast_serialize attr attrs boto3 botocore certifi cffi cfgv cfnlint
+    charset_normalizer cryptography dateutil dist distlib filelock hypothesis identify idna
+    iniconfig isympy jmespath jsonpatch jsonpatch_cli jsonpointer jsonschema
+    jsonschema_specifications librt markupsafe moto mpmath mypy mypy_boto3_iam mypy_boto3_logs
     mypy_boto3_organizations mypy_boto3_s3 mypy_boto3_secretsmanager mypy_boto3_sns
     mypy_boto3_sts mypy_extensions mypyc networkx nodeenv packaging pathspec platformdirs pluggy
-    pre_commit py py_partiql_parser pycparser pygments pytest python_discovery regex requests
-    responses ruff s3transfer six sortedcontainers sympy typing_extensions urllib3 virtualenv
-    werkzeug xmltodict yaml
+    pre_commit py py_partiql_parser pycparser pydantic pydantic_core pygments pytest
+    python_discovery referencing regex requests responses rpds ruff s3transfer samtranslator six
+    sortedcontainers sympy typing_extensions typing_inspection urllib3 virtualenv werkzeug
+    xmltodict yaml
     """.split()  # noqa: SIM905 (a word per name keeps the list short)
 )
 # END generated DEPENDENCY_NAMES
@@ -181,14 +183,16 @@ VENV_NAMES = frozenset(
 # environments: what a project cannot be named.
 DISTRIBUTION_NAMES = frozenset(
     """
-    ast-serialize boto3 boto3-stubs botocore botocore-stubs certifi cffi cfgv cfn-lint
-    charset-normalizer cryptography distlib filelock hypothesis identify idna iniconfig jmespath
-    jsonpatch jsonpointer librt markupsafe moto mpmath mypy mypy-boto3-iam mypy-boto3-logs
+    annotated-types ast-serialize attrs aws-sam-translator boto3 boto3-stubs botocore
+    botocore-stubs certifi cffi cfgv cfn-lint charset-normalizer cryptography distlib filelock
+    hypothesis identify idna iniconfig jmespath jsonpatch jsonpointer jsonschema
+    jsonschema-specifications librt markupsafe moto mpmath mypy mypy-boto3-iam mypy-boto3-logs
     mypy-boto3-organizations mypy-boto3-s3 mypy-boto3-secretsmanager mypy-boto3-sns
     mypy-boto3-sts mypy-extensions networkx nodeenv packaging pathspec pip platformdirs pluggy
-    pre-commit py-partiql-parser pycparser pygments pytest python-dateutil python-discovery
-    pyyaml regex requests responses ruff s3transfer setuptools six sortedcontainers sympy
-    types-pyyaml types-s3transfer typing-extensions urllib3 virtualenv werkzeug xmltodict
+    pre-commit py-partiql-parser pycparser pydantic pydantic-core pygments pytest
+    python-dateutil python-discovery pyyaml referencing regex requests responses rpds-py ruff
+    s3transfer setuptools six sortedcontainers sympy types-pyyaml types-s3transfer
+    typing-extensions typing-inspection urllib3 virtualenv werkzeug xmltodict
     """.split()  # noqa: SIM905 (a word per name keeps the list short)
 )
 # END generated DISTRIBUTION_NAMES
@@ -199,8 +203,8 @@ DISTRIBUTION_NAMES = frozenset(
 COMMAND_NAMES = frozenset(
     """
     activate cffi-gen-src cfn-lint dmypy hypothesis identify-cli idna isympy jsondiff jsonpatch
-    jsonpointer mypy mypyc nodeenv normalizer pip pip3 pre-commit pygmentize pytest python
-    python3 ruff stubgen stubtest virtualenv
+    jsonpointer jsonschema mypy mypyc nodeenv normalizer pip pip3 pre-commit pygmentize pytest
+    python python3 ruff stubgen stubtest virtualenv
     """.split()  # noqa: SIM905 (a word per name keeps the list short)
 )
 # END generated COMMAND_NAMES
