@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 __all__ = [
     "MESSAGE",
+    "discard_stdout",
     "is_closed_output_error",
     "output_closed",
     "set_stop_callback",
@@ -66,7 +67,7 @@ def output_closed(*, silence_stdout: bool = True) -> None:
     if callable(on_closed):
         on_closed()  # first: the stop must be requested before anyone reads the line below
     if silence_stdout:
-        _silence_stdout()
+        discard_stdout()
     try:
         sys.stderr.write(MESSAGE + "\n")
         sys.stderr.flush()
@@ -105,7 +106,7 @@ def _wait_for_reader_to_leave() -> None:
             return  # fd 1 was closed in this process: a write will tell
 
 
-def _silence_stdout() -> None:
+def discard_stdout() -> None:
     """Point fd 1 at /dev/null, so buffered lines and later writes land somewhere."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
