@@ -144,27 +144,37 @@ def test_a_log_that_cannot_be_written_stops_the_run_before_any_aws_call_with_exi
     ]
 
 
+@pytest.mark.parametrize(
+    ("mode", "made"), [("--apply", "changes were made"), ("--dry-run", "no change was made")]
+)
 def test_a_log_that_fails_mid_run_stops_it_before_the_next_change(
-    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    made: str,
 ) -> None:
-    """Any job: one that counts each change it makes, and checks the stop between them."""
+    """Any job: one that counts each change it makes, and checks the stop
+    between them. A dry run changes nothing, whatever it counted."""
     changes = next(name for name in job.Counts().as_dict() if name in CHANGE_COUNTS)
+    made_before_the_stop: list[int] = []
 
     def run(*args: Any) -> None:
         counts, stop = args[3], args[4]
         for _ in range(3):
             stop.check()
             setattr(counts, changes, getattr(counts, changes) + 1)
+            made_before_the_stop.append(1)
             logging.getLogger(job.__name__).info("changed one")
 
     monkeypatch.setattr(job, "run", run)
     stdout = full_disk(after="changed one")
     monkeypatch.setattr(sys, "stdout", stdout)
-    assert main(["--apply"], {**os.environ, **JOB_ENV}) == ExitCode.OUTPUT_FAILED
+    assert main([mode], {**os.environ, **JOB_ENV}) == ExitCode.OUTPUT_FAILED
+    assert len(made_before_the_stop) == 1
     assert "run started" in stdout.getvalue()  # the log worked until the first change
     assert capsys.readouterr().err.splitlines() == [
-        "error: the log could not be written ([Errno 28] No space left on device); "
-        "changes were made (exit 8)"
+        f"error: the log could not be written ([Errno 28] No space left on device); {made} (exit 8)"
     ]
     monkeypatch.setattr(sys, "stdout", io.StringIO())
     capsys.readouterr()

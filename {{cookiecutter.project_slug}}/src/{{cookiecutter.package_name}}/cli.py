@@ -181,10 +181,13 @@ def _answered(done: SystemExit | AnswerNotWritten, stop: StopRequest) -> ExitCod
     signal that came meanwhile 130 or 143.
     """
     if isinstance(done, AnswerNotWritten):
+        ours = closed_output.is_process_stdout(sys.stdout)
         if closed_output.is_closed_output_error(done.error):
-            closed_output.output_closed()  # one line on stderr; requests the stop below
+            # One line on stderr; requests the stop read below.
+            closed_output.output_closed(silence_stdout=ours)
         else:
-            closed_output.discard_stdout()  # nothing left to fail as the process exits
+            if ours:
+                closed_output.discard_stdout()  # nothing left to fail as the process exits
             reason = " ".join(str(done).split())
             error = OutputFailed("standard output", reason, changes_made=False)
             tell_output_failed(ExitCode.OUTPUT_FAILED, error)

@@ -98,11 +98,12 @@ class _LinesHandler(logging.Handler):
 
     def _gone(self) -> None:
         self._closed = True
-        closed_output.output_closed(silence_stdout=self._stream is None)
+        silence = self._stream is None and closed_output.is_process_stdout(sys.stdout)
+        closed_output.output_closed(silence_stdout=silence)
 
     def _failed(self, stream: IO[str], error: Exception) -> None:
         self._closed = True
-        if _is_process_stdout(stream):
+        if closed_output.is_process_stdout(stream):
             # What is still buffered goes to /dev/null: the interpreter's
             # last flush must not fail (exit 120) or print a traceback.
             closed_output.discard_stdout()
@@ -115,13 +116,6 @@ class _LinesHandler(logging.Handler):
             sys.stderr.flush()
         except (OSError, ValueError, AttributeError):
             pass
-
-
-def _is_process_stdout(stream: IO[str]) -> bool:
-    try:
-        return stream.fileno() == 1
-    except (OSError, ValueError, AttributeError):  # a buffer in memory, or closed
-        return False
 
 
 def setup(
