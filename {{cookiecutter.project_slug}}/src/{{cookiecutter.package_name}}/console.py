@@ -28,7 +28,7 @@ as Python itself does. SIGTERM is always answered.
 """
 
 try:  # the first statement: from here on, no signal prints a traceback
-    import _signal  # type: ignore[import-not-found]  # the interpreter's own; typeshed has no stub
+    import _signal  # type: ignore[import-not-found,unused-ignore]  # no stub in typeshed
     import os
     import sys
 
