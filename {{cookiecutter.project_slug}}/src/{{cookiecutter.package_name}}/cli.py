@@ -6,9 +6,9 @@ into exit codes (with ``exit_codes``) and that writes the summary line.
 it as is), and ``main`` returns its exit code to the console script
 (``console``), which returns it to the process. Everything below them
 raises. Two ends do not return: a signal that comes before ``execute`` has
-begun is answered by ``console`` with 130/143 and no summary, and an end
-forced by the watchdog (below) leaves through ``process_exit``, with the
-code chosen here.
+begun (or after it has returned) is answered by ``console`` with 130/143
+and no summary (or after it), and an end forced by the watchdog (below)
+leaves through ``process_exit``, with the code chosen here.
 
 boto3 is imported only once the settings are valid, so ``--help``,
 ``--version`` and every configuration error answer at once.
