@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,6 +63,18 @@ def keys_in(bucket: str, account: str = ACCOUNT) -> set[str]:
     from moto.s3.models import s3_backends
 
     return set(s3_backends[account]["global"].buckets[bucket].keys.keys())
+
+
+def sigint_at_default() -> None:
+    """For ``preexec_fn``: start the child with SIGINT at its default, as a
+    terminal starts a command, however this suite was started.
+
+    A suite started with SIGINT ignored (a shell script's ``cmd &``, some CI
+    launchers) passes that on to every child, and the baked CLI keeps an
+    ignored SIGINT ignored (its README, "Signals"): a test that sends one as
+    Ctrl-C would then see nothing happen.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:

@@ -17,7 +17,17 @@ from typing import Any
 
 import pytest
 
-from .e2e import ACCOUNT, SLUG, Run, assert_contract, base_env, keys_in, s3_client, seed
+from .e2e import (
+    ACCOUNT,
+    SLUG,
+    Run,
+    assert_contract,
+    base_env,
+    keys_in,
+    s3_client,
+    seed,
+    sigint_at_default,
+)
 from .fault_proxy import BlackHole, FaultPlan, FaultProxy
 
 EXPIRED = 2500
@@ -185,6 +195,7 @@ def test_signals_stop_cleanly_with_true_counts_and_a_rerun_finishes(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=sigint_at_default,
         )
         assert proxy.first_delete.wait(60), "the run never reached its first delete"
         time.sleep(0.05)  # let that batch be in flight

@@ -1,8 +1,11 @@
-"""The baked CLI's output as a real process: a closed pipe, a terminal, secrets.
+"""The baked CLI's output as a real process: a closed pipe, a full disk, an
+ASCII-only stdout, a terminal, secrets.
 
 A closed stdout must stop the work (exit 141, one line on stderr, no
-traceback); a terminal gets readable text and a pipe JSON lines; no secret
-reaches the output at DEBUG, whatever its shape.
+traceback); any other failure to write the log too, before the next change
+(exit 8, one line on stderr saying whether changes were made); an ASCII-only
+stdout gets escapes, never a lost line; a terminal gets readable text and a
+pipe JSON lines; no secret reaches the output at DEBUG, whatever its shape.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 import os
 import pty
 import re
+import resource
 import select
 import subprocess
 import threading
@@ -21,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from .e2e import ACCOUNT, SLUG, Run, assert_contract, base_env, keys_in, seed
+from .e2e import ACCOUNT, SLUG, Run, assert_contract, base_env, keys_in, sealed_env, seed
 from .fault_proxy import FaultPlan, FaultProxy, operation_kind
 
 CLOSED_MESSAGE = "error: standard output was closed; stopping the run (exit 141)"
@@ -38,6 +42,22 @@ class GatedProxy(FaultProxy):
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         path, _, query = request.path.partition("?")
         if operation_kind(request.command, path, query) != "query_api":
+            self.held.set()
+            self.release.wait(120)
+        super().handle(request)
+
+
+@dataclass
+class SecondDeleteHeld(FaultProxy):
+    """Holds the second DeleteObjects until ``release`` is set."""
+
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        path, _, query = request.path.partition("?")
+        kind = operation_kind(request.command, path, query)
+        if kind == "delete_objects" and self.seen["delete_objects"] == 1:
             self.held.set()
             self.release.wait(120)
         super().handle(request)
@@ -118,6 +138,130 @@ def test_a_stdout_closed_from_the_start_changes_nothing(
     assert code == 141
     assert process.stderr.read().splitlines() == [CLOSED_MESSAGE]
     assert set(expired) <= keys_in(bucket)
+
+
+def full_disk_line(reason: str, made: str) -> str:
+    return f"error: the log could not be written ({reason}); {made} (exit 8)"
+
+
+def test_a_full_disk_stops_the_run_before_any_change_with_exit_8(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    expired = [f"temp/{index:05d}.log" for index in range(1500)]
+    seed(bucket, expired, age_days=90)
+    with FaultProxy(endpoint) as proxy, Path("/dev/full").open("w") as full:
+        env = {**base_env(project, proxy.url, tmp_path), "S3_BUCKET": bucket}
+        process = start(project, env, "--apply", stdout=full)
+        assert process.stderr is not None
+        code = process.wait(120)
+        stderr = process.stderr.read()
+    assert code == 8
+    made = "no change was made"
+    assert stderr.splitlines() == [full_disk_line("[Errno 28] No space left on device", made)]
+    assert proxy.seen["delete_objects"] == 0
+    assert set(expired) <= keys_in(bucket)
+
+
+def test_a_log_that_fails_mid_run_stops_it_before_its_next_delete(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    """The log file may grow no more once the second batch is on its way (a
+    file size limit: EFBIG, as a full disk's ENOSPC): that batch settles, no
+    third is sent, and the line on stderr says changes were made."""
+    expired = [f"temp/{index:05d}.log" for index in range(3000)]  # three batches
+    seed(bucket, expired, age_days=90)
+    log = tmp_path / "run.log"
+    with SecondDeleteHeld(endpoint) as proxy, log.open("w") as out:
+        env = {
+            **base_env(project, proxy.url, tmp_path),
+            "S3_BUCKET": bucket,
+            "MAX_WORKERS": "1",  # one batch in flight at a time
+            "LOG_LEVEL": "DEBUG",  # a line for each call, so the failure shows at once
+        }
+        process = start(project, env, "--apply", stdout=out)
+        assert process.stderr is not None
+        try:
+            assert proxy.held.wait(60), "the run never sent its second batch"
+            size = log.stat().st_size
+            resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (size, size))
+        finally:
+            proxy.release.set()
+        code = process.wait(120)
+        stderr = process.stderr.read()
+    assert code == 8, stderr
+    assert stderr.splitlines() == [full_disk_line("[Errno 27] File too large", "changes were made")]
+    assert proxy.seen["delete_objects"] == 2
+    assert len(set(expired) & keys_in(bucket)) == 1000
+    assert json.loads(log.read_text().splitlines()[0])["message"] == "run started"
+
+
+# How stdout ends up unable to carry every character, and what it is then.
+NARROW_STDOUTS = {
+    "PYTHONIOENCODING=ascii": ({"PYTHONIOENCODING": "ascii"}, "ascii"),
+    "PYTHONIOENCODING=latin-1": ({"PYTHONIOENCODING": "latin-1"}, "latin-1"),
+    "C locale, UTF-8 mode off": ({"LC_ALL": "C", "PYTHONUTF8": "0"}, "ascii"),
+}
+
+
+@pytest.mark.parametrize("stdout", NARROW_STDOUTS)
+def test_an_output_that_cannot_encode_a_key_gets_escapes_and_every_line(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path, stdout: str
+) -> None:
+    """The non-ASCII setting (where the locale can read it) and keys come
+    out as JSON escapes that read back as the same text."""
+    env_for_stdout, encoding = NARROW_STDOUTS[stdout]
+    prefix = "temp/\u00fcn\u00ef \U0001f680 \u65e5\u672c/"
+    keys = [f"{prefix}{index}.log" for index in range(3)]
+    seed(bucket, keys, age_days=90)
+    env = {**base_env(project, endpoint, tmp_path), "S3_BUCKET": bucket, **env_for_stdout}
+    if "LC_ALL" not in env_for_stdout:  # the C locale could not read it back from the variable
+        env["S3_PREFIX"] = prefix
+    done = subprocess.run(
+        [str(project.venv_bin / SLUG)], env=env, capture_output=True, timeout=120, check=False
+    )
+    assert done.stderr == b""  # no "--- Logging error ---"
+    run = Run(subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(encoding)))
+    assert_contract(run, 0)
+    if "S3_PREFIX" in env:
+        started = next(line for line in run.lines if line["message"] == "run started")
+        assert started["settings"]["prefix"] == prefix
+    assert {line["key"] for line in run.lines if line["message"] == "would delete"} == set(keys)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"]])
+def test_help_and_version_on_a_full_closed_or_ascii_stdout_never_print_a_traceback(
+    project: Any, tmp_path: Path, argv: list[str]
+) -> None:
+    command = [str(project.venv_bin / SLUG), *argv]
+    env = sealed_env(project.venv_bin, tmp_path)
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run(
+            command, env=env, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    assert done.returncode == 8
+    assert done.stderr.splitlines() == [
+        "error: standard output could not be written ([Errno 28] No space left on device); "
+        "no change was made (exit 8)"
+    ]
+    closed = subprocess.run(
+        command,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert closed.returncode == 141
+    assert closed.stderr.splitlines() == [CLOSED_MESSAGE]
+    ascii_only = subprocess.run(
+        command,
+        env={**env, "PYTHONIOENCODING": "ascii"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (ascii_only.returncode, ascii_only.stderr) == (0, "")
+    assert ascii_only.stdout
 
 
 def run_at_terminal(

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .e2e import SLUG, base_env
+from .e2e import SLUG, base_env, sealed_env, sigint_at_default
 from .fault_proxy import Trickle
 
 SAFETY_NET = 180  # seconds; a run that takes this long has hung
@@ -43,6 +43,7 @@ class Process:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=sigint_at_default,
         )
         self.lines: list[dict[str, Any]] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -188,42 +189,177 @@ def test_a_second_signal_during_a_hung_call_forces_a_summary(
     assert "KeyboardInterrupt" not in stderr
 
 
-IMPORT_HOOK = """
-import os, signal, sys
+# A test-only sitecustomize: it runs before the console script's first
+# line, and makes the process send itself a signal at a chosen point, the
+# moment it looks for a module (SIGNAL_AT, a module name), or as the
+# interpreter exits ("<exit>", after every exit handler of the run). With
+# RECORD_IMPORTS it only writes down the module names, in order: the points.
+START_HOOK = """
+import atexit
+import os
+import sys
 
-MODULE, SIGNAL = sys.argv[1], int(sys.argv[2])
-sys.argv[1:] = []
+AT = os.environ.get("SIGNAL_AT", "")
+SIGNAL = int(os.environ.get("SIGNAL_NUMBER", "0"))
+RECORD = os.environ.get("RECORD_IMPORTS", "")
 
-class SignalOnImport:
+
+class Points:
     def find_spec(self, name, path=None, target=None):
-        if name == MODULE:
+        if RECORD:
+            with open(RECORD, "a", encoding="utf-8") as record:
+                record.write(name + "\\n")
+        elif name == AT:
             os.kill(os.getpid(), SIGNAL)
         return None
 
-sys.meta_path.insert(0, SignalOnImport())
-from {package}.console import main
-sys.exit(main())
+
+sys.meta_path.insert(0, Points())
+if AT == "<exit>":
+    atexit.register(os.kill, os.getpid(), SIGNAL)
 """
+EXIT = "<exit>"
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-@pytest.mark.parametrize("module", ["config", "logs", "cli"])
-def test_a_signal_while_the_run_is_imported_exits_cleanly(
-    project: Any, endpoint: str, tmp_path: Path, module: str, sig: signal.Signals, code: int
-) -> None:
-    """The signal comes while the console script imports the run's modules,
-    before any handler of the run is installed."""
-    env = {**base_env(project, endpoint, tmp_path), "S3_BUCKET": "some-bucket"}
-    program = IMPORT_HOOK.format(package=PACKAGE)
-    done = subprocess.run(
-        [str(project.venv_bin / "python"), "-c", program, f"{PACKAGE}.{module}", str(int(sig))],
-        env=env,
+@pytest.fixture(scope="module")
+def start_hook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("start-hook")
+    (folder / "sitecustomize.py").write_text(START_HOOK, encoding="utf-8")
+    return folder
+
+
+def signalled(
+    project: Any, start_hook: Path, argv: list[str], env: dict[str, str], **popen: Any
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv,
+        env={**env, "PYTHONPATH": str(start_hook)},
         cwd=project.path,
         capture_output=True,
         text=True,
         timeout=SAFETY_NET,
         check=False,
+        **{"preexec_fn": sigint_at_default, **popen},
+    )
+
+
+@pytest.fixture(scope="module")
+def start_up_points(
+    project: Any, start_hook: Path, tmp_path_factory: pytest.TempPathFactory
+) -> list[str]:
+    """Every module the console script looks for once the package's console
+    module is found, in order, for ``--version``: the start-up, the run's
+    handler going in, the version looked up. Before it, only the import
+    system looking for the package runs, which no code of the package can
+    reach."""
+    record = tmp_path_factory.mktemp("points") / "imports"
+    env = {**sealed_env(project.venv_bin, record.parent), "RECORD_IMPORTS": str(record)}
+    done = signalled(project, start_hook, [str(project.venv_bin / SLUG), "--version"], env)
+    assert done.returncode == 0, done.stderr
+    names = record.read_text(encoding="utf-8").split()
+    return names[names.index(f"{PACKAGE}.console") + 1 :]
+
+
+def chosen(points: list[str]) -> list[tuple[str, signal.Signals]]:
+    """Each of the package's own modules and every third other one, with the
+    two signals in turn; the process's exit with both."""
+    picked = [
+        name for index, name in enumerate(points) if name.startswith(PACKAGE) or index % 3 == 0
+    ]
+    signals = (signal.SIGINT, signal.SIGTERM)
+    return [(name, signals[index % 2]) for index, name in enumerate(picked)] + [
+        (EXIT, signal.SIGINT),
+        (EXIT, signal.SIGTERM),
+    ]
+
+
+def test_a_signal_at_any_point_of_start_up_or_exit_ends_with_its_code_and_no_traceback(
+    project: Any, start_hook: Path, start_up_points: list[str], tmp_path: Path
+) -> None:
+    """From the console script's first line (once the package is found) to the
+    process's end: SIGINT exits 130, SIGTERM 143, nothing on stderr."""
+    assert f"{PACKAGE}.cli" in start_up_points
+    assert "importlib.metadata" in start_up_points  # looked up after the run's handler is in
+    command = [str(project.venv_bin / SLUG), "--version"]
+    failures = []
+    for point, sig in chosen(start_up_points):
+        env = {
+            **sealed_env(project.venv_bin, tmp_path),
+            "SIGNAL_AT": point,
+            "SIGNAL_NUMBER": str(int(sig)),
+        }
+        done = signalled(project, start_hook, command, env)
+        if done.returncode != 128 + sig or done.stderr:
+            failures.append((point, sig.name, done.returncode, done.stderr[-300:]))
+    assert failures == []
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("point", [f"{PACKAGE}.cli", f"{PACKAGE}.logs", EXIT])
+def test_python_dash_m_answers_a_signal_the_same_way(
+    project: Any, start_hook: Path, tmp_path: Path, point: str, sig: signal.Signals, code: int
+) -> None:
+    """``python -m``: the package's ``__main__`` imports the console module first."""
+    env = {
+        **sealed_env(project.venv_bin, tmp_path),
+        "SIGNAL_AT": point,
+        "SIGNAL_NUMBER": str(int(sig)),
+    }
+    done = signalled(
+        project, start_hook, [str(project.venv_bin / "python"), "-m", PACKAGE, "--version"], env
     )
     assert done.returncode == code, done.stderr
-    assert "Traceback" not in done.stderr
-    assert done.stdout == ""  # the run never began
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_after_the_summary_ends_the_process_quietly_with_its_code(
+    project: Any,
+    endpoint: str,
+    bucket: str,
+    start_hook: Path,
+    tmp_path: Path,
+    sig: signal.Signals,
+    code: int,
+) -> None:
+    """The run is over (its summary written, with exit 0) when the signal
+    comes, as the interpreter shuts down: the process still ends quietly."""
+    env = {
+        **base_env(project, endpoint, tmp_path),
+        "S3_BUCKET": bucket,
+        "SIGNAL_AT": EXIT,
+        "SIGNAL_NUMBER": str(int(sig)),
+    }
+    done = signalled(project, start_hook, [str(project.venv_bin / SLUG)], env)
+    assert done.returncode == code, done.stderr
+    assert done.stderr == ""
+    summary = json.loads(done.stdout.splitlines()[-1])
+    assert (summary["message"], summary["exit_code"]) == ("run finished", 0)
+
+
+def test_a_sigint_ignored_at_start_stays_ignored_and_sigterm_still_ends_the_run(
+    project: Any, start_hook: Path, tmp_path: Path
+) -> None:
+    """As a shell script's ``cmd &`` starts it: a Ctrl-C meant for the script
+    leaves the run alone (README, "Signals")."""
+    command = [str(project.venv_bin / SLUG), "--version"]
+    for point in (f"{PACKAGE}.cli", "importlib.metadata", EXIT):
+        env = {**sealed_env(project.venv_bin, tmp_path), "SIGNAL_AT": point, "SIGNAL_NUMBER": "2"}
+        ignored = signalled(
+            project,
+            start_hook,
+            command,
+            env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
+        assert (ignored.returncode, ignored.stderr) == (0, ""), point
+        assert ignored.stdout.startswith(f"{SLUG} ")
+        env["SIGNAL_NUMBER"] = str(int(signal.SIGTERM))
+        terminated = signalled(
+            project,
+            start_hook,
+            command,
+            env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
+        assert (terminated.returncode, terminated.stderr) == (143, ""), point

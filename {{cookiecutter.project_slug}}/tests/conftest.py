@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,24 @@ class CliRun:
 
     def messages(self) -> list[str]:
         return [line["message"] for line in self.lines]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def sigint_as_at_a_terminal() -> Iterator[None]:
+    """Tests send SIGINT as Ctrl-C at a terminal would, however pytest was started.
+
+    A shell script's ``pytest &`` (and some CI launchers) starts it with
+    SIGINT ignored, and the run keeps an ignored SIGINT ignored (README,
+    "Signals"): without this, every test that sends one would fail there.
+    """
+    if signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(autouse=True)

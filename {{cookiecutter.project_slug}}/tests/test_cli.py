@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import signal
 import subprocess
@@ -17,6 +19,7 @@ from {{ cookiecutter.package_name }} import (
     signals,
 )
 from {{ cookiecutter.package_name }}.cli import (
+    CHANGE_COUNTS,
     ExitCode,
     exit_code_for,
     main,
@@ -106,6 +109,118 @@ def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--version"], {}) == 0
     slug = "{{ cookiecutter.project_slug }}"
     assert capsys.readouterr().out.startswith(f"{slug} ")
+
+
+class _Failing(io.StringIO):
+    """A stdout whose writes fail with ``error`` once a line contains ``after``."""
+
+    def __init__(self, error: OSError, after: str = "") -> None:
+        super().__init__()
+        self.error = error
+        self.after = after
+
+    def write(self, text: str) -> int:
+        if self.after in text:
+            raise self.error
+        return super().write(text)
+
+
+def full_disk(after: str = "") -> _Failing:
+    return _Failing(OSError(28, "No space left on device"), after)
+
+
+def test_a_log_that_cannot_be_written_stops_the_run_before_any_aws_call_with_exit_8(
+    aws: None,
+    api_calls: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "stdout", full_disk())
+    assert main(["--apply"], {**os.environ, **JOB_ENV}) == ExitCode.OUTPUT_FAILED
+    assert api_calls == []
+    assert capsys.readouterr().err.splitlines() == [
+        "error: the log could not be written ([Errno 28] No space left on device); "
+        "no change was made (exit 8)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mode", "made"), [("--apply", "changes were made"), ("--dry-run", "no change was made")]
+)
+def test_a_log_that_fails_mid_run_stops_it_before_the_next_change(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    made: str,
+) -> None:
+    """Any job: one that counts each change it makes, and checks the stop
+    between them. A dry run changes nothing, whatever it counted."""
+    changes = next(name for name in job.Counts().as_dict() if name in CHANGE_COUNTS)
+    made_before_the_stop: list[int] = []
+
+    def run(*args: Any) -> None:
+        counts, stop = args[3], args[4]
+        for _ in range(3):
+            stop.check()
+            setattr(counts, changes, getattr(counts, changes) + 1)
+            made_before_the_stop.append(1)
+            logging.getLogger(job.__name__).info("changed one")
+
+    monkeypatch.setattr(job, "run", run)
+    stdout = full_disk(after="changed one")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main([mode], {**os.environ, **JOB_ENV}) == ExitCode.OUTPUT_FAILED
+    assert len(made_before_the_stop) == 1
+    assert "run started" in stdout.getvalue()  # the log worked until the first change
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: the log could not be written ([Errno 28] No space left on device); {made} (exit 8)"
+    ]
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    capsys.readouterr()
+
+
+def test_every_starter_counts_its_changes_under_a_name_exit_8_reads() -> None:
+    assert CHANGE_COUNTS & job.Counts().as_dict().keys()
+
+
+UNWRITTEN: dict[str, tuple[OSError, ExitCode, str]] = {
+    "full": (
+        OSError(28, "No space left on device"),
+        ExitCode.OUTPUT_FAILED,
+        "error: standard output could not be written ([Errno 28] No space left on device); "
+        "no change was made (exit 8)",
+    ),
+    "closed": (
+        BrokenPipeError(32, "Broken pipe"),
+        ExitCode.OUTPUT_CLOSED,
+        "error: standard output was closed; stopping the run (exit 141)",
+    ),
+}
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["--print-iam-policy"]])
+@pytest.mark.parametrize("stdout", UNWRITTEN)
+def test_an_answer_that_cannot_be_written_exits_with_one_line_and_no_traceback(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    stdout: str,
+) -> None:
+    error, code, line = UNWRITTEN[stdout]
+    monkeypatch.setattr(sys, "stdout", _Failing(error))
+    assert main(argv, {}) == code
+    assert capsys.readouterr().err.splitlines() == [line]
+
+
+def test_help_on_an_ascii_only_stdout_escapes_what_it_cannot_encode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="ascii"))
+    monkeypatch.setattr(job, "DESCRIPTION", "Nettoie les journaux \u2014 caf\u00e9 \U0001f680")
+    assert main(["--help"], {}) == 0
+    assert "Nettoie les journaux \\u2014 caf\\u00e9 \\U0001f680" in raw.getvalue().decode("ascii")
 
 
 def test_missing_credentials_exit_2(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -216,6 +331,18 @@ def test_first_signal_requests_a_stop_and_a_second_forces_the_end() -> None:
     finally:
         restore()
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_ignored_sigint_stays_ignored_and_sigterm_is_answered() -> None:
+    """A shell script's ``cmd &`` starts the run with SIGINT ignored (README, "Signals")."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    restore = signals.stop_on_first_signal(StopRequest(), lambda _: None)
+    try:
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        assert callable(signal.getsignal(signal.SIGTERM))
+    finally:
+        restore()
+        signal.signal(signal.SIGINT, before)
 
 
 def test_python_dash_m_runs_the_same_cli() -> None:

@@ -300,17 +300,75 @@ def test_a_closed_output_stops_the_run_once_without_tracebacks(
     logs.setup("INFO", "r", io.StringIO())
 
 
-def test_other_write_errors_are_reported_as_logging_does(
+class _FullDisk(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_any_other_write_failure_stops_the_run_once_without_tracebacks(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Full(io.StringIO):
-        def write(self, text: str) -> int:
-            raise OSError(28, "No space left on device")
+    monkeypatch.setattr(logging, "raiseExceptions", True)  # as outside tests
+    closed: list[str] = []
+    failed: list[str] = []
+    log = logs.setup(
+        "INFO",
+        "r",
+        _FullDisk(),
+        on_output_closed=lambda: closed.append("stop"),
+        on_output_failed=failed.append,
+    )
+    for index in range(50):
+        log.info("line %d", index)
+    assert failed == ["[Errno 28] No space left on device"]  # once: the run stops
+    assert closed == []
+    assert capsys.readouterr().err == ""  # the runtime says it once, at the end (exit 8)
+    logs.setup("INFO", "r", io.StringIO())
 
+
+def test_a_write_failure_with_no_run_to_stop_is_one_line_on_stderr(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(logging, "raiseExceptions", True)
-    calls: list[str] = []
-    log = logs.setup("INFO", "r", Full(), on_output_closed=lambda: calls.append("stop"))
-    log.info("one")
-    assert calls == []
-    assert "Logging error" in capsys.readouterr().err
+    log = logs.setup("INFO", "r", _FullDisk())
+    for index in range(5):
+        log.info("line %d", index)
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "error: the log could not be written ([Errno 28] No space left on device)"
+    ]
+    logs.setup("INFO", "r", io.StringIO())
+
+
+# Last, a lone surrogate: how Python reads an undecodable byte in a variable.
+NON_ASCII = "caf\u00e9 \u2014 \U0001f680 \u65e5\u672c \udcff"
+# Text lines at a terminal: what the encoding cannot carry, as printable() escapes it.
+AS_TEXT = {
+    "ascii": r"caf\u00e9 \u2014 \U0001f680 \u65e5\u672c \udcff",
+    "latin-1": "caf\u00e9 " + r"\u2014 \U0001f680 \u65e5\u672c \udcff",
+    "utf-8": "caf\u00e9 \u2014 \U0001f680 \u65e5\u672c " + r"\udcff",
+}
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "utf-8"])
+def test_an_output_that_cannot_encode_a_character_gets_an_escape_never_a_lost_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    monkeypatch.setattr(logging, "raiseExceptions", True)
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding)  # errors="strict", as PYTHONIOENCODING=ascii
+    log = logs.setup("INFO", "r", stream)
+    log.info("prefix %s", NON_ASCII, extra={"prefix": NON_ASCII})
+    stream.flush()
+    text = raw.getvalue().decode(encoding)
+    (entry,) = [json.loads(line) for line in text.splitlines()]
+    assert entry["message"] == f"prefix {NON_ASCII}"  # JSON reads back the very same text
+    assert entry["prefix"] == NON_ASCII
+    assert "\\udcff" in text  # never written raw, whatever the encoding
+    logs.setup("INFO", "r", stream, fmt="text")
+    log.info("prefix %s", NON_ASCII)
+    stream.flush()
+    text_line = raw.getvalue().decode(encoding).splitlines()[-1]
+    assert text_line.endswith(f" prefix {AS_TEXT[encoding]}")
+    assert capsys.readouterr().err == ""  # no "--- Logging error ---"
     logs.setup("INFO", "r", io.StringIO())

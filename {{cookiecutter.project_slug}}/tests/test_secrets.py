@@ -16,6 +16,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import boto3
 import pytest
@@ -43,11 +44,13 @@ MARKERS = st.characters(min_codepoint=0xE000, max_codepoint=0xF8FF)
 # The shapes that broke naive scrubbing: quotes, backslashes, JSON and
 # regex syntax, control characters, non-BMP text, separators.
 AWKWARD = st.sampled_from(['"', "\\", "'", "{", "}", ":", ",", "\n", "\x00", "\u2028", "😀", " "])
-# A fragment in any form: raw, as a \u escape, or as UTF-8 bytes (\xee\x80\x80).
+# A fragment in any form: raw, as a \u escape, as UTF-8 bytes (\xee\x80\x80),
+# or percent-encoded in a URL (%EE%80%80, %ee%80%80).
 LEAK = re.compile(
     r"[\ue000-\uf8ff]"
     r"|\\+u[eE][0-9a-fA-F]{3}|\\+u[fF][0-8][0-9a-fA-F]{2}"
     r"|\\+x[eE][eEfF]\\+x[89abAB]"
+    r"|%[eE][eEfF]%[89abAB]"
 )
 
 
@@ -88,6 +91,24 @@ def numbers_in(value: Any) -> Iterator[int]:
     elif isinstance(value, list):
         for item in value:
             yield from numbers_in(item)
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+
+
+def in_urls(value: str) -> set[str]:
+    """``value`` as URL builders percent-encode it, with upper- and lower-case hex."""
+    upper = {quote(value, safe=""), quote(value, safe="/"), quote_plus(value)}
+    lower = {re.sub("%[0-9A-F]{2}", lambda match: match.group().lower(), form) for form in upper}
+    return upper | lower
 
 
 def load_settings(**env: str) -> config.Settings:
@@ -134,6 +155,9 @@ def test_no_fragment_of_a_json_secret_reaches_the_output_at_debug(
     log.info("connecting with %s", value, extra={"settings": value})
     log.debug("as JSON %s", json.dumps(value), extra={"raw": json.dumps(value, ensure_ascii=False)})
     log.warning("repr %r", value)
+    for leaf in strings_in(value):
+        for form in in_urls(leaf):
+            log.info("connecting to postgresql://app:%s@db.internal:5432/app", form)
 
     output = everything(debug_output, capfd)
     assert "botocore" in output  # the wire logs were on
@@ -254,6 +278,17 @@ def test_a_text_secret_is_scrubbed_in_every_escaped_form(
         assert form not in output
         assert json.dumps(form)[1:-1] not in output
     assert output.count(redact.REDACTED) >= 4
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["p@ss:w/rd+1 é", "a/b", "x y", "\ue000", "日本/語"],  # pragma: allowlist secret
+)
+def test_a_secret_in_a_url_is_scrubbed_however_it_was_percent_encoded(password: str) -> None:
+    redact.register_secret(password)
+    for form in in_urls(password):
+        url = f"postgresql://app:{form}@db.internal:5432/app"
+        assert redact.redact(url) == f"postgresql://app:{redact.REDACTED}@db.internal:5432/app"
 
 
 def test_short_secrets_are_scrubbed_where_they_stand_alone() -> None:

@@ -13,8 +13,10 @@ from {{ cookiecutter.package_name }} import (
     job,
 )
 from {{ cookiecutter.package_name }}.errors import (
+    LOG,
     SIGPIPE,
     Interrupted,
+    OutputFailed,
 )
 from {{ cookiecutter.package_name }}.exit_codes import (
     ExitCode,
@@ -22,6 +24,7 @@ from {{ cookiecutter.package_name }}.exit_codes import (
 )
 from {{ cookiecutter.package_name }}.failure_line import (
     MEANINGS,
+    tell_output_failed,
     tell_person,
 )
 from {{ cookiecutter.package_name }}.parser import build_parser
@@ -51,6 +54,19 @@ def test_the_line_is_printed_at_a_terminal_only(code: ExitCode) -> None:
     assert line.endswith(f"(exit {int(code)})")
     assert "\x1b" not in line
     assert pipe.getvalue() == ""
+
+
+@pytest.mark.parametrize("changes_made", [True, False])
+def test_a_log_that_failed_is_told_on_stderr_at_a_terminal_or_not(changes_made: bool) -> None:
+    """The log, where everything else is said, is what failed: stderr is all there is."""
+    error = OutputFailed(LOG, "[Errno 28] No space left\non device", changes_made=changes_made)
+    for stream in (Terminal(), io.StringIO()):
+        tell_output_failed(ExitCode.OUTPUT_FAILED, error, stream)
+        made = "changes were made" if changes_made else "no change was made"
+        assert stream.getvalue().splitlines() == [
+            f"error: the log could not be written ([Errno 28] No space left\\u000aon device); "
+            f"{made} (exit 8)"
+        ]
 
 
 def test_a_failed_run_at_a_terminal_says_why_on_stderr(

@@ -6,9 +6,9 @@ into exit codes (with ``exit_codes``) and that writes the summary line.
 it as is), and ``main`` returns its exit code to the console script
 (``console``), which returns it to the process. Everything below them
 raises. Two ends do not return: a signal that comes before ``execute`` has
-begun is answered by ``console`` with 130/143 and no summary, and an end
-forced by the watchdog (below) leaves through ``process_exit``, with the
-code chosen here.
+begun (or after it has returned) is answered by ``console`` with 130/143
+and no summary (or after it), and an end forced by the watchdog (below)
+leaves through ``process_exit``, with the code chosen here.
 
 boto3 is imported only once the settings are valid, so ``--help``,
 ``--version`` and every configuration error answer at once.
@@ -25,7 +25,10 @@ when a call outlives the worst case (``timed_out``, exit 3, or 130/143
 after a first signal), or at the deadline ``execute`` was given; the
 summary is written exactly once, by whichever comes first. A closed stdout
 sets the same stop request as a first signal (``closed_output``) and ends
-in exit 141. At a terminal, every failing exit code also prints one line
+in exit 141. A log line that cannot be written for any other reason (a full
+disk) sets it too, and ends in exit 8 with one line on stderr, at a
+terminal or not, saying whether changes were made: nothing else is left to
+say it. At a terminal, every other failing exit code also prints one line
 on stderr (``failure_line``).
 """
 
@@ -41,13 +44,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import config, job, logs
-from .errors import SIGPIPE, ConfigError, StopRequest
+from . import closed_output, config, job, logs
+from .errors import LOG, SIGPIPE, ConfigError, Interrupted, OutputFailed, StopRequest
 from .exit_codes import ExitCode, exit_code_for, most_severe
-from .failure_line import tell_person
+from .failure_line import tell_output_failed, tell_person
 from .log_formats import printable
 from .overrides import with_overrides
-from .parser import build_parser
+from .parser import AnswerNotWritten, build_parser
 from .process_exit import exit_now
 from .signals import stop_on_first_signal
 from .summary import fan_out_summary
@@ -59,6 +62,9 @@ if TYPE_CHECKING:
 __all__ = ["ExitCode", "build_parser", "execute", "exit_code_for", "main", "most_severe"]
 
 SUMMARY_WRITE_SECONDS = 1.0  # how long an ending run waits for its summary to be written
+# The counts by which a job reports the changes it made (the job contract):
+# what the stderr line of exit 8 reads to say whether changes were made.
+CHANGE_COUNTS = frozenset({"changed", "deleted", "deactivated"})
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
@@ -94,11 +100,29 @@ def execute(
     def output_closed() -> None:
         stop.request(SIGPIPE)
 
+    def log_to_stdout(
+        level: str, fmt: logs.Format, colour: bool, *, watch_reader: bool = True
+    ) -> logging.Logger:
+        return logs.setup(
+            level,
+            run.run_id,
+            fmt=fmt,
+            colour=colour,
+            on_output_closed=output_closed,
+            on_output_failed=stop.request_for_output_failure,
+            watch_reader=watch_reader,
+        )
+
+    # Until the run ends and its counts can be read, a failed log write
+    # counts as changes made in an apply run: never a false "no change".
+    stop.changes_made = lambda: not run.dry_run
     # LOG_FORMAT as set while the settings are read, so that their errors
-    # come out in the format asked for; validated with the rest below.
+    # come out in the format asked for; validated with the rest below. No
+    # watch for a pipe's reader yet: ``--version | head -c1`` wrote all it
+    # had to when the reader leaves, and exits 0.
     early = env.get("LOG_FORMAT", "").strip().lower()
-    fmt, colour = logs.choose_format(early if early in config.LOG_FORMATS else "auto", env)
-    log = logs.setup("INFO", run.run_id, fmt=fmt, colour=colour, on_output_closed=output_closed)
+    early_format = logs.choose_format(early if early in config.LOG_FORMATS else "auto", env)
+    log = log_to_stdout("INFO", *early_format, watch_reader=False)
     watch = Watchdog(run.end_now, stop)
     watch.start(deadline)
     restore_signals = stop_on_first_signal(stop, watch.force)
@@ -110,31 +134,67 @@ def execute(
             args, env, job.JobSettings, job.SETTINGS, regional=job.REGIONAL
         )
         run.dry_run = settings.dry_run
-        fmt, colour = logs.choose_format(settings.log_format, env)
-        log = logs.setup(
-            settings.log_level, run.run_id, fmt=fmt, colour=colour, on_output_closed=output_closed
-        )
+        log = log_to_stdout(settings.log_level, *logs.choose_format(settings.log_format, env))
         watch.bound = settings.worst_case_call_seconds()
         results = _run(settings, job_settings, run, stop, watch)
         codes = [exit_code_for(result.error) for result in results]
         code = most_severe(codes)
         if settings.fans_out:
             run.fan_out = fan_out_summary(results, codes)
-    except SystemExit as done:  # --help and --version
+    except (SystemExit, AnswerNotWritten) as done:  # --help, --version, --print-iam-policy
         watch.close()
         restore_signals()
-        return {"exit_code": int(done.code or 0)}
+        return {"exit_code": int(_answered(done, stop))}
     except BaseException as error:  # noqa: BLE001 - every failure gets a code and a summary
         code = exit_code_for(error)
         failure = error
         _report(log, code, error)
     watch.close()
-    if code is not ExitCode.CONFIG:  # configuration errors printed theirs
-        tell_person(code, failure)
     try:
-        return run.finish(code, timed_out=stop.out_of_time and code is not ExitCode.OK)
+        return _end(run, code, failure, stop)
     finally:
         restore_signals()
+
+
+def _end(
+    run: _Run, code: ExitCode, failure: BaseException | None, stop: StopRequest
+) -> dict[str, Any]:
+    """Write the summary, tell a person what failed, and return the summary."""
+    if stop.output_failure:
+        code = most_severe([code, ExitCode.OUTPUT_FAILED])
+    elif code is not ExitCode.CONFIG:  # configuration errors printed theirs
+        tell_person(code, failure)
+    summary = run.finish(code, timed_out=stop.out_of_time and code is not ExitCode.OK)
+    if stop.output_failure:  # it failed before the summary, or while writing it
+        code = most_severe([code, ExitCode.OUTPUT_FAILED])
+        summary["exit_code"] = int(code)
+        changes_made = run.changes_made()
+        tell_output_failed(code, OutputFailed(LOG, stop.output_failure, changes_made=changes_made))
+    return summary
+
+
+def _answered(done: SystemExit | AnswerNotWritten, stop: StopRequest) -> ExitCode | int:
+    """The exit code of ``--help``, ``--version`` or ``--print-iam-policy``.
+
+    Their answer must be out: a closed stdout exits 141 (as a run would),
+    any other failure to write it 8, each with one line on stderr, and a
+    signal that came meanwhile 130 or 143.
+    """
+    if isinstance(done, AnswerNotWritten):
+        ours = closed_output.is_process_stdout(sys.stdout)
+        if closed_output.is_closed_output_error(done.error):
+            # One line on stderr; requests the stop read below.
+            closed_output.output_closed(silence_stdout=ours)
+        else:
+            if ours:
+                closed_output.discard_stdout()  # nothing left to fail as the process exits
+            reason = " ".join(str(done).split())
+            error = OutputFailed("standard output", reason, changes_made=False)
+            tell_output_failed(ExitCode.OUTPUT_FAILED, error)
+            return ExitCode.OUTPUT_FAILED
+    if stop.signum:  # a signal, or a stdout found closed
+        return exit_code_for(Interrupted(stop.signum))
+    return int(done.code or 0) if isinstance(done, SystemExit) else ExitCode.OK
 
 
 class _Run:
@@ -152,6 +212,18 @@ class _Run:
         self.dry_run = True
         self.fan_out: dict[str, object] = {}
         self._written = threading.Lock()
+
+    def changes_made(self) -> bool:
+        """Whether the run changed anything, by the job's counts of changes made.
+
+        A dry run changes nothing. A job whose ``Counts`` has none of
+        ``CHANGE_COUNTS`` cannot say, so it is taken to have made changes:
+        the stderr line of exit 8 must never say "no change" wrongly.
+        """
+        if self.dry_run:
+            return False
+        counted = [value for name, value in self.counts.as_dict().items() if name in CHANGE_COUNTS]
+        return any(counted) or not counted
 
     def finish(self, code: ExitCode, **markers: bool) -> dict[str, Any]:
         """Write the summary and return it; if the watchdog is ending the run,

@@ -10,6 +10,10 @@ pipe or socket, a watcher thread sees its reader go away before anything is
 written) the run's stop callback is called, which makes the job stop at
 its next unit of work; stdout is pointed at ``/dev/null`` so nothing later
 fails to write, the exit included; and one line says so on stderr.
+
+``discard_stdout`` serves a log that failed for another reason (a full
+disk) the same way: what is still buffered goes to ``/dev/null``, so the
+interpreter's last flush cannot fail (exit 120, with a traceback).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from collections.abc import Callable
 
 __all__ = [
     "MESSAGE",
+    "discard_stdout",
     "is_closed_output_error",
+    "is_process_stdout",
     "output_closed",
     "set_stop_callback",
     "watch_stdout",
@@ -43,6 +49,19 @@ def is_closed_output_error(error: BaseException) -> bool:
     if isinstance(error, OSError) and error.errno in (errno.EPIPE, errno.EBADF):
         return True
     return isinstance(error, ValueError) and "closed file" in str(error)
+
+
+def is_process_stdout(stream: object) -> bool:
+    """Whether ``stream`` writes to this process's fd 1 (``None``: Python
+    found fd 1 closed at start), which ``discard_stdout`` may repoint; a
+    buffer in memory, a test's capture, is left alone."""
+    if stream is None:
+        return True
+    fileno = getattr(stream, "fileno", None)
+    try:
+        return fileno is not None and fileno() == 1
+    except (OSError, ValueError):  # no file behind it, or closed
+        return False
 
 
 def set_stop_callback(on_closed: Callable[[], None] | None) -> None:
@@ -66,7 +85,7 @@ def output_closed(*, silence_stdout: bool = True) -> None:
     if callable(on_closed):
         on_closed()  # first: the stop must be requested before anyone reads the line below
     if silence_stdout:
-        _silence_stdout()
+        discard_stdout()
     try:
         sys.stderr.write(MESSAGE + "\n")
         sys.stderr.flush()
@@ -105,7 +124,7 @@ def _wait_for_reader_to_leave() -> None:
             return  # fd 1 was closed in this process: a write will tell
 
 
-def _silence_stdout() -> None:
+def discard_stdout() -> None:
     """Point fd 1 at /dev/null, so buffered lines and later writes land somewhere."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)

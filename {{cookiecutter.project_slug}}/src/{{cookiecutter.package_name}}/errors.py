@@ -8,9 +8,10 @@ Business logic raises these (or lets botocore's exceptions through); only
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = [
+    "LOG",
     "SIGPIPE",
     "AwsError",
     "ConfigError",
@@ -25,6 +26,7 @@ __all__ = [
 # The stop reason for a closed stdout: the signal a closed pipe stands for
 # (its number on every POSIX system; Windows has no signal.SIGPIPE).
 SIGPIPE = 13
+LOG = "the log"  # what ``OutputFailed`` names when the run's log could not be written
 
 
 class ConfigError(Exception):
@@ -91,7 +93,8 @@ class OutOfTime(Exception):
 
 class StopRequest(threading.Event):
     """Set by a signal handler, the run's deadline, or with ``SIGPIPE`` when
-    stdout is closed; the job checks it between units of work.
+    stdout is closed, or when the log could not be written; the job checks it
+    between units of work.
 
     Stopping there, instead of raising inside whatever call was running,
     lets the request in flight settle so the counts match what happened.
@@ -99,6 +102,14 @@ class StopRequest(threading.Event):
 
     signum = 0
     out_of_time = False
+    output_failure = ""  # why the log could not be written; empty while it can
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Whether the run has changed anything yet, for the ``OutputFailed``
+        # a failed log write stops the run with; the runtime (``cli``), which
+        # holds the job's counts, puts its own answer here.
+        self.changes_made: Callable[[], bool] = lambda: True
 
     def request(self, signum: int) -> None:
         self.signum = signum
@@ -108,6 +119,16 @@ class StopRequest(threading.Event):
         self.out_of_time = True
         self.set()
 
+    def request_for_output_failure(self, reason: str) -> None:
+        """The log could not be written: stop before the next change (exit 8)."""
+        self.output_failure = self.output_failure or reason
+        self.set()
+
     def check(self) -> None:
-        if self.is_set():
-            raise Interrupted(self.signum) if self.signum else OutOfTime()
+        if not self.is_set():
+            return
+        if self.signum:
+            raise Interrupted(self.signum)
+        if self.output_failure:
+            raise OutputFailed(LOG, self.output_failure, changes_made=self.changes_made())
+        raise OutOfTime()

@@ -5,6 +5,10 @@ reading the log: every failing exit code prints one line naming what went
 wrong and the code. Not at a terminal (a scheduler, Lambda, ECS) the log is
 the only output. Configuration errors print their own lines (one per
 problem, always), and a closed stdout prints its own (``closed_output``).
+
+A log that could not be written (exit 8) is the exception: its line is
+printed at a terminal or not (``tell_output_failed``), because the log,
+where everything else is said, is what failed.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 import sys
 from typing import IO
 
+from .errors import OutputFailed
 from .exit_codes import ExitCode
 from .log_formats import printable
 from .redact import redact
 
-__all__ = ["MEANINGS", "tell_person"]
+__all__ = ["MEANINGS", "tell_output_failed", "tell_person"]
 
 MAX_DETAIL = 300  # one terminal line or two, never a wall of text
 MEANINGS = {
@@ -56,6 +61,19 @@ def tell_person(code: ExitCode, error: BaseException | None, stream: IO[str] | N
         target.flush()
     except (OSError, ValueError):
         pass  # the terminal is gone: the log still has it
+
+
+def tell_output_failed(code: ExitCode, error: OutputFailed, stream: IO[str] | None = None) -> None:
+    """Print the one line on ``stream`` (stderr) that says the output failed
+    and whether changes were made, wherever ``stream`` goes."""
+    target = stream if stream is not None else sys.stderr
+    if target is None:
+        return
+    try:
+        target.write(f"error: {printable(str(error))} (exit {int(code)})\n")
+        target.flush()
+    except (OSError, ValueError):
+        pass  # stderr failed too: the exit code is all that is left
 
 
 def _is_terminal(stream: IO[str]) -> bool:

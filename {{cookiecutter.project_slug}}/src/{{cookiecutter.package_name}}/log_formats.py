@@ -13,6 +13,11 @@ spaces, quotes or ``=``, and every character a terminal would act on (ANSI
 escapes, bidirectional overrides, line breaks) is printed as an escape, so
 an S3 key cannot rewrite the screen. Colour only marks the level and the
 field names, and only when asked for.
+
+Either way, a character the output's encoding cannot carry (an ASCII-only
+``PYTHONIOENCODING`` or locale) is written as an escape instead of making
+the line fail (``encodable``): in JSON a ``\\u`` escape, which a JSON
+reader turns back into the same character, so no line is lost or changed.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 
 from .log_fields import BASE_FIELDS, line_fields
 
-__all__ = ["JsonFormatter", "TextFormatter"]
+__all__ = ["JsonFormatter", "TextFormatter", "encodable"]
 
 _LINE_BREAKING = {code: f"\\u{code:04x}" for code in (*range(0x80, 0xA0), 0x2028, 0x2029)}
 _LEVEL_COLOURS = {
@@ -107,3 +112,35 @@ def printable(text: str) -> str:
 def _escape(ch: str) -> str:
     code = ord(ch)
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def encodable(text: str, encoding: str | None, *, json_lines: bool) -> str:
+    """``text`` with every character ``encoding`` cannot carry written as an escape.
+
+    For JSON lines the escape is JSON's own (``\\u00e9``; a surrogate pair
+    above U+FFFF), valid inside the string every such character sits in; for
+    text lines it is the one ``printable`` uses. Lone surrogates (undecodable
+    bytes in an environment variable) are escaped the same way, for UTF-8 too.
+    """
+    if not encoding or _carries(encoding, text):  # no encoding: a buffer in memory
+        return text
+    escape = _json_escape if json_lines else _escape
+    return "".join(ch if _carries(encoding, ch) else escape(ch) for ch in text)
+
+
+def _carries(encoding: str, text: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    except LookupError:  # an encoding Python does not know: the write will say so
+        return True
+    return True
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"

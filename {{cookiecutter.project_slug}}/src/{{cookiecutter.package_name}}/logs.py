@@ -18,7 +18,13 @@ Why these choices:
   values registered with ``register_secret`` and of the shapes credentials
   take in botocore's wire logs (``redact``).
 - A closed stdout stops the run instead of being written to in vain
-  (``closed_output``).
+  (``closed_output``). Any other failure to write a line (a full disk, a
+  file size limit, an I/O error) stops it too, before its next change: a
+  run must not go on changing things while nothing records what it did.
+  The runtime ends such a run with exit 8 and one line on stderr.
+- A line is never dropped because the output cannot encode a character (an
+  ASCII-only ``PYTHONIOENCODING`` or locale): such characters are written
+  as ``\\u`` escapes, which JSON reads back as the same text.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import IO, Literal
 
 from . import closed_output
 from .log_fields import carrying_context, context
-from .log_formats import JsonFormatter, TextFormatter
+from .log_formats import JsonFormatter, TextFormatter, encodable
 from .redact import REDACTED, redact, register_secret, register_secret_leaves
 from .secret_calls import SecretCallFilter
 
@@ -56,13 +62,15 @@ class _LinesHandler(logging.Handler):
     """Writes each line to ``stream``, or else to whatever ``sys.stdout`` is
     when the record comes, so a replaced stdout is always the one written to.
 
-    A write that fails because the output is gone stops the run (once) and
-    every later line is dropped; nothing is printed per failed line.
+    A write that fails stops the run (once) and every later line is dropped;
+    nothing is printed per failed line. A closed output calls
+    ``closed_output``; any other failure calls ``on_failed`` with the reason.
     """
 
-    def __init__(self, stream: IO[str] | None) -> None:
+    def __init__(self, stream: IO[str] | None, on_failed: Callable[[str], None] | None) -> None:
         super().__init__()
         self._stream = stream
+        self._on_failed = on_failed
         self._closed = False
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -73,17 +81,41 @@ class _LinesHandler(logging.Handler):
             self._gone()
             return
         try:
-            stream.write(self.format(record) + "\n")
+            line = self.format(record)
+        except Exception:  # noqa: BLE001 - a log call whose arguments do not fit its message
+            self.handleError(record)  # logging's own report: a bug in that call, not the output
+            return
+        json_lines = isinstance(self.formatter, JsonFormatter)
+        line = encodable(line, getattr(stream, "encoding", None), json_lines=json_lines)
+        try:
+            stream.write(line + "\n")
             stream.flush()
-        except Exception as error:  # noqa: BLE001 - as logging does: report, never break the run
+        except Exception as error:  # noqa: BLE001 - every write failure stops the run
             if closed_output.is_closed_output_error(error):
                 self._gone()
             else:
-                self.handleError(record)
+                self._failed(stream, error)
 
     def _gone(self) -> None:
         self._closed = True
-        closed_output.output_closed(silence_stdout=self._stream is None)
+        silence = self._stream is None and closed_output.is_process_stdout(sys.stdout)
+        closed_output.output_closed(silence_stdout=silence)
+
+    def _failed(self, stream: IO[str], error: Exception) -> None:
+        self._closed = True
+        if closed_output.is_process_stdout(stream):
+            # What is still buffered goes to /dev/null: the interpreter's
+            # last flush must not fail (exit 120) or print a traceback.
+            closed_output.discard_stdout()
+        reason = " ".join((str(error) or type(error).__name__).split())
+        if self._on_failed is not None:
+            self._on_failed(reason)
+            return
+        try:  # no run to stop: tell whoever reads stderr, once
+            sys.stderr.write(f"error: the log could not be written ({reason})\n")
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 def setup(
@@ -94,16 +126,22 @@ def setup(
     fmt: Format = "json",
     colour: bool = False,
     on_output_closed: Callable[[], None] | None = None,
+    on_output_failed: Callable[[str], None] | None = None,
+    watch_reader: bool = True,
 ) -> logging.Logger:
     """Send every log record to ``stream`` (stdout) in ``fmt``; idempotent.
 
-    ``on_output_closed`` is called once if the output turns out to be closed.
+    ``on_output_closed`` is called once if the output turns out to be closed
+    (for a pipe, when its reader leaves, unless ``watch_reader`` is false: a
+    write will tell); ``on_output_failed`` once, with the reason, if a line
+    cannot be written for another reason (without it, one line says so on
+    stderr).
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler, _LinesHandler):
             root.removeHandler(handler)
-    handler = _LinesHandler(stream)
+    handler = _LinesHandler(stream, on_output_failed)
     if fmt == "text":
         handler.setFormatter(TextFormatter(run_id, colour=colour, summary_logger=_SUMMARY))
     else:
@@ -115,7 +153,7 @@ def setup(
     root.setLevel(level if level == "DEBUG" else max(logging.getLevelName(level), logging.WARNING))
     summary_logger().setLevel(logging.INFO)
     closed_output.set_stop_callback(on_output_closed)
-    if stream is None:
+    if stream is None and watch_reader:
         closed_output.watch_stdout()
     return own
 

@@ -4,18 +4,29 @@ Usage errors raise ``ConfigError`` (exit 1), because exit 2 means
 credentials here, not argparse's "bad usage". ``--version`` and
 ``--print-iam-policy`` read what they print only when asked, so building
 the parser stays cheap.
+
+``--help``, ``--version`` and ``--print-iam-policy`` write their answer
+themselves: argparse would drop a failed write without a word (exit 0 with
+nothing printed on a full disk). A write that fails raises
+``AnswerNotWritten``, which ``cli`` turns into exit 141 (closed) or 8; a
+character stdout's encoding cannot carry is written as an escape.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import config, job
 from .errors import ConfigError
+from .log_formats import encodable
 
-__all__ = ["DIST_NAME", "build_parser"]
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+__all__ = ["DIST_NAME", "AnswerNotWritten", "build_parser"]
 
 DIST_NAME = {{ cookiecutter.project_slug | tojson }}
 
@@ -27,7 +38,7 @@ class _VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
-        print(f"{parser.prog} {_version()}")
+        _answer(f"{parser.prog} {_version()}\n")
         parser.exit()
 
 
@@ -35,8 +46,16 @@ class _PolicyAction(_VersionAction):
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
         from .aws import session_policy
 
-        print(session_policy(job.IAM_ACTIONS))
+        _answer(session_policy(job.IAM_ACTIONS) + "\n")
         parser.exit()
+
+
+class AnswerNotWritten(Exception):
+    """``--help``, ``--version`` or ``--print-iam-policy`` could not write to stdout."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        super().__init__(str(error) or type(error).__name__)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +63,23 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise ConfigError([f"usage: {message}"])
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        _answer(self.format_help(), file)
+
+
+def _answer(text: str, stream: SupportsWrite[str] | None = None) -> None:
+    """Write ``text`` to ``stream`` (stdout) and flush it, or raise ``AnswerNotWritten``."""
+    target = stream if stream is not None else sys.stdout
+    try:
+        if target is None:  # Python found no stdout at start: it was closed
+            raise BrokenPipeError(32, "standard output is closed")  # noqa: TRY301
+        target.write(encodable(text, getattr(target, "encoding", None), json_lines=False))
+        flush = getattr(target, "flush", None)
+        if flush is not None:
+            flush()
+    except Exception as error:  # whatever it was, the answer is not out
+        raise AnswerNotWritten(error) from error
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,10 @@ Why it works this way:
 - A JSON secret registers every leaf (strings of any length, and the text
   of every number, however deeply nested), plus each value as JSON, repr
   and ``\\u``-escapes would print it, so an escaped copy is caught as well.
+- Each value is also registered percent-encoded, as a URL would carry it (a
+  password in a database URL is the common case): ``quote`` with nothing
+  safe, ``quote`` with ``/`` safe, and ``quote_plus``, each with upper- and
+  lower-case hex digits.
 - Values of ``SHORT_SECRET_LENGTH`` characters or more are scrubbed wherever
   they appear in text. Shorter ones are scrubbed where they stand alone (not
   inside a longer word or number), or "pin": "42" would blank every 42.
@@ -53,6 +57,7 @@ _SECRET_SHAPES = (
     re.compile(r"(Signature=)[0-9a-f]+"),
     re.compile(r"()\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
 )
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 _lock = threading.Lock()
 _secrets: set[str] = set()
 # Rebuilt on each registration, read without the lock: long values longest
@@ -120,7 +125,8 @@ def _leaves(value: object) -> Iterator[str]:
 
 
 def _variants(value: str) -> set[str]:
-    """``value`` as it is, and as JSON, repr and ASCII escapes would print it."""
+    """``value`` as it is, as JSON, repr and ASCII escapes would print it, and
+    percent-encoded as a URL would carry it."""
     forms = {
         value,
         json.dumps(value, ensure_ascii=False)[1:-1],
@@ -128,8 +134,24 @@ def _variants(value: str) -> set[str]:
         repr(value)[1:-1],
         ascii(value)[1:-1],
         value.encode("unicode_escape").decode("ascii"),
+        *_percent_encoded(value),
     }
     return {form for form in forms if form}
+
+
+def _percent_encoded(value: str) -> set[str]:
+    """``value`` as the usual URL builders percent-encode it, in both cases of hex."""
+    # Imported here: it takes milliseconds, and a run that reads no secret never needs it.
+    from urllib.parse import quote, quote_plus  # noqa: PLC0415
+
+    # surrogatepass: a lone surrogate (from a JSON escape) must not make registering fail
+    forms = {
+        quote(value, safe="", errors="surrogatepass"),
+        quote(value, safe="/", errors="surrogatepass"),
+        quote_plus(value, safe="", errors="surrogatepass"),
+    }
+    lower = {_PERCENT_ESCAPE.sub(lambda match: match.group().lower(), form) for form in forms}
+    return forms | lower
 
 
 def _add(values: Iterator[str] | set[str]) -> None:

@@ -5,6 +5,11 @@ units of work, the request in flight settles, and the summary still comes
 last. The second calls ``force``, which ends the run at once, even with the
 main thread stuck in a socket read: the handler only hands the signal over
 (to the watchdog's thread), it never raises into whatever was running.
+
+A SIGINT that is ignored when the run starts (a shell script's ``cmd &``
+starts it so) stays ignored, as ``console`` leaves it: the run does not
+take over a Ctrl-C that was meant for someone else. SIGTERM is always
+answered.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ def stop_on_first_signal(stop: StopRequest, force: Callable[[int], None]) -> Cal
         else:
             force(signum)
 
-    for sig in previous:
+    for sig, handler in previous.items():
+        if sig == signal.SIGINT and handler == signal.SIG_IGN:
+            continue
         signal.signal(sig, on_signal)
 
     def restore() -> None:
