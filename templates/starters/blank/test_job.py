@@ -52,7 +52,7 @@ def test_out_of_the_box_the_job_only_reads(clients: Clients) -> None:
 def test_dry_run_reports_planned_changes_without_applying(
     clients: Clients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(job, "plan", lambda c, j, n: planned_bucket_change(c, "planned"))
+    monkeypatch.setattr(job, "plan", lambda c, j, n, s: planned_bucket_change(c, "planned"))
     counts = job.Counts()
     settings, job_settings = load()
     job.run(settings, job_settings, clients, counts, StopRequest())
@@ -61,7 +61,7 @@ def test_dry_run_reports_planned_changes_without_applying(
 
 
 def test_apply_applies_planned_changes(clients: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(job, "plan", lambda c, j, n: planned_bucket_change(c, "planned"))
+    monkeypatch.setattr(job, "plan", lambda c, j, n, s: planned_bucket_change(c, "planned"))
     counts = job.Counts()
     settings, job_settings = load("--apply")
     job.run(settings, job_settings, clients, counts, StopRequest())
@@ -81,7 +81,9 @@ def test_a_stop_request_ends_the_run_between_changes(
 ) -> None:
     stop = StopRequest()
 
-    def plan_two(c: Clients, j: job.JobSettings, n: job.Counts) -> list[job.Change]:
+    def plan_two(
+        c: Clients, j: job.JobSettings, n: job.Counts, s: StopRequest
+    ) -> list[job.Change]:
         first, second = planned_bucket_change(c, "first") + planned_bucket_change(c, "second")
 
         def apply_then_signal() -> None:
