@@ -81,9 +81,7 @@ def test_a_stop_request_ends_the_run_between_changes(
 ) -> None:
     stop = StopRequest()
 
-    def plan_two(
-        c: Clients, j: job.JobSettings, n: job.Counts, s: StopRequest
-    ) -> list[job.Change]:
+    def plan_two(c: Clients, j: job.JobSettings, n: job.Counts, s: StopRequest) -> list[job.Change]:
         first, second = planned_bucket_change(c, "first") + planned_bucket_change(c, "second")
 
         def apply_then_signal() -> None:
