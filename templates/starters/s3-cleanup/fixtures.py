@@ -103,10 +103,11 @@ def many_pages(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     than one change to make. Returns the listing's operation name, whose
     pages the contract counts.
 
-    Here: 1,001 expired objects under the default prefix, one more than a
-    page of ``ListObjectsV2`` holds, so two delete batches; with one delete
-    worker (``MAX_WORKERS=1``) a batch settles before the next is sent, and
-    the contract can count delete calls."""
-    seed_objects(BUCKET, [f"temp/contract-{number:04d}" for number in range(1001)], age_days=90)
-    monkeypatch.setenv("MAX_WORKERS", "1")
+    Here: five expired objects under the default prefix, listed two a page
+    (``job.LIST_PAGE_SIZE`` made small: 1,001 objects would take the same
+    path, only slower), all in one delete batch."""
+    from {{ cookiecutter.package_name }} import job
+
+    monkeypatch.setattr(job, "LIST_PAGE_SIZE", 2)
+    seed_objects(BUCKET, [f"temp/contract-{number}" for number in range(5)], age_days=90)
     return "ListObjectsV2"
