@@ -14,10 +14,10 @@ Why it is built this way:
   shortens one), ``exact`` brings every group to ``RETENTION_DAYS``.
 - Setting a retention deletes logs: once a group that kept its logs forever
   (or longer) has ``RETENTION_DAYS``, CloudWatch Logs deletes its events
-  older than that. The default run does it to every never-expire group of
-  the region, audit logs included, so ``DESCRIPTION`` (``--help``) says so,
-  and every run logs how many groups will start deleting logs
-  (``start_deleting``) before it changes any.
+  older than that. An apply run with the defaults does it to every
+  never-expire group of the region, audit logs included, so
+  ``DESCRIPTION`` (``--help``) says so, and every run logs how many groups
+  will start deleting logs (``start_deleting``) before it changes any.
 - A group tagged ``EXEMPT_TAG_KEY`` is never changed. The key is matched
   whatever its case, and a key that only nearly matches (other spaces, a
   compatibility form of the same characters) also keeps the group, with a
@@ -79,11 +79,11 @@ __all__ = [
 DESCRIPTION = (
     "Set a retention of RETENTION_DAYS on CloudWatch Logs log groups "
     "(under LOG_GROUP_PREFIX) that keep logs forever, or as RETENTION_MODE says. "
-    "CloudWatch Logs then deletes their logs older than RETENTION_DAYS: by default "
-    "(no LOG_GROUP_PREFIX, 30 days) every log group of the region that keeps logs "
-    "forever, audit logs included, starts deleting its logs older than 30 days. "
-    "Groups tagged EXEMPT_TAG_KEY are left alone; a dry-run (the default) says how "
-    "many groups would start deleting logs."
+    "CloudWatch Logs then deletes their logs older than RETENTION_DAYS: with --apply "
+    "and the defaults (no LOG_GROUP_PREFIX, 30 days), every log group of the region "
+    "that keeps logs forever, audit logs included, starts deleting its logs older than "
+    "30 days. Groups tagged EXEMPT_TAG_KEY are left alone; a dry-run (the default) says "
+    "how many groups would start deleting logs."
 )
 
 # The only retention periods CloudWatch Logs accepts (PutRetentionPolicy).
@@ -108,12 +108,13 @@ _LOG_GROUP_PREFIX = re.compile(r"[A-Za-z0-9._/#-]{1,512}")
 # stacks grant the same: tests/test_deploy.py.)
 # DescribeLogGroups cannot be scoped to log groups, hence "*".
 # ListTagsForResource (the exemption tag, read only for groups that would
-# change) and PutRetentionPolicy are granted on every log group of the target's account
-# and region, not on "{LOG_GROUP_PREFIX}*": LOG_GROUP_PREFIX is optional, and
-# a grant naming an unset setting is left out (aws.session_policy, and the
-# stacks' conditions), which would leave an unprefixed run, the common one,
-# with no right to change any group. The prefix narrows what the job
-# touches; the role's resource stays the account's log groups.
+# change) and PutRetentionPolicy are granted on every log group of the
+# target's account and region, not on "{LOG_GROUP_PREFIX}*": LOG_GROUP_PREFIX
+# is optional, and a grant naming an unset setting is left out
+# (aws.session_policy, and the stacks' conditions), which would leave an
+# unprefixed run, the common one, with no right to change any group. The
+# prefix narrows what the job touches; the role's resource stays the
+# account's log groups.
 LOG_GROUPS_ARN = "arn:{partition}:logs:{region}:{account}:log-group:*"
 IAM_ACTIONS: dict[str, str] = {
     "logs:DescribeLogGroups": "*",

@@ -277,9 +277,10 @@ def test_with_nothing_to_delete_the_line_says_0_at_info(aws: None, run_cli: RunC
 def test_the_help_says_what_the_default_run_deletes() -> None:
     shown = flat(build_parser().format_help())
     assert (
-        "CloudWatch Logs then deletes their logs older than RETENTION_DAYS: by default "
-        "(no LOG_GROUP_PREFIX, 30 days) every log group of the region that keeps logs "
-        "forever, audit logs included, starts deleting its logs older than 30 days."
+        "CloudWatch Logs then deletes their logs older than RETENTION_DAYS: with --apply "
+        "and the defaults (no LOG_GROUP_PREFIX, 30 days), every log group of the region "
+        "that keeps logs forever, audit logs included, starts deleting its logs older than "
+        "30 days."
     ) in shown
     assert "Groups tagged EXEMPT_TAG_KEY are left alone" in shown
     assert load()[1].retention_days == 30  # the default the help names
