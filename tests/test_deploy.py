@@ -167,7 +167,7 @@ def test_the_transform_check_catches_a_queue_declared_twice() -> None:
 # sets them: a Lambda stack's parameter says so (EventOverridableSettings).
 OVERRIDES_THAT_LOSE_DATA = {
     "s3-cleanup": {"RetentionDays", "IncludeVersions"},
-    "log-retention": {"LogGroupPrefix", "RetentionDays", "RetentionMode"},
+    "log-retention": {"LogGroupPrefix", "RetentionDays", "RetentionMode", "ExemptTagKey"},
     "access-key-audit": {"MaxKeyAgeDays", "MaxUnusedDays", "ExemptTagKey"},
     "blank": set(),
 }

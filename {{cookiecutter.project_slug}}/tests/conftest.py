@@ -178,6 +178,43 @@ def client_error(operation_name: str, code: str, status: int, message: str = "")
     return ClientError(response, operation_name)
 
 
+def serve_in_pages(
+    monkeypatch: pytest.MonkeyPatch,
+    operation: str,
+    items: str,
+    *,
+    token: str,
+    size: int,
+    truncated: str | None = None,
+) -> None:
+    """Answer ``operation`` with ``size`` of its ``items`` a page, as AWS
+    does with a longer listing, for one test.
+
+    moto answers some listings in one page however long they are (S3
+    ``ListBuckets``, IAM ``ListUsers``); a test of what a job does between
+    pages needs the pages. ``token`` is the continuation field the request
+    sends back and the answer carries (``ContinuationToken``, ``Marker``);
+    ``truncated`` a flag the answer also carries (IAM's ``IsTruncated``).
+    """
+
+    def page(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name != operation:
+            return send(operation_name, api_params)
+        start = int(api_params.get(token) or 0)
+        answer = dict(send(operation_name, {k: v for k, v in api_params.items() if k != token}))
+        every = list(answer.get(items, []))
+        answer[items] = every[start : start + size]
+        more = start + size < len(every)
+        answer.pop(token, None)
+        if more:
+            answer[token] = str(start + size)
+        if truncated is not None:
+            answer[truncated] = more
+        return answer
+
+    intercept(monkeypatch, page)
+
+
 @pytest.fixture
 def api_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the operation name of every AWS call made by any client."""

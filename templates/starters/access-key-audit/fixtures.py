@@ -4,7 +4,8 @@ settings, and IAM users with keys of a chosen age and last use.
 
 IAM cannot backdate a key's CreateDate, and nothing in its API sets a key's
 last use; moto's in-process backend can, so ``seed_key`` reaches into it (as
-s3-cleanup's ``seed_objects`` does for S3).
+s3-cleanup's ``seed_objects`` does for S3). ``many_pages`` is the account
+the job contract's tests run against.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-__all__ = ["BAD_JOB_INPUTS", "FAN_OUT_ENV", "JOB_ENV", "seed_key"]
+__all__ = ["BAD_JOB_INPUTS", "FAN_OUT_ENV", "JOB_ENV", "many_pages", "seed_key"]
 
 # What the job needs, on top of the defaults, to run successfully.
 JOB_ENV: dict[str, str] = {}
@@ -70,3 +72,23 @@ def seed_key(
         key.last_used = AccessKeyLastUsed(now - timedelta(days=used_days_ago), service, "us-east-1")
     access_key_id: str = key.access_key_id
     return access_key_id
+
+
+@pytest.fixture
+def many_pages(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The job contract's account (``tests/test_job_contract.py``): one where
+    the job's listing takes more than one page and an apply run has more
+    than one change to make. Returns the listing's operation name, whose
+    pages the contract counts.
+
+    Here: three users, each with a key older than the default
+    ``MAX_KEY_AGE_DAYS``, served one user a page (moto answers
+    ``ListUsers`` in one page whatever the count)."""
+    from .conftest import serve_in_pages  # conftest imports this module: not at import time
+
+    for number in range(3):
+        seed_key(f"contract-user-{number}", age_days=400)
+    serve_in_pages(
+        monkeypatch, "ListUsers", "Users", token="Marker", size=1, truncated="IsTruncated"
+    )
+    return "ListUsers"

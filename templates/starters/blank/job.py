@@ -3,11 +3,28 @@
 How it is meant to grow:
 - ``plan`` only reads. It looks at the account and returns the changes it
   would make as ``Change`` objects, each describing itself. Out of the box
-  it makes one read-only call (list the buckets) and plans nothing.
+  it lists the account's buckets (read-only, page by page) and plans nothing.
 - ``run`` is where dry-run guards every write: in dry-run each planned
   change is only logged; with ``--apply`` it is applied and counted.
 - Each ``Change.apply`` must be idempotent (check, then act; treat
   "already done" as success), so a re-run after a failure is always safe.
+
+The job contract (``tests/test_job_contract.py`` holds every job to it):
+- A stop (the first SIGINT or SIGTERM) is looked at between pages of every
+  listing and between units of work: list through
+  ``stop_aware.pages(paginator.paginate(...), stop)``, wait through
+  ``stop_aware.wait``, and call ``stop.check()`` before each change. A stop
+  during the listing then asks for no further page, and the run ends with
+  130 (SIGINT) or 143 (SIGTERM); the runtime looks once more when ``run``
+  returns, so a stop with nothing planned ends the same way.
+- An error about the account, not one item, ends the run at once: a job
+  that changes items one by one and goes on past one item's failure hands
+  each failure to ``item_errors.ItemErrors.failed`` (and calls
+  ``succeeded`` after each item that worked). Expired or invalid
+  credentials then end the run with exit 2, and an unreachable network
+  with 3, after that one call; access denied with 4 after
+  ``DENIALS_IN_A_ROW`` items denied in a row. A job that lets every error
+  raise, as this one does, keeps the rule as it is.
 """
 
 from __future__ import annotations
@@ -18,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import stop_aware
 from .config import Setting, Settings
 from .errors import StopRequest
 
@@ -88,12 +106,12 @@ class Change:
 def plan(clients: Clients, job: JobSettings, counts: Counts, stop: StopRequest) -> list[Change]:
     """Read the current state and return the changes to make (none yet).
 
-    ``stop`` is the run's stop request, for the listings and waits a job
-    grows: list through ``stop_aware.pages`` and wait through
-    ``stop_aware.wait``, so a first Ctrl-C or SIGTERM is heard between
-    pages and between polls, not only between changes.
-    """
-    buckets = clients.s3.list_buckets().get("Buckets", [])
+    Every listing goes through ``stop_aware.pages``: a stop ends it before
+    the next page is asked for (``Interrupted``)."""
+    listing = clients.s3.get_paginator("list_buckets").paginate()
+    buckets = [
+        bucket for page in stop_aware.pages(listing, stop) for bucket in page.get("Buckets", [])
+    ]
     counts.checked = len(buckets)
     log.info("listed buckets", extra={"buckets": len(buckets)})
     return []
@@ -102,6 +120,9 @@ def plan(clients: Clients, job: JobSettings, counts: Counts, stop: StopRequest) 
 def run(
     settings: Settings, job: JobSettings, clients: Clients, counts: Counts, stop: StopRequest
 ) -> None:
+    """Apply (or, in dry-run, log) each planned change, looking at ``stop``
+    before each one: a stop ends the run between changes, never halfway
+    through one. A failed call raises, and ``main`` maps it to its exit code."""
     changes = plan(clients, job, counts, stop)
     counts.planned = len(changes)
     for change in changes:

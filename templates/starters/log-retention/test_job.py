@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,6 +27,7 @@ from {{ cookiecutter.package_name }}.errors import (
 from .conftest import (
     ACCOUNT_ID,
     OTHER_REGION,
+    PARTITION,
     REGION,
     Organization,
     RunCli,
@@ -51,10 +54,15 @@ def logs_client(region: str = REGION) -> CloudWatchLogsClient:
     return client
 
 
-def make_groups(*names: str, days: int | None = None, region: str = REGION) -> None:
+def make_groups(
+    *names: str, days: int | None = None, tags: dict[str, str] | None = None, region: str = REGION
+) -> None:
     client = logs_client(region)
     for name in names:
-        client.create_log_group(logGroupName=name)
+        if tags:
+            client.create_log_group(logGroupName=name, tags=tags)
+        else:
+            client.create_log_group(logGroupName=name)
         if days is not None:
             client.put_retention_policy(logGroupName=name, retentionInDays=days)
 
@@ -105,7 +113,13 @@ def test_dry_run_plans_and_changes_nothing(
         "/aws/lambda/y: never expire -> 30 days",
     ]
     assert changes(done.lines, "changed") == []
-    assert set(api_calls) == {"GetCallerIdentity", "DescribeLogGroups"}  # no write call
+    # no write call; tags are read only for the two groups that would change
+    assert sorted(set(api_calls)) == [
+        "DescribeLogGroups",
+        "GetCallerIdentity",
+        "ListTagsForResource",
+    ]
+    assert api_calls.count("ListTagsForResource") == 2
     assert retention() == {"/aws/lambda/x": None, "/aws/lambda/y": None, "/aws/lambda/kept": 7}
 
 
@@ -203,6 +217,178 @@ def test_the_change_names_the_group_and_both_retentions(aws: None, run_cli: RunC
     ]
 
 
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def deleting_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [line for line in lines if "start deleting logs" in line["message"]]
+
+
+def test_the_default_run_gives_every_never_expire_group_30_days_audit_logs_included(
+    aws: None, run_cli: RunCli
+) -> None:
+    make_groups("/aws/cloudtrail/audit", "/org/security/audit", "/aws/lambda/x")
+    make_groups("/aws/lambda/kept", days=365)
+    dry = run_cli()
+    assert (dry.code, dry.summary["planned"], dry.summary["start_deleting"]) == (0, 3, 3)
+    (line,) = deleting_lines(dry.lines)
+    assert (
+        line["message"]
+        == "with --apply, 3 log group(s) would start deleting logs older than 30 days"
+    )
+    assert (line["level"], line["start_deleting"], line["retention_days"]) == ("WARNING", 3, 30)
+    done = run_cli("--apply")
+    assert done.code == 0
+    (line,) = deleting_lines(done.lines)
+    assert line["message"] == "3 log group(s) will start deleting logs older than 30 days"
+    assert done.lines.index(line) < done.messages().index("changed")  # said before any change
+    assert retention() == {
+        "/aws/cloudtrail/audit": 30,
+        "/org/security/audit": 30,
+        "/aws/lambda/x": 30,
+        "/aws/lambda/kept": 365,
+    }
+
+
+@pytest.mark.parametrize(
+    ("mode", "planned", "start_deleting"),
+    [("never-expire-only", 1, 1), ("at-least", 2, 1), ("exact", 3, 2)],
+)
+def test_start_deleting_counts_the_groups_that_will_lose_logs(
+    aws: None, run_cli: RunCli, mode: str, planned: int, start_deleting: int
+) -> None:
+    make_groups("never")
+    make_groups("shorter", days=7)  # raised: deletes nothing it keeps today
+    make_groups("longer", days=365)  # exact shortens it: deletes logs
+    done = run_cli(env={"RETENTION_MODE": mode})
+    assert (done.summary["planned"], done.summary["start_deleting"]) == (planned, start_deleting)
+    (line,) = deleting_lines(done.lines)
+    assert line["start_deleting"] == start_deleting
+
+
+def test_with_nothing_to_delete_the_line_says_0_at_info(aws: None, run_cli: RunCli) -> None:
+    make_groups("shorter", days=7)
+    done = run_cli(env={"RETENTION_MODE": "at-least"})
+    (line,) = deleting_lines(done.lines)
+    assert (line["level"], line["start_deleting"]) == ("INFO", 0)
+
+
+def test_the_help_says_what_the_default_run_deletes() -> None:
+    shown = flat(build_parser().format_help())
+    assert (
+        "CloudWatch Logs then deletes their logs older than RETENTION_DAYS: with --apply "
+        "and the defaults (no LOG_GROUP_PREFIX, 30 days), every log group of the region "
+        "that keeps logs forever, audit logs included, starts deleting its logs older than "
+        "30 days."
+    ) in shown
+    assert "Groups tagged EXEMPT_TAG_KEY are left alone" in shown
+    assert load()[1].retention_days == 30  # the default the help names
+
+
+def test_the_readme_says_what_the_default_run_deletes() -> None:
+    readme = flat((Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8"))
+    assert (
+        "gives 30 days to every log group of the region that keeps its logs forever, audit "
+        "and compliance logs included: with `--apply`, each of them starts deleting its logs "
+        "older than 30 days. Every mode does this to groups that keep logs forever; `exact` "
+        "also shortens longer retentions."
+    ) in readme
+    assert "`with --apply, N log group(s) would start deleting logs older than 30 days`" in readme
+    assert "the only one that can make CloudWatch Logs delete logs sooner" not in readme
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["log-retention:exempt", "Log-Retention:Exempt", "LOG-RETENTION:EXEMPT"],
+)
+def test_a_group_tagged_exempt_in_any_case_is_never_changed(
+    aws: None, run_cli: RunCli, key: str
+) -> None:
+    make_groups("/audit/trail", tags={key: ""})
+    make_groups("/aws/lambda/x")
+    done = run_cli("--apply", env={"RETENTION_MODE": "exact"})
+    assert done.code == 0
+    summary = done.summary
+    assert (summary["exempt"], summary["planned"], summary["start_deleting"]) == (1, 1, 1)
+    exempt = [line["log_group"] for line in done.lines if line["message"] == "log group exempt"]
+    assert exempt == ["/audit/trail"]
+    assert retention() == {"/audit/trail": None, "/aws/lambda/x": 30}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        " log-retention:exempt",
+        "log-retention:exempt  ",
+        "log-retention:\uff45\uff58\uff45\uff4d\uff50\uff54",
+    ],
+    ids=["space-before", "spaces-after", "full-width-letters"],
+)
+def test_a_tag_that_nearly_matches_keeps_the_group_with_a_warning(
+    aws: None, run_cli: RunCli, key: str
+) -> None:
+    make_groups("/audit/trail", tags={key: "true"})
+    done = run_cli("--apply")
+    assert done.code == 0
+    assert (done.summary["exempt"], done.summary["changed"]) == (1, 0)
+    (warning,) = [line for line in done.lines if line["message"].startswith("log group kept")]
+    assert warning["level"] == "WARNING"
+    assert (warning["log_group"], warning["tag_keys"]) == ("/audit/trail", [key])
+    assert retention() == {"/audit/trail": None}
+
+
+def test_a_different_tag_key_exempts_nothing(aws: None, run_cli: RunCli) -> None:
+    make_groups("a", tags={"log-retention:exempted": "x"})
+    make_groups("b", tags={"exempt": "x"})
+    done = run_cli("--apply")
+    assert (done.summary["exempt"], done.summary["changed"]) == (0, 2)
+
+
+def test_exempt_tag_key_names_the_tag(aws: None, run_cli: RunCli) -> None:
+    make_groups("kept", tags={"Keep Forever": "yes"})
+    make_groups("default-tag", tags={"log-retention:exempt": "yes"})
+    done = run_cli("--apply", env={"EXEMPT_TAG_KEY": " keep forever "})
+    assert done.code == 0
+    assert retention() == {"kept": None, "default-tag": 30}
+
+
+def test_tags_are_read_only_for_groups_that_would_change(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_groups("never-a", "never-b")
+    make_groups("short", days=7)
+    make_groups("long", days=365)
+    read: list[str] = []
+
+    def record(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "ListTagsForResource":
+            read.append(api_params["resourceArn"])
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, record)
+    assert run_cli().code == 0
+    arn = f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT_ID}:log-group:"
+    assert read == [f"{arn}never-a", f"{arn}never-b"]
+    read.clear()
+    assert run_cli(env={"RETENTION_MODE": "at-least"}).code == 0
+    assert sorted(read) == [f"{arn}never-a", f"{arn}never-b", f"{arn}short"]
+
+
+def test_exemption_matches_any_case_and_keeps_near_misses() -> None:
+    wanted = "log-retention:exempt"
+    assert job.exemption(["Log-Retention:EXEMPT"], wanted) == job.Exemption(True, ())
+    assert job.exemption(["a", "b"], wanted) == job.Exemption(False, ())
+    assert job.exemption([], wanted) == job.Exemption(False, ())
+    near = " log-retention:exempt"
+    assert job.exemption([near, "other"], wanted) == job.Exemption(True, (near,))
+    assert job.exemption([near, wanted], wanted) == job.Exemption(True, ())
+    assert job.exemption(["keep  forever"], "Keep Forever") == job.Exemption(
+        True, ("keep  forever",)
+    )
+    assert job.exemption(["log-retention-exempt"], wanted) == job.Exemption(False, ())
+
+
 @pytest.mark.parametrize("days", ["2", "0", "-1", "31", "3654", " ", "30x", "thirty", "1.5"])
 def test_a_retention_cloudwatch_would_refuse_exits_1_before_any_aws_call(
     aws: None, run_cli: RunCli, api_calls: list[str], days: str
@@ -241,7 +427,7 @@ def test_the_default_mode_is_never_expire_only() -> None:
     )
 
 
-def test_a_group_deleted_or_denied_is_counted_failed_and_the_rest_still_change(
+def test_a_group_denied_is_counted_failed_one_deleted_gone_and_the_rest_still_change(
     aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_groups("a", "b-denied", "c-deleted", "d")
@@ -254,8 +440,10 @@ def test_a_group_deleted_or_denied_is_counted_failed_and_the_rest_still_change(
 
     real_plan = job.plan
 
-    def plan_then_delete(clients: Clients, settings: job.JobSettings, counts: job.Counts) -> Any:
-        planned = real_plan(clients, settings, counts)
+    def plan_then_delete(
+        clients: Clients, settings: job.JobSettings, counts: job.Counts, stop: StopRequest
+    ) -> Any:
+        planned = real_plan(clients, settings, counts, stop)
         logs_client().delete_log_group(logGroupName="c-deleted")  # gone before it is changed
         return planned
 
@@ -264,16 +452,20 @@ def test_a_group_deleted_or_denied_is_counted_failed_and_the_rest_still_change(
     done = run_cli("--apply")
     assert done.code == 5
     summary = done.summary
-    assert (summary["planned"], summary["changed"], summary["failed"]) == (4, 2, 2)
+    assert {key: summary[key] for key in ("planned", "changed", "failed", "gone")} == {
+        "planned": 4,
+        "changed": 2,
+        "failed": 1,
+        "gone": 1,
+    }
     failures = {
         line["log_group"]: line["error_code"]
         for line in done.lines
         if line["message"] == "could not change"
     }
-    assert failures == {
-        "b-denied": "AccessDeniedException",
-        "c-deleted": "ResourceNotFoundException",
-    }
+    assert failures == {"b-denied": "AccessDeniedException"}
+    gone = [line for line in done.lines if line["message"] == "log group gone"]
+    assert [(line["log_group"], line["level"]) for line in gone] == [("c-deleted", "WARNING")]
     assert all(
         line["level"] == "WARNING" for line in done.lines if line["message"] == "could not change"
     )
@@ -288,6 +480,22 @@ def test_a_group_deleted_or_denied_is_counted_failed_and_the_rest_still_change(
     assert retention() == {"a": 30, "b-denied": 30, "d": 30}
 
 
+def test_a_group_deleted_before_its_change_alone_is_no_failure(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_groups("a", "b")
+
+    def delete_b_first(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "PutRetentionPolicy" and api_params["logGroupName"] == "b":
+            raise client_error(operation_name, "ResourceNotFoundException", 400)
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, delete_b_first)
+    done = run_cli("--apply")
+    assert done.code == 0
+    assert (done.summary["changed"], done.summary["gone"], done.summary["failed"]) == (1, 1, 0)
+
+
 def test_a_failure_is_raised_only_after_every_group_was_tried(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -295,7 +503,7 @@ def test_a_failure_is_raised_only_after_every_group_was_tried(
 
     def fail_first(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         if operation_name == "PutRetentionPolicy" and api_params["logGroupName"] == "a":
-            raise client_error(operation_name, "ResourceNotFoundException", 400)
+            raise client_error(operation_name, "OperationAbortedException", 400)
         return send(operation_name, api_params)
 
     intercept(monkeypatch, fail_first)
@@ -305,6 +513,132 @@ def test_a_failure_is_raised_only_after_every_group_was_tried(
         job.run(settings, job_settings, Clients(settings, "test-run"), counts, StopRequest())
     assert (counts.changed, counts.failed) == (2, 1)
     assert retention() == {"a": None, "b": 30, "c": 30}
+
+
+ENDPOINT = f"https://logs.{REGION}.amazonaws.com/"
+
+
+def access_denied(operation_name: str) -> Exception:
+    return client_error(operation_name, "AccessDeniedException", 400)
+
+
+def account_wide_errors() -> list[tuple[Callable[[str], Exception], int, int]]:
+    """(the error every PutRetentionPolicy gets, the exit code, the groups tried)."""
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    from {{ cookiecutter.package_name }}.item_errors import (
+        DENIALS_IN_A_ROW,
+    )
+
+    return [
+        (lambda name: client_error(name, "ExpiredTokenException", 400), 2, 1),
+        (lambda name: client_error(name, "UnrecognizedClientException", 400), 2, 1),
+        (lambda name: ConnectionClosedError(endpoint_url=ENDPOINT), 3, 1),  # a reset
+        (lambda name: EndpointConnectionError(endpoint_url=ENDPOINT), 3, 1),
+        (access_denied, 4, DENIALS_IN_A_ROW),
+    ]
+
+
+@pytest.mark.parametrize(
+    "case",
+    account_wide_errors(),
+    ids=["expired-token", "invalid-credentials", "connection-reset", "unreachable", "denied"],
+)
+def test_an_error_about_the_account_ends_the_run_without_trying_every_group(
+    aws: None,
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[Callable[[str], Exception], int, int],
+) -> None:
+    error, code, tried = case
+    make_groups(*(f"group-{number}" for number in range(8)))
+    puts: list[str] = []
+
+    def fail(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "PutRetentionPolicy":
+            puts.append(api_params["logGroupName"])
+            raise error(operation_name)
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, fail)
+    done = run_cli("--apply")
+    assert done.code == code
+    assert len(puts) == tried  # the other groups were not tried
+    assert (done.summary["planned"], done.summary["failed"], done.summary["changed"]) == (
+        8,
+        tried,
+        0,
+    )
+    assert set(retention().values()) == {None}
+
+
+def test_denials_with_a_success_between_are_about_their_groups(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_groups(*(f"group-{number}" for number in range(7)))
+    denied = {"group-0", "group-1", "group-3", "group-4", "group-6"}  # never 3 in a row
+
+    def deny(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "PutRetentionPolicy" and api_params["logGroupName"] in denied:
+            raise access_denied(operation_name)
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, deny)
+    done = run_cli("--apply")
+    assert done.code == 5  # every group was tried
+    assert (done.summary["failed"], done.summary["changed"]) == (5, 2)
+    assert retention()["group-2"] == retention()["group-5"] == 30
+
+
+def test_a_group_whose_tags_cannot_be_read_is_not_changed(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_groups("a-gone", "b-denied", "c")
+
+    def fail_tags(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "ListTagsForResource":
+            if api_params["resourceArn"].endswith(":a-gone"):
+                raise client_error(operation_name, "ResourceNotFoundException", 400)
+            if api_params["resourceArn"].endswith(":b-denied"):
+                raise access_denied(operation_name)
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, fail_tags)
+    done = run_cli("--apply")
+    assert done.code == 5
+    summary = done.summary
+    assert {key: summary[key] for key in ("planned", "changed", "gone", "failed")} == {
+        "planned": 3,
+        "changed": 1,
+        "gone": 1,
+        "failed": 1,
+    }
+    assert retention() == {"a-gone": None, "b-denied": None, "c": 30}
+    denied = [line for line in done.lines if line["message"].startswith("could not read tags")]
+    assert [(line["log_group"], line["error_code"]) for line in denied] == [
+        ("b-denied", "AccessDeniedException")
+    ]
+
+
+def test_tags_denied_on_every_group_end_the_run_with_4_before_any_change(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, api_calls: list[str]
+) -> None:
+    make_groups(*(f"group-{number}" for number in range(6)))
+    api_calls.clear()
+
+    def deny_tags(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "ListTagsForResource":
+            denied.append(api_params["resourceArn"])
+            raise access_denied(operation_name)
+        return send(operation_name, api_params)
+
+    denied: list[str] = []
+    intercept(monkeypatch, deny_tags)
+    done = run_cli("--apply")
+    assert done.code == 4
+    assert len(denied) == 3  # item_errors.DENIALS_IN_A_ROW
+    assert "PutRetentionPolicy" not in api_calls
+    assert set(retention().values()) == {None}
 
 
 def test_more_groups_than_one_page_are_all_handled(aws: None, api_calls: list[str]) -> None:
@@ -324,8 +658,10 @@ def test_a_stop_request_ends_the_run_between_changes(
     stop = StopRequest()
     real_plan = job.plan
 
-    def plan_then_signal(c: Clients, j: job.JobSettings, n: job.Counts) -> list[job.Change]:
-        first, *rest = real_plan(c, j, n)
+    def plan_then_signal(
+        c: Clients, j: job.JobSettings, n: job.Counts, s: StopRequest
+    ) -> list[job.Change]:
+        first, *rest = real_plan(c, j, n, s)
 
         def apply_then_signal() -> None:
             first.apply()
@@ -348,6 +684,7 @@ def test_a_stop_request_ends_the_run_between_changes(
 OPERATION_ACTIONS = {
     "GetCallerIdentity": None,
     "DescribeLogGroups": "logs:DescribeLogGroups",
+    "ListTagsForResource": "logs:ListTagsForResource",
     "PutRetentionPolicy": "logs:PutRetentionPolicy",
 }
 
@@ -359,7 +696,7 @@ def test_every_call_the_job_makes_is_covered_by_iam_actions(
     api_calls.clear()
     assert run_cli("--apply", "--log-group-prefix", "/aws/").code == 0
     assert run_cli("--apply", env={"RETENTION_MODE": "exact", "RETENTION_DAYS": "7"}).code == 0
-    assert "PutRetentionPolicy" in api_calls
+    assert {"PutRetentionPolicy", "ListTagsForResource"} <= set(api_calls)
     for name in api_calls:
         assert name in OPERATION_ACTIONS, f"{name}: map it to an IAM action, add it to IAM_ACTIONS"
     needed = {action for name in api_calls if (action := OPERATION_ACTIONS[name])}
@@ -383,9 +720,11 @@ def test_the_session_policy_may_change_the_target_s_log_groups_with_or_without_a
         for statement in json.loads(session_policy(job.IAM_ACTIONS, [scope]))["Statement"]
         for action in statement["Action"]
     }
+    log_groups = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:*"
     assert granted == {
         ("logs:DescribeLogGroups", "*"),
-        ("logs:PutRetentionPolicy", f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:*"),
+        ("logs:ListTagsForResource", log_groups),
+        ("logs:PutRetentionPolicy", log_groups),
     }
 
 

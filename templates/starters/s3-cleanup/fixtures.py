@@ -1,5 +1,6 @@
 """What the s3-cleanup job's tests need around them: the environment a run
-needs to succeed, bad job settings, and buckets that exist on first use."""
+needs to succeed, bad job settings, buckets that exist on first use, and
+the account the job contract's tests run against (``many_pages``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ __all__ = [
     "FAN_OUT_ENV",
     "JOB_ENV",
     "buckets_exist",
+    "many_pages",
     "real_buckets",
     "s3_backend",
     "seed_objects",
@@ -92,3 +94,20 @@ def _s3_bucket_owners() -> Any:
 @pytest.fixture
 def real_buckets() -> None:
     """Asked for by tests where a missing bucket must stay missing."""
+
+
+@pytest.fixture
+def many_pages(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The job contract's account (``tests/test_job_contract.py``): one where
+    the job's listing takes more than one page and an apply run has more
+    than one change to make. Returns the listing's operation name, whose
+    pages the contract counts.
+
+    Here: five expired objects under the default prefix, listed two a page
+    (``job.LIST_PAGE_SIZE`` made small: 1,001 objects would take the same
+    path, only slower), all in one delete batch."""
+    from {{ cookiecutter.package_name }} import job
+
+    monkeypatch.setattr(job, "LIST_PAGE_SIZE", 2)
+    seed_objects(BUCKET, [f"temp/contract-{number}" for number in range(5)], age_days=90)
+    return "ListObjectsV2"

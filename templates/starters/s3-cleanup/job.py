@@ -19,8 +19,12 @@ Why it is built this way:
   is sent again once, as two halves; a batch that still fails is settled by
   one listing of its key range (what is gone counts as deleted, what is
   there as failed) and the run goes on. A failure ends the run with exit 5
-  after the rest is done. Only refused credentials (HTTP 401/403) or a
-  missing bucket stop it: every later call would fail the same way.
+  after the rest is done. Only refused or expired credentials (HTTP
+  401/403, or a credentials error code such as ``ExpiredToken``, whatever
+  its status) or a missing bucket stop it: every later call would fail the
+  same way.
+- A stop request ends the listing before its next page
+  (``stop_aware.pages``) and the deleting before its next batch.
 - Answers are checked: a listing item without a key, date or ETag, or a
   delete answer naming a key that was never sent, is an ``AwsError`` (exit
   5), never a crash or an impossible count.
@@ -44,9 +48,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import logs, validate
+from . import logs, stop_aware, validate
 from .config import Setting, Settings
 from .errors import AwsError, PartialFailure, StopRequest
+from .exit_codes import CREDENTIAL_ERROR_CODES
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -336,7 +341,8 @@ class Cleanup:
             self.delete_all(items, settings.max_workers)
 
     def pages(self, operation: str) -> Iterator[Mapping[str, Any]]:
-        """The listing's pages; between pages the run reports progress and may stop."""
+        """The listing's pages; between pages the run reports progress, and a
+        stop request ends the listing before the next page is asked for."""
         paginator = self.s3.get_paginator(operation)  # type: ignore[call-overload]
         pages = paginator.paginate(
             Bucket=self.job.bucket,
@@ -344,10 +350,9 @@ class Cleanup:
             PaginationConfig={"PageSize": LIST_PAGE_SIZE},
         )
         try:
-            for page in pages:
+            for page in stop_aware.pages(pages, self.stop):
                 yield page
                 self.progress.tick()
-                self.stop.check()
         except self.s3.exceptions.NoSuchBucket:
             raise AwsError(f"no such bucket: {self.job.bucket}") from None
 
@@ -768,8 +773,9 @@ def _delete_alone(
 
 
 def _stops_the_run(error: Exception) -> bool:
-    """Whether every later call would fail the same way: refused credentials,
-    a missing bucket, or a failure outside the call itself."""
+    """Whether every later call would fail the same way: refused or expired
+    credentials, a missing bucket, or a failure outside the call itself.
+    (S3 answers an expired token with HTTP 400, so the code is looked at too.)"""
     from botocore.exceptions import (  # noqa: PLC0415 - loaded by now
         ClientError,
         ConnectionError,
@@ -780,7 +786,7 @@ def _stops_the_run(error: Exception) -> bool:
     if isinstance(error, ClientError):
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         code = error.response.get("Error", {}).get("Code")
-        return status in (401, 403) or code == "NoSuchBucket"
+        return status in (401, 403) or code == "NoSuchBucket" or code in CREDENTIAL_ERROR_CODES
     return not isinstance(error, ConnectionError | HTTPClientError | ResponseParserError | AwsError)
 
 
