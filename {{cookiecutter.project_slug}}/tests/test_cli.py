@@ -410,3 +410,22 @@ def test_each_configuration_problem_is_one_stderr_line_with_nothing_to_act_on(
     for line in lines:
         assert line.startswith("error: ")
         assert line.isprintable(), repr(line)
+
+
+class _FullStream(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_a_configuration_error_with_stderr_full_or_closed_is_logged_without_a_traceback(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, stderr: str
+) -> None:
+    monkeypatch.setattr(sys, "stderr", _FullStream() if stderr == "full" else None)
+    result = run_cli(env={**JOB_ENV, "LOG_LEVEL": "chatty"})
+    assert result.code == ExitCode.CONFIG
+    # every stdout line is still one JSON object (run_cli parses each), and the
+    # problem and the summary are in the log: nothing went to stdout as text
+    (error,) = [line for line in result.lines if line.get("problems")]
+    assert any("LOG_LEVEL" in problem for problem in error["problems"])
+    assert_summary(result.summary, int(ExitCode.CONFIG))

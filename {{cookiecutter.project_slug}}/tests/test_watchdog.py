@@ -192,3 +192,41 @@ def test_descendants_are_found_below_this_process() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_blocked_log_never_keeps_the_watchdog_from_ending_the_run() -> None:
+    """With stdout blocked, the main thread waits in a write holding the log
+    handler's lock; the watchdog's own warning must not wait there too, or a
+    second signal would never end the run."""
+    import logging
+
+    class Stuck(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.entered = threading.Event()
+
+        def handle(self, record: logging.LogRecord) -> bool:
+            self.entered.set()
+            return super().handle(record)  # waits for the lock the "write" holds
+
+        def emit(self, record: logging.LogRecord) -> None:
+            pass
+
+    end = Recorder()
+    stop = StopRequest()
+    watch = Watchdog(end, stop)
+    handler = Stuck()
+    logging.getLogger().addHandler(handler)
+    handler.acquire()  # as a write stuck on a pipe nobody reads would hold it
+    try:
+        watch.start()
+        stop.request(signal.SIGTERM)  # the first signal: the watchdog tells the log
+        assert handler.entered.wait(WAIT)
+        watch.force(signal.SIGTERM)  # the second: the run must end at once
+        assert end.ended.wait(WAIT)
+    finally:
+        handler.release()
+        logging.getLogger().removeHandler(handler)
+        watch.close()
+    assert end.endings[0].reason == "forced"
+    assert end.endings[0].signum == signal.SIGTERM

@@ -22,7 +22,8 @@ Why it is built this way:
   after the rest is done. Only refused or expired credentials (HTTP
   401/403, or a credentials error code such as ``ExpiredToken``, whatever
   its status) or a missing bucket stop it: every later call would fail the
-  same way.
+  same way. So does a network that cannot be reached (refused, reset,
+  connect timeout), once the batch that met it is settled: exit 3.
 - A stop request ends the listing before its next page
   (``stop_aware.pages``) and the deleting before its next batch.
 - Answers are checked: a listing item without a key, date or ETag, or a
@@ -621,7 +622,13 @@ def _delete_in_pieces(
             if result.fatal is None:
                 _delete_in_pieces(s3, bucket, prefix, keys[half:], result, may_split=False)
             return
+        failed_before = len(result.failed)
         _settle(s3, bucket, prefix, unsettled, result)
+        if _lost_the_connection(unsettled.error) and len(result.failed) > failed_before:
+            # The batch is counted by what is still listed; a network that
+            # cannot be reached fails every later batch the same way, so the
+            # run ends here with exit 3 instead of trying each of them.
+            result.fatal = unsettled.error
 
 
 def _delete_with_key_retries(
@@ -788,6 +795,18 @@ def _stops_the_run(error: Exception) -> bool:
         code = error.response.get("Error", {}).get("Code")
         return status in (401, 403) or code == "NoSuchBucket" or code in CREDENTIAL_ERROR_CODES
     return not isinstance(error, ConnectionError | HTTPClientError | ResponseParserError | AwsError)
+
+
+def _lost_the_connection(error: Exception) -> bool:
+    """Whether the call could not reach S3 or lost its connection (refused,
+    reset, no route, a connect timeout): not a read timeout, which a
+    smaller batch may avoid."""
+    from botocore.exceptions import (  # noqa: PLC0415 - loaded by now
+        ConnectionClosedError,
+        ConnectionError,
+    )
+
+    return isinstance(error, ConnectionError | ConnectionClosedError)
 
 
 def _failures(objects: Iterable[ObjectIdentifierTypeDef], error: Exception) -> list[dict[str, Any]]:

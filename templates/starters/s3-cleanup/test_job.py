@@ -623,6 +623,30 @@ def test_a_batch_that_fails_for_good_counts_its_keys_and_the_run_goes_on(
     assert any(r.__dict__.get("keys_not_logged") == 900 for r in caplog.records)
 
 
+def test_a_network_lost_for_good_ends_the_run_with_3_without_trying_every_batch(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ConnectionClosedError
+
+    make_bucket(harness.clients.s3, BUCKET)
+    seed_objects(BUCKET, KEYS_2500, age_days=90)
+    s3 = harness.clients.s3
+    sent: list[str] = []
+
+    def reset(**kwargs: Any) -> Any:
+        sent.append(kwargs["Delete"]["Objects"][0]["Key"])
+        raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1/")
+
+    monkeypatch.setenv("MAX_WORKERS", "1")  # one batch in flight at a time
+    monkeypatch.setattr(s3, "delete_objects", reset)
+    counts, error = apply_run(harness)
+    assert isinstance(error, ConnectionClosedError)
+    assert cli.exit_code_for(error) == cli.ExitCode.NETWORK
+    assert sent == ["temp/00000"]  # the later batches were never sent
+    assert_true_counts(counts)
+    assert harness.remaining() >= set(KEYS_2500)
+
+
 def test_a_batch_deleted_before_its_answer_was_lost_counts_as_deleted(
     seeded: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -655,7 +679,9 @@ def test_a_batch_that_failed_and_cannot_be_settled_counts_as_failed(
     monkeypatch.setattr(s3, "delete_objects", reset)
     monkeypatch.setattr(job, "_listed_etags", lambda *_: None)  # the range is too long to read
     counts, error = apply_run(seeded)
-    assert isinstance(error, PartialFailure)
+    # A connection lost for good ends the run (exit 3) once the batch is counted.
+    assert isinstance(error, ConnectionClosedError)
+    assert cli.exit_code_for(error) == cli.ExitCode.NETWORK
     assert (counts.matched, counts.deleted, counts.failed) == (3, 0, 3)
 
 
@@ -954,7 +980,7 @@ def test_a_failed_batch_is_settled_key_by_key_by_one_listing(
 
     monkeypatch.setattr(s3, "delete_objects", partly_done_then_reset)
     counts, error = apply_run(seeded)
-    assert isinstance(error, PartialFailure)
+    assert isinstance(error, ConnectionClosedError)  # keys left failed: the run ends, exit 3
     assert (counts.deleted, counts.failed, counts.skipped) == (1, 1, 1)
     assert seeded.remaining() & set(OLD) == {OLD[0], OLD[2]}
 

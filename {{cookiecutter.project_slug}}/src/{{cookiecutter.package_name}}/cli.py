@@ -339,5 +339,19 @@ def _report(log: logging.Logger, code: ExitCode, error: BaseException) -> None:
         for problem in error.problems:  # people at a terminal read stderr
             # One line each, however the bad value was made: a newline or an
             # escape sequence in it is shown, never acted on.
-            print(f"error: {printable(problem)}", file=sys.stderr)
+            _to_stderr(f"error: {printable(problem)}")
     log.error("%s: %s", code.name.lower(), str(error) or type(error).__name__, extra=fields)
+
+
+def _to_stderr(line: str) -> None:
+    """Print ``line`` on stderr, or nothing when stderr is closed or full:
+    never on stdout (where it would break the JSON lines) and never a
+    traceback (the log already has the problem)."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(line + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass

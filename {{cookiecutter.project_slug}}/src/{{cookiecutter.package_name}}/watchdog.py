@@ -39,6 +39,7 @@ __all__ = ["DEADLINE_GRACE_SECONDS", "DEADLINE_GRACE_SHARE", "Ending", "Watchdog
 DEADLINE_GRACE_SECONDS = 10.0
 DEADLINE_GRACE_SHARE = 0.5
 TICK_SECONDS = 0.2  # how often the clock is looked at
+TELL_SECONDS = 1.0  # how long the watchdog waits for a warning line it logs
 _CONTEXT_KEY = "watchdog_call"  # where a call keeps its entry in botocore's request context
 
 log = logging.getLogger(__name__)
@@ -156,14 +157,14 @@ class Watchdog:
         if self._forced_by:
             return Ending("forced", signum=self._forced_by)
         if self._stop_at is not None and now >= self._stop_at and not self._stop.is_set():
-            log.warning("the run's deadline is near: stopping after the work in flight")
+            _tell("the run's deadline is near: stopping after the work in flight")
             self._stop.request_for_deadline()
         elif self._stop.is_set() and self._stop.signum and not self._announced:
             self._announced = True
-            log.warning(
+            _tell(
                 "stop requested by a signal: stopping after the work in flight; "
                 "a second signal stops at once",
-                extra={"signal": self._stop.signum},
+                signal=self._stop.signum,
             )
         signum = self._stop.signum
         if self._deadline_at is not None and now >= self._deadline_at:
@@ -172,3 +173,21 @@ class Watchdog:
             seconds = round(now - oldest[0], 1)
             return Ending("timed_out", signum=signum, call=oldest[1], seconds=seconds)
         return None
+
+
+def _tell(message: str, **fields: object) -> None:
+    """Log a warning from a thread of its own, waiting for it at most
+    ``TELL_SECONDS`` (a line is written at once when the log is writable,
+    so it keeps its place before the summary).
+
+    The watchdog must never wait on the log: when stdout is blocked (a pipe
+    nobody reads, a stalled log driver), the main thread sits in a write
+    holding the log handler's lock, and a watchdog that logged itself would
+    wait there too and never act on a second signal, a call past its bound
+    or the deadline.
+    """
+    teller = threading.Thread(
+        target=log.warning, args=(message,), kwargs={"extra": fields}, name="tell", daemon=True
+    )
+    teller.start()
+    teller.join(TELL_SECONDS)
