@@ -10,10 +10,12 @@ Why it is built this way:
   user, with a warning: a wrong exemption costs a report line, a wrong
   deactivation an outage.
 - The audit never deactivates a key that keeps this run going: the key
-  that signs it, and the long-term keys behind its credentials (a
+  that signs it, and the keys behind its credentials (each hop of a
   ``source_profile`` chain, the credentials ``ASSUME_ROLE_ARN`` or a
-  fan-out's target role was assumed with). Such a finding is reported as
-  ``kept, in use by this run`` and still counts as a finding (exit 7).
+  fan-out's target role was assumed with), read from the credentials the
+  run holds, wherever botocore found them, not from the files again. Such
+  a finding is reported as ``kept, in use by this run`` and still counts
+  as a finding (exit 7).
 - ``find`` only reads; every listing is stop-aware (``stop_aware.pages``).
   ``run`` changes a key only with ``--apply``, and then only to
   ``Inactive`` (``UpdateAccessKey``): reversible, never a delete.
@@ -69,7 +71,9 @@ from .item_errors import ItemErrors
 from .log_formats import printable
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials
     from mypy_boto3_iam import IAMClient
+    from mypy_boto3_sts import STSClient
 
     from .aws import Clients, Identity
 
@@ -434,70 +438,110 @@ def in_use(clients: Clients, caller: Identity) -> InUse:
 
     Deactivating one of them would cut the run off mid-way (every later
     change fails, the report says ``planned`` for keys never touched) and
-    lock out whatever else runs on it. Found without any call that changes
-    anything:
+    lock out whatever else runs on it. The keys are read from the
+    credentials the run holds (``credential_chain``), never from the files
+    again: whatever botocore took them from (the environment, a profile's
+    key, a ``credential_process``, ``BOTO_CONFIG``, ``AWS_CREDENTIAL_FILE``),
+    and through every role assumed on the way (``ASSUME_ROLE_ARN``, a
+    profile's ``role_arn``, each ``source_profile`` hop, a fan-out's target
+    role) down to the credentials it was assumed with. The first signs the
+    run; the others are behind it.
 
-    - the key each ``Clients`` signs with: the run's own, then its
-      ``source`` (a fan-out's hub, whose key is checked by id although it
-      usually belongs to another account), and so on;
-    - the long-term keys the chain starts from (``_static_keys``): the
-      environment's ``AWS_ACCESS_KEY_ID`` when botocore uses it, else the
-      profile's own key and those behind its ``role_arn`` (every
-      ``source_profile``, and ``credential_source = Environment``);
-    - with a temporary (``ASIA``) key whose caller is an IAM user of the
-      audited account (GetSessionToken): that user's keys.
+    A temporary (``ASIA``) key that is not an assumed role's may be an IAM
+    user's session credentials (GetSessionToken): STS, asked with them
+    (GetCallerIdentity, which needs no permission), names the user, but
+    not which of its keys made them, so every key of that user in the
+    audited account is kept.
 
-    SSO, ``credential_process`` (unless it hands out a long-term key, which
-    then signs the run) and container or instance roles have no long-term
-    key the run can see: the README says so.
+    SSO, a web identity, a container or instance role, and session
+    credentials made elsewhere have no long-term key the run can see: the
+    README says so.
     """
     keys: dict[str, str] = {}
     users: dict[str, str] = {}
-    node: Clients | None = clients
-    identity: Identity | None = caller
-    while node is not None:
-        key_id = node.credentials().get_frozen_credentials().access_key or ""
-        keys.setdefault(key_id, SIGNS_THIS_RUN if node is clients else BEHIND_THIS_RUN)
-        if key_id.startswith("ASIA"):
-            match = _IAM_USER_ARN.fullmatch((identity or node.identity()).arn)
-            if match and match.group(1) == caller.account:
-                users.setdefault(match.group(2), SESSION_USER)
-        if node.source is None:
-            for static in _static_keys(node.settings.profile):
-                keys.setdefault(static, BEHIND_THIS_RUN)
-        node, identity = node.source, None
+    for depth, credentials in enumerate(credential_chain(clients.credentials())):
+        frozen = credentials.get_frozen_credentials()
+        key_id = frozen.access_key or ""
+        keys.setdefault(key_id, SIGNS_THIS_RUN if depth == 0 else BEHIND_THIS_RUN)
+        if not key_id.startswith("ASIA") or _role_fetcher(credentials) is not None:
+            continue  # a long-term key, or a role's session: no user's key made it
+        arn = caller.arn if depth == 0 else _caller_arn(clients, frozen)
+        match = _IAM_USER_ARN.fullmatch(arn)
+        if match and match.group(1) == caller.account:
+            users.setdefault(match.group(2), SESSION_USER)
     return InUse(keys, users)
 
 
-def _static_keys(profile: str | None) -> list[str]:
-    """The long-term keys botocore starts the run's own credentials from,
-    read from the environment and the config files as botocore reads them
-    (no call is made): the environment's key first, unless a profile is
-    named; else the profile's key and, through ``role_arn``, every
-    ``source_profile`` behind it (a loop ends the walk, as botocore refuses
-    one)."""
-    import botocore.session  # noqa: PLC0415 - loaded by now
+def credential_chain(credentials: Credentials) -> list[Credentials]:
+    """The credentials that sign the run, then, while they are an assumed
+    role's, the credentials that role was assumed with, and so on: each
+    hop as botocore resolved it, down to the first.
 
-    env_key = os.environ.get("AWS_ACCESS_KEY_ID", "")
-    environment = env_key if env_key and os.environ.get("AWS_SECRET_ACCESS_KEY") else None
-    if profile is None and environment:
-        return [environment]
-    session = botocore.session.Session(profile=profile)
-    profiles: dict[str, Any] = session.full_config.get("profiles", {})
-    name: str | None = session.get_config_variable("profile") or "default"
-    found: list[str] = []
-    seen: set[str] = set()
-    while name and name not in seen:
-        seen.add(name)
-        config = profiles.get(name) or {}
-        if config.get("aws_access_key_id"):
-            found.append(str(config["aws_access_key_id"]))
-        if not config.get("role_arn"):
+    botocore keeps an assumed role's source credentials in the
+    ``AssumeRoleCredentialFetcher`` that refreshes it (a profile's
+    ``role_arn`` and ``source_profile`` hops, and the run's own
+    ``ASSUME_ROLE_ARN`` and target roles, which ``aws.Clients`` assumes
+    with the same fetcher). A role whose source cannot be found so is
+    logged as a warning: the key behind it is then not protected."""
+    chain: list[Credentials] = []
+    current: Credentials | None = credentials
+    while current is not None and not any(current is seen for seen in chain):
+        chain.append(current)
+        fetcher = _role_fetcher(current)
+        if fetcher is None:
+            if getattr(current, "method", None) == "assume-role":
+                log.warning(
+                    "the credentials this run's role was assumed with cannot be told: "
+                    "the long-term key behind them is not protected"
+                )
             break
-        if config.get("credential_source") == "Environment" and environment:
-            found.append(environment)
-        name = config.get("source_profile")
-    return found
+        current = getattr(fetcher, "_source_credentials", None)
+    return chain
+
+
+# How deep to look inside a refresh function for the fetcher: a bound
+# method, botocore's MFA wrapper around one, or a closure holding it.
+_FETCHER_DEPTH = 4
+
+
+def _role_fetcher(credentials: Credentials) -> Any:
+    """The ``AssumeRoleCredentialFetcher`` that refreshes ``credentials``,
+    None when they are not an assumed role's."""
+    from botocore.credentials import AssumeRoleCredentialFetcher  # noqa: PLC0415 - loaded by now
+
+    pending: list[Any] = [getattr(credentials, "_refresh_using", None)]
+    for _ in range(_FETCHER_DEPTH):
+        inside: list[Any] = []
+        for item in pending:
+            if isinstance(item, AssumeRoleCredentialFetcher):
+                return item
+            inside.extend(_parts(item))
+        pending = inside
+    return None
+
+
+def _parts(item: Any) -> list[Any]:
+    """What a refresh function holds: the object of a bound method, the
+    function a wrapper calls, the values a closure keeps."""
+    parts = [getattr(item, name, None) for name in ("__self__", "_refresh", "func")]
+    for cell in getattr(item, "__closure__", None) or ():
+        with contextlib.suppress(ValueError):  # a cell not filled in yet
+            parts.append(cell.cell_contents)
+    return [part for part in parts if part is not None]
+
+
+def _caller_arn(clients: Clients, frozen: Any) -> str:
+    """Who STS says these credentials belong to (GetCallerIdentity needs no
+    permission), asked with exactly them, through the run's session (its
+    endpoint, timeouts and time bound)."""
+    sts: STSClient = clients.session.client(
+        "sts",
+        config=clients.config,
+        aws_access_key_id=frozen.access_key,
+        aws_secret_access_key=frozen.secret_key,
+        aws_session_token=frozen.token,
+    )
+    return sts.get_caller_identity()["Arn"]
 
 
 def find(

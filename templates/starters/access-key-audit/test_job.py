@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -699,6 +700,216 @@ def test_the_long_term_key_behind_a_profile_role_is_kept(
     assert done.code == 7
     assert key_status("automation", source) == "Active"
     assert report_by_key(report)[source]["action"] == "kept, in use by this run"
+    assert key_status("old-user", keys["old"]) == "Inactive"
+
+
+def no_environment_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+
+def credential_process(tmp_path: Path, key_id: str) -> Path:
+    """A ``credential_process`` program that hands out the long-term key ``key_id``."""
+    answer = {"Version": 1, "AccessKeyId": key_id, "SecretAccessKey": "not-checked-by-moto"}
+    program = tmp_path / "credential-process.sh"
+    program.write_text(f"#!/bin/sh\necho '{json.dumps(answer)}'\n", encoding="utf-8")
+    program.chmod(0o700)
+    return program
+
+
+def from_credential_process_behind_assume_role_arn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_id: str
+) -> None:
+    program = credential_process(tmp_path, key_id)
+    write_profiles(tmp_path, monkeypatch, f"[default]\ncredential_process = {program}\n", "")
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)
+
+
+def from_credential_process_behind_a_profile_role(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_id: str
+) -> None:
+    program = credential_process(tmp_path, key_id)
+    config = (
+        f"[profile run]\nrole_arn = {ROLE_ARN}\nsource_profile = base\n"
+        f"[profile base]\ncredential_process = {program}\n"
+    )
+    write_profiles(tmp_path, monkeypatch, config, "")
+    monkeypatch.setenv("AWS_PROFILE", "run")
+
+
+def from_credential_process_two_roles_deep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_id: str
+) -> None:
+    program = credential_process(tmp_path, key_id)
+    config = (
+        f"[profile run]\nrole_arn = {ROLE_ARN}\nsource_profile = middle\n"
+        f"[profile middle]\nrole_arn = {ROLE_ARN}\nsource_profile = base\n"
+        f"[profile base]\ncredential_process = {program}\n"
+    )
+    write_profiles(tmp_path, monkeypatch, config, "")
+    monkeypatch.setenv("AWS_PROFILE", "run")
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)  # and one more role on top
+
+
+def from_boto_config_behind_assume_role_arn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_id: str
+) -> None:
+    boto = tmp_path / "boto.cfg"
+    boto.write_text(
+        f"[Credentials]\naws_access_key_id = {key_id}\naws_secret_access_key = x\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BOTO_CONFIG", str(boto))
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)
+
+
+def from_aws_credential_file_behind_assume_role_arn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_id: str
+) -> None:
+    legacy = tmp_path / "aws-credential-file"
+    legacy.write_text(f"AWSAccessKeyId={key_id}\nAWSSecretKey=x\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_CREDENTIAL_FILE", str(legacy))
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        from_credential_process_behind_assume_role_arn,
+        from_credential_process_behind_a_profile_role,
+        from_credential_process_two_roles_deep,
+        from_boto_config_behind_assume_role_arn,
+        from_aws_credential_file_behind_assume_role_arn,
+    ],
+    ids=lambda setup: setup.__name__.removeprefix("from_"),
+)
+def test_the_key_behind_a_role_is_kept_wherever_botocore_found_it(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setup: Any,
+) -> None:
+    """The key is read from the credentials the run holds, not from the
+    files: a ``credential_process``, ``BOTO_CONFIG`` or ``AWS_CREDENTIAL_FILE``
+    key behind a role is kept as surely as one in the environment."""
+    source = seed_key("automation", age_days=400, used_days_ago=200)
+    no_environment_key(monkeypatch)
+    setup(tmp_path, monkeypatch, source)
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    assert key_status("automation", source) == "Active"
+    line = report_by_key(report)[source]
+    assert line["action"] == "kept, in use by this run"
+    assert line["kept_because"] == "a long-term key behind this run's credentials"
+    assert key_status("old-user", keys["old"]) == "Inactive"
+    (depends,) = [entry for entry in done.lines if entry["message"] == "keys this run depends on"]
+    assert source[-4:] in depends["key_id_suffixes"]
+
+
+def test_a_credential_process_key_that_signs_the_run_is_kept(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = seed_key("automation", age_days=400, used_days_ago=200)
+    no_environment_key(monkeypatch)
+    program = credential_process(tmp_path, own)
+    write_profiles(tmp_path, monkeypatch, f"[default]\ncredential_process = {program}\n", "")
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    assert key_status("automation", own) == "Active"
+    assert report_by_key(report)[own]["kept_because"] == "signs this run"
+
+
+def test_the_profile_file_keys_the_run_does_not_use_are_not_kept(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key written in the files but not used (the environment's key wins
+    over the default profile's) is no key this run depends on."""
+    unused = seed_key("automation", age_days=400, used_days_ago=200)
+    write_profiles(
+        tmp_path,
+        monkeypatch,
+        "",
+        f"[default]\naws_access_key_id = {unused}\naws_secret_access_key = x\n",
+    )
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)  # assumed with the environment's key
+
+    done = run_cli("--apply")
+
+    assert done.code == 0
+    assert key_status("automation", unused) == "Inactive"
+
+
+def test_the_chain_reaches_through_an_mfa_role_to_its_source() -> None:
+    """A profile role with ``mfa_serial``: botocore wraps the fetcher's
+    refresh; the source credentials are still found (no call is made)."""
+    from botocore.credentials import (
+        AssumeRoleCredentialFetcher,
+        Credentials,
+        DeferredRefreshableCredentials,
+        create_mfa_serial_refresher,
+    )
+
+    source = Credentials("AKIASOURCEKEY0000001", "not-checked")
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=lambda *_, **__: None, source_credentials=source, role_arn=ROLE_ARN
+    )
+    role = DeferredRefreshableCredentials(
+        refresh_using=create_mfa_serial_refresher(fetcher.fetch_credentials),
+        method="assume-role",
+    )
+    assert job.credential_chain(role) == [role, source]
+
+
+def test_a_role_whose_source_cannot_be_found_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from botocore.credentials import DeferredRefreshableCredentials
+
+    role = DeferredRefreshableCredentials(refresh_using=dict, method="assume-role")
+    with caplog.at_level(logging.WARNING):
+        assert job.credential_chain(role) == [role]
+    (record,) = caplog.records
+    assert "not protected" in record.getMessage()
+
+
+def test_session_credentials_of_a_user_behind_a_role_keep_every_key_of_that_user(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASSUME_ROLE_ARN assumed with an IAM user's session credentials: STS,
+    asked with those credentials, names the user; its keys are kept."""
+    from moto.sts.models import STSBackend
+
+    first = seed_key("operator", age_days=400, used_days_ago=1)
+    second = seed_key("operator", age_days=200, used_days_ago=100)
+    session_key = "ASIA" + "Y" * 16
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", session_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token")
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)
+    answer = vars(STSBackend)["get_caller_identity"]
+    user_arn = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/operator"
+
+    def caller(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
+        if access_key_id == session_key:  # as STS answers for a user's session
+            return "AIDAEXAMPLE", user_arn, ACCOUNT_ID
+        return answer(self, access_key_id, region)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(STSBackend, "get_caller_identity", caller)
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    lines = report_by_key(report)
+    for key_id in (first, second):
+        assert key_status("operator", key_id) == "Active"
+        assert "session credentials" in lines[key_id]["kept_because"]
     assert key_status("old-user", keys["old"]) == "Inactive"
 
 
