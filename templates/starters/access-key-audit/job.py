@@ -5,10 +5,11 @@ Why it is built this way:
   ``MAX_UNUSED_DAYS`` (a key never used counts from its creation). Inactive
   keys are not findings. A user whose tag key is ``EXEMPT_TAG_KEY`` in any
   case (IAM's tag keys are case-insensitive) is skipped, whatever the tag's
-  value; a tag key that only nearly matches (the same letters and digits,
-  told apart only by case, width, spaces or punctuation) also skips the
-  user, with a warning: a wrong exemption costs a report line, a wrong
-  deactivation an outage.
+  value; a tag key that only nearly matches (``nearly_matches``: the same
+  letters and digits, told apart only by case, width, spaces or
+  punctuation, or by letters from outside ASCII in place of some) also
+  skips the user, with a warning: a wrong exemption costs a report line, a
+  wrong deactivation an outage.
 - The audit never deactivates a key that keeps this run going: the key
   that signs it, and the keys behind its credentials (each hop of a
   ``source_profile`` chain, the credentials ``ASSUME_ROLE_ARN`` or a
@@ -585,17 +586,34 @@ class Exemption:
 
 def tag_skeleton(key: str) -> str:
     """A tag key's letters and digits, NFKC-normalised and casefolded: what
-    is left when case, width, spaces and punctuation are set aside. Two keys
-    with the same skeleton that IAM tells apart are a near miss."""
+    is left when case, width, spaces and punctuation are set aside."""
     return "".join(char for char in unicodedata.normalize("NFKC", key).casefold() if char.isalnum())
+
+
+def nearly_matches(key: str, tag: str) -> bool:
+    """Whether ``key`` only nearly matches the exempt tag key ``tag``: their
+    skeletons (``tag_skeleton``) are as long, and wherever they differ, one
+    of the two characters is outside ASCII.
+
+    Equal skeletons are the same key told apart by case, width, spaces or
+    punctuation. Where they differ only at non-ASCII characters, a letter
+    may have been swapped for one from another script that looks the same
+    (Cyrillic a or e, dotless i, Greek kappa): Unicode's confusables data
+    is not at hand, so every such swap counts, which also takes in an
+    unrelated key of as many letters, all outside ASCII where they differ.
+    A near miss keeps the key, with a warning: a wrong exemption costs a
+    report line, a wrong deactivation an outage."""
+    mine, wanted = tag_skeleton(key), tag_skeleton(tag)
+    if not wanted or len(mine) != len(wanted):
+        return False
+    return all(a == b or not (a.isascii() and b.isascii()) for a, b in zip(mine, wanted))
 
 
 def exemption(iam: IAMClient, user: str, tag: str, stop: StopRequest) -> Exemption | None:
     """The user's exempting tag: a key equal to ``tag`` in any case (IAM
     treats tag keys case-insensitively: a user cannot carry both spellings),
-    else a near miss (the same ``tag_skeleton``), else None. Any value
-    exempts."""
-    wanted, near = tag.casefold(), tag_skeleton(tag)
+    else a near miss (``nearly_matches``), else None. Any value exempts."""
+    wanted = tag.casefold()
     found: Exemption | None = None
     listing = iam.get_paginator("list_user_tags").paginate(UserName=user)
     for page in stop_aware.pages(listing, stop):
@@ -603,7 +621,7 @@ def exemption(iam: IAMClient, user: str, tag: str, stop: StopRequest) -> Exempti
             key, value = item.get("Key", ""), item.get("Value", "")
             if key.casefold() == wanted:
                 return Exemption(key, value, exact=True)
-            if found is None and near and tag_skeleton(key) == near:
+            if found is None and nearly_matches(key, tag):
                 found = Exemption(key, value, exact=False)
     return found
 

@@ -1014,6 +1014,16 @@ NEAR_MISS = "user exempt by a tag that only nearly matches EXEMPT_TAG_KEY"
         "Access_Key_Audit/Exempt",  # other punctuation
         "accesskeyauditexempt",  # none
         "\uff41ccess-key-audit:exempt",  # a full-width letter
+        # look-alike letters from other scripts
+        "\u0430ccess-key-audit:exempt",  # Cyrillic a
+        "access-key-audit:\u0435xempt",  # Cyrillic e
+        "acce\u0455\u0455-key-audit:exempt",  # Cyrillic dze, twice
+        "access-key-aud\u0131t:exempt",  # dotless i
+        "access-\u03baey-audit:exempt",  # Greek kappa
+        "\u0430\u0441\u0441\u0435\u0455\u0455-key-audit:\u0435\u0445\u0435mpt",  # many at once
+        # another script with as many letters: the rule errs towards keeping
+        "\u043a\u043b\u044e\u0447-\u0430\u0443\u0434\u0438\u0442\u0430:"
+        "\u0438\u0441\u043a\u043b\u044e\u0447\u0435\u043d\u0438\u0435",
     ],
 )
 def test_a_tag_that_nearly_matches_keeps_the_key_and_warns(
@@ -1028,7 +1038,17 @@ def test_a_tag_that_nearly_matches_keeps_the_key_and_warns(
     assert line["exempt_tag_key"] == "access-key-audit:exempt"
 
 
-@pytest.mark.parametrize("tag", ["access-key-audit", "access-key-audit:exemption", "exempt"])
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "access-key-audit",
+        "access-key-audit:exemption",
+        "exempt",
+        "\u043e\u0442\u0434\u0435\u043b",  # an unrelated tag in another script
+        "access-key-audit:\u0435\u0445\u0435mps",  # look-alikes, and another ASCII letter
+        "access-key-audit:\u0435xempt2",  # look-alike, one letter more
+    ],
+)
 def test_a_different_tag_exempts_no_one(aws: None, run_cli: RunCli, tag: str) -> None:
     done, key_id = audit_one_user(run_cli, {tag: "yes"})
     assert done.code == 0
@@ -1060,6 +1080,16 @@ def test_a_configured_exempt_tag_key_matches_in_any_case(aws: None, run_cli: Run
     key_id = seed_key("tagged-user", age_days=400, tags={"break-glass": ""})
     done = run_cli("--apply", env={"EXEMPT_TAG_KEY": "Break-Glass"})
     assert (done.code, key_status("tagged-user", key_id)) == (0, "Active")
+
+
+def test_a_configured_exempt_tag_key_with_a_look_alike_letter_nearly_matches_plain_ascii(
+    aws: None, run_cli: RunCli
+) -> None:
+    key_id = seed_key("tagged-user", age_days=400, tags={"break-glass": ""})
+    done = run_cli("--apply", env={"EXEMPT_TAG_KEY": "br\u0435ak-glass"})  # a Cyrillic e
+    assert (done.code, key_status("tagged-user", key_id)) == (0, "Active")
+    (line,) = [line for line in done.lines if line["message"] == NEAR_MISS]
+    assert line["tag"] == "break-glass"
 
 
 # --- ages are never negative -------------------------------------------------
