@@ -301,8 +301,8 @@ SETTINGS: tuple[Setting, ...] = (
 class Counts:
     """What the run did so far; the summary line reports it even after a failure.
 
-    ``findings = deactivated + failed + keys_gone + kept_in_use`` after an
-    apply that was not stopped (a finding whose key was deleted before its
+    ``findings = deactivated + failed + unknown + keys_gone + kept_in_use``
+    after an apply that was not stopped (a finding whose key was deleted before its
     UpdateAccessKey counts in ``keys_gone``, as does a key deleted while it
     was judged; a finding the run's own credentials depend on is never
     changed and counts in ``kept_in_use``, in both modes).
@@ -317,6 +317,7 @@ class Counts:
     kept_in_use: int = 0
     deactivated: int = 0
     failed: int = 0
+    unknown: int = 0  # the change's answer was lost and its outcome could not be checked
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -327,6 +328,9 @@ WOULD_DEACTIVATE = "would deactivate"  # a dry run
 PLANNED = "planned"  # --apply, written before the first change; left so only by a forced end
 DEACTIVATED = "deactivated"
 FAILED = "failed"
+# The call's answer was lost (connection closed, read timeout, an error after
+# sending) and the key's status could not be read again: it may be Inactive.
+UNKNOWN = "unknown"
 GONE = "gone"  # the key was deleted before it could be deactivated
 NOT_REACHED = "not reached"  # the run was stopped before this key: still Active
 KEPT = "kept, in use by this run"  # this run's own credentials depend on it: never changed
@@ -606,7 +610,8 @@ def nearly_matches(key: str, tag: str) -> bool:
     mine, wanted = tag_skeleton(key), tag_skeleton(tag)
     if not wanted or len(mine) != len(wanted):
         return False
-    return all(a == b or not (a.isascii() and b.isascii()) for a, b in zip(mine, wanted))
+    pairs = zip(mine, wanted, strict=True)
+    return all(a == b or not (a.isascii() and b.isascii()) for a, b in pairs)
 
 
 def exemption(iam: IAMClient, user: str, tag: str, stop: StopRequest) -> Exemption | None:
@@ -767,8 +772,11 @@ def run(
     else:
         apply(iam, clients, report, counts, stop)
     log.info("audit done", extra=counts.as_dict())
-    if counts.failed:
-        raise PartialFailure(f"{counts.failed} access key(s) could not be deactivated")
+    if counts.failed or counts.unknown:
+        raise PartialFailure(
+            f"{counts.failed} access key(s) could not be deactivated"
+            + (f", {counts.unknown} may or may not have been" if counts.unknown else "")
+        )
     remaining = counts.findings if settings.dry_run else counts.kept_in_use
     if remaining:
         raise FindingsRemain(remaining)
@@ -833,7 +841,14 @@ def deactivate(iam: IAMClient, finding: Finding, counts: Counts, errors: ItemErr
 
     A failure about this key is counted and the run goes on; one about the
     account (expired credentials, no network, access denied again and
-    again) is raised by ``errors`` after the key is counted and logged."""
+    again) is raised by ``errors`` after the key is counted and logged.
+
+    An error that may have come after IAM applied the change (``_may_have_applied``:
+    the connection closed or a read timed out, a server error) is checked:
+    the key's status is read again (ListAccessKeys). Inactive now, it was
+    deactivated; still Active, the call failed; if it cannot be read, the
+    outcome is ``unknown`` and the key counts as possibly changed (the undo
+    record names it). Any other exception leaves the key ``unknown`` too."""
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
 
     try:
@@ -842,21 +857,78 @@ def deactivate(iam: IAMClient, finding: Finding, counts: Counts, errors: ItemErr
         )
     except (ClientError, BotoCoreError) as error:
         finding.error = _describe(error)
-        if _no_such_entity(error):  # deleted since it was listed: nothing left to deactivate
+        status = _status_now(iam, finding) if _may_have_applied(error) else "Active"
+        if status == "Inactive":  # applied: only the answer was lost
+            _deactivated(finding, counts, errors)
+            return
+        if status == GONE or _no_such_entity(error):  # deleted since it was listed
             counts.keys_gone += 1
             finding.action = GONE
             errors.succeeded()  # IAM answered about this key: the credentials work
             _log_finding(finding)
             return
-        counts.failed += 1
-        finding.action = FAILED
+        if status == UNKNOWN:
+            counts.unknown += 1
+            finding.action = UNKNOWN
+        else:
+            counts.failed += 1
+            finding.action = FAILED
         _log_finding(finding)
         errors.failed(error)  # raises when the error is about the account, not this key
         return
+    except BaseException as error:
+        counts.unknown += 1  # not an AWS error: the change may have been made before it
+        finding.action, finding.error = UNKNOWN, _describe(error)
+        _log_finding(finding)
+        raise
+    _deactivated(finding, counts, errors)
+
+
+def _deactivated(finding: Finding, counts: Counts, errors: ItemErrors) -> None:
     counts.deactivated += 1
     finding.action = DEACTIVATED
     errors.succeeded()
     _log_finding(finding)
+
+
+def _may_have_applied(error: BaseException) -> bool:
+    """Whether the request may have reached IAM and been applied although
+    the call failed: the connection closed or a read timed out after it was
+    sent (botocore's ``HTTPClientError`` family), or IAM answered with a
+    server error. Failing to connect at all, and IAM's own refusals (4xx),
+    change nothing."""
+    from botocore.exceptions import HTTPClientError  # noqa: PLC0415 - loaded by now
+
+    if isinstance(error, HTTPClientError):
+        return True
+    response = getattr(error, "response", None)
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if response else None
+    return isinstance(status, int) and status >= 500
+
+
+def _status_now(iam: IAMClient, finding: Finding) -> str:
+    """The key's status as IAM lists it now, ``GONE`` if it is no longer
+    listed, ``UNKNOWN`` if it cannot be read (logged)."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
+
+    try:
+        for page in iam.get_paginator("list_access_keys").paginate(UserName=finding.user):
+            for key in page.get("AccessKeyMetadata", []):
+                if key["AccessKeyId"] == finding.access_key_id:
+                    return str(key.get("Status", UNKNOWN))
+    except (ClientError, BotoCoreError) as error:
+        if _no_such_entity(error):
+            return GONE
+        log.warning(
+            "key status could not be checked",
+            extra={
+                "user": finding.user,
+                "key_id_suffix": finding.access_key_id[-4:],
+                "error": _describe(error),
+            },
+        )
+        return UNKNOWN
+    return GONE
 
 
 def _log_finding(finding: Finding) -> None:
@@ -877,7 +949,7 @@ def write_report(clients: Clients, report: Report, *, final: bool) -> None:
         return
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
 
-    changes_made = any(finding.action == DEACTIVATED for finding in report.findings)
+    changes_made = bool(_changed(report))
     attempts = REPORT_ATTEMPTS if final else 1
     for attempt in range(1, attempts + 1):
         try:
@@ -894,21 +966,40 @@ def write_report(clients: Clients, report: Report, *, final: bool) -> None:
             reason = cause if attempts == 1 else f"{cause}; tried {attempts} times"
             if changes_made:
                 reason += "; the report there is stale: the undo record is on stderr and in the log"
-            raise OutputFailed(
-                f"REPORT_PATH {report.path!r}", reason, changes_made=changes_made
+            raise ReportNotWritten(
+                f"REPORT_PATH {report.path!r}",
+                reason,
+                changes_made=changes_made,
+                certain=any(finding.action == DEACTIVATED for finding in report.findings),
             ) from error
         log.info("report written", extra={"report": report.path, "lines": len(report.findings)})
         return
 
 
+class ReportNotWritten(OutputFailed):
+    """``OutputFailed`` for the report, saying "changes may have been made"
+    when the only keys possibly changed are ``unknown`` ones."""
+
+    def __init__(self, what: str, reason: str, *, changes_made: bool, certain: bool) -> None:
+        super().__init__(what, reason, changes_made=changes_made)
+        if changes_made and not certain:
+            self.args = (f"{what} could not be written ({reason}); changes may have been made",)
+
+
+def _changed(report: Report) -> list[Finding]:
+    """The keys this run changed, or may have changed: what an undo needs."""
+    return [finding for finding in report.findings if finding.action in (DEACTIVATED, UNKNOWN)]
+
+
 def tell_undo_record(report: Report, failure: OutputFailed) -> None:
     """The fallback when the report cannot be rewritten after changes: what
     an undo needs must still reach the operator. On stderr, one line that
-    says changes were made and the report is stale, then one JSON line per
-    key changed (account, user, the whole key id, previous status); in the
-    log, one ``undo record`` line per key (named, as every log line names a
-    key, by its last 4 characters)."""
-    changed = [finding for finding in report.findings if finding.action == DEACTIVATED]
+    says changes were made (or may have been, when the only ones are
+    ``unknown``) and the report is stale, then one JSON line per key
+    changed or possibly changed (account, user, the whole key id, previous
+    status, action); in the log, one ``undo record`` line per key (named,
+    as every log line names a key, by its last 4 characters)."""
+    changed = _changed(report)
     for finding in changed:
         log.error(
             "undo record",
@@ -919,9 +1010,11 @@ def tell_undo_record(report: Report, failure: OutputFailed) -> None:
                 "action": finding.action,
             },
         )
+    unknown = sum(finding.action == UNKNOWN for finding in changed)
     header = (
-        f"error: {failure}. Undo record: {len(changed)} key(s) changed, one JSON line each "
-        "below; set each key back to its previous_status."
+        f"error: {failure}. Undo record: {len(changed) - unknown} key(s) changed"
+        + (f", {unknown} more may have been (action unknown)" if unknown else "")
+        + ", one JSON line each below; set each key back to its previous_status."
     )
     records = (
         json.dumps(

@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from {{ cookiecutter.package_name }} import (
     config,
@@ -858,7 +858,7 @@ def test_the_chain_reaches_through_an_mfa_role_to_its_source() -> None:
 
     source = Credentials("AKIASOURCEKEY0000001", "not-checked")
     fetcher = AssumeRoleCredentialFetcher(
-        client_creator=lambda *_, **__: None, source_credentials=source, role_arn=ROLE_ARN
+        client_creator=boto3.client, source_credentials=source, role_arn=ROLE_ARN
     )
     role = DeferredRefreshableCredentials(
         refresh_using=create_mfa_serial_refresher(fetcher.fetch_credentials),
@@ -1285,6 +1285,140 @@ def test_expired_credentials_mid_apply_and_a_lost_report(
     assert done.code == code
     assert len(updates) == 1 + int(changed_first)
     assert len(undo_records(done.stderr)) == int(changed_first)
+
+
+# --- a change whose answer was lost is checked, or recorded as unknown --------
+
+IAM_URL = "https://iam.amazonaws.com/"
+# Errors after which UpdateAccessKey may have been applied: the request went out.
+AMBIGUOUS = [
+    pytest.param(lambda: ConnectionClosedError(endpoint_url=IAM_URL), id="connection-closed"),
+    pytest.param(lambda: ReadTimeoutError(endpoint_url=IAM_URL), id="read-timeout"),
+    pytest.param(lambda: client_error("UpdateAccessKey", "ServiceFailure", 500), id="server-error"),
+]
+
+
+def applied_then(
+    monkeypatch: pytest.MonkeyPatch, error: Any, *, check_fails: bool = False
+) -> list[str]:
+    """The first UpdateAccessKey is applied, then its answer is lost to
+    ``error``; with ``check_fails``, every ListAccessKeys after it fails
+    too (the network went away)."""
+    updates: list[str] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "ListAccessKeys" and updates and check_fails:
+            raise ConnectionClosedError(endpoint_url=IAM_URL)
+        if operation_name == "UpdateAccessKey":
+            updates.append(api_params["AccessKeyId"])
+            answer = send(operation_name, api_params)
+            if len(updates) == 1:
+                raise error()
+            return answer
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    return updates
+
+
+@pytest.mark.parametrize("error", AMBIGUOUS)
+def test_a_change_applied_before_its_answer_was_lost_is_checked_and_counted(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    no_retry_pause: None,
+    error: Any,
+) -> None:
+    """ListAccessKeys says the key is Inactive now: it was deactivated, and
+    the undo record has it when the last report write fails (exit 8)."""
+    make_bucket(boto3.client("s3", region_name=REGION), "audit-reports")
+    put_object_failing_after(monkeypatch, good=1)
+    updates = applied_then(monkeypatch, error)
+
+    done = run_cli(
+        "--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl", "AWS_MAX_ATTEMPTS": "1"}
+    )
+
+    assert done.code == 8
+    assert len(updates) == len(STALE)  # the check found the network working: the run went on
+    assert (done.summary["deactivated"], done.summary["failed"]) == (len(STALE), 0)
+    check_undo_record(done, {keys[name]: user_of(name)[0] for name in STALE})
+
+
+@pytest.mark.parametrize("error", AMBIGUOUS[:2])
+def test_a_change_whose_outcome_cannot_be_checked_is_recorded_as_unknown(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Any,
+) -> None:
+    updates = applied_then(monkeypatch, error, check_fails=True)
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(report), "AWS_MAX_ATTEMPTS": "1"})
+
+    assert done.code == 3  # the network failed: the run ends at once
+    assert len(updates) == 1
+    lines = report_by_key(report)
+    assert lines[updates[0]]["action"] == "unknown"
+    assert lines[updates[0]]["previous_status"] == "Active"
+    assert sorted(line["action"] for line in lines.values()) == [
+        "not reached",
+        "not reached",
+        "unknown",
+    ]
+    assert (done.summary["unknown"], done.summary["deactivated"]) == (1, 0)
+    (logged,) = [line for line in done.lines if line["message"] == "unknown"]
+    assert (logged["level"], logged["key_id_suffix"]) == ("WARNING", updates[0][-4:])
+
+
+def test_an_unknown_outcome_and_a_lost_report_leave_the_undo_record_exit_8(
+    keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, no_retry_pause: None
+) -> None:
+    make_bucket(boto3.client("s3", region_name=REGION), "audit-reports")
+    put_object_failing_after(monkeypatch, good=1)
+    updates = applied_then(
+        monkeypatch, lambda: ConnectionClosedError(endpoint_url=IAM_URL), check_fails=True
+    )
+
+    done = run_cli(
+        "--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl", "AWS_MAX_ATTEMPTS": "1"}
+    )
+
+    assert done.code == 8  # not 3: changes may have been made and the report is stale
+    header = done.stderr.splitlines()[0]
+    assert "changes may have been made" in header
+    assert "stale" in header
+    (record,) = undo_records(done.stderr)
+    assert (record["access_key_id"], record["action"]) == (updates[0], "unknown")
+    assert record["previous_status"] == "Active"
+    (problem,) = [line for line in done.lines if line["message"].startswith("output_failed")]
+    assert "changes may have been made" in problem["message"]
+    (logged,) = [line for line in done.lines if line["message"] == "undo record"]
+    assert (logged["key_id_suffix"], logged["action"]) == (updates[0][-4:], "unknown")
+
+
+def test_an_unexpected_error_during_a_change_leaves_that_key_unknown(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure that is no AWS error (a bug, an answer that cannot be
+    read) may come after the change was made: the key is not "not reached"."""
+    updates: list[str] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "UpdateAccessKey":
+            updates.append(api_params["AccessKeyId"])
+            send(operation_name, api_params)
+            raise RuntimeError("the answer could not be read (injected)")
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    report = tmp_path / "report.jsonl"
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 99
+    assert report_by_key(report)[updates[0]]["action"] == "unknown"
 
 
 # --- REPORT_PATH is a regular file or absent ----------------------------------
