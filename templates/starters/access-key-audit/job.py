@@ -97,6 +97,7 @@ DESCRIPTION = (
 S3_SCHEME = "s3://"
 S3_KEY_MAX_BYTES = 1024
 NAME_MAX_BYTES = 255  # the longest file name most file systems take
+TEMPORARY_STEM_BYTES = 100  # of the report's name, in the name of the file written first
 TAG_KEY_PUNCTUATION = "_.:/=+-@"
 USERS_ARN = "arn:{partition}:iam::{account}:user/*"
 
@@ -190,7 +191,7 @@ def report_path(raw: str) -> str:
     if "://" in value:
         raise validate.InvalidValue(f"must be a local path or s3://BUCKET/KEY, got {raw!r}")
     path = Path(value)
-    if any(len(part.encode()) > NAME_MAX_BYTES for part in path.parts):
+    if any(len(os.fsencode(part)) > NAME_MAX_BYTES for part in path.parts):
         raise validate.InvalidValue(
             f"has a file or directory name longer than {NAME_MAX_BYTES} bytes: {raw!r}"
         )
@@ -209,11 +210,40 @@ def report_path(raw: str) -> str:
         sample = SAMPLE_ACCOUNT in str(path.parent)
         if not sample and not path.parent.is_dir():
             raise validate.InvalidValue(f"directory does not exist: {str(path.parent)!r}")
+        if not sample:
+            _check_name_fits(path, raw)
     except OSError as error:  # a name too long for the file system, say
         raise validate.InvalidValue(
             f"cannot be used as a local path ({error.strerror or error}): {raw!r}"
         ) from None
     return value
+
+
+def _check_name_fits(path: Path, raw: str) -> None:
+    """Both names the report is written under (``_temporary_name``, then
+    its own) must fit the directory's file system, counted in bytes as the
+    file system counts them, so the write at the end cannot fail on it."""
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):  # the system cannot tell: the common limit
+        limit = NAME_MAX_BYTES
+    longest = max(len(os.fsencode(name)) for name in (path.name, _temporary_name(path.name)))
+    if longest > limit:
+        raise validate.InvalidValue(
+            f"its file name is {longest} bytes long; the file system there takes at most "
+            f"{limit} bytes: {raw!r}"
+        )
+
+
+def _temporary_name(name: str) -> str:
+    """The name the report is first written under, in the same directory:
+    hidden, unique, and holding at most ``TEMPORARY_STEM_BYTES`` bytes of
+    the report's own name (whole characters): 118 bytes at most, however
+    long the report's name."""
+    stem = name
+    while len(os.fsencode(stem)) > TEMPORARY_STEM_BYTES:
+        stem = stem[:-1]
+    return f".{stem}.{os.urandom(6).hex()}.tmp"
 
 
 def _not_a_regular_file(path: Path) -> str | None:
@@ -1072,7 +1102,7 @@ def _write_file(target: Path, text: str) -> None:
     directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         mode = _replaceable(target.name, directory)
-        temporary = f".{target.name[:100]}.{os.urandom(6).hex()}.tmp"
+        temporary = _temporary_name(target.name)
         handle = os.open(temporary, flags, 0o600, dir_fd=directory)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:

@@ -1549,6 +1549,60 @@ def test_a_replaced_report_keeps_its_permission_bits_and_a_new_one_is_private(
     assert len(report_lines(report)) == len(STALE)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\U0001f600" * 63,  # 252 bytes in 63 characters
+        "\u4e00" * 85,  # 255 bytes: the longest name there is
+        "\u00e9" * 126 + ".js",  # 129 characters, 255 bytes
+    ],
+    ids=["emoji-252-bytes", "cjk-255-bytes", "latin-255-bytes"],
+)
+def test_a_report_name_of_many_bytes_that_fits_is_written(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, name: str
+) -> None:
+    report = tmp_path / name
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+    assert done.code == 0
+    assert {line["action"] for line in report_lines(report)} == {"deactivated"}
+    assert [path.name for path in tmp_path.iterdir()] == [name]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\U0001f600" * 64, "\u4e00" * 86, "\u00e9" * 128],
+    ids=["emoji-256-bytes", "cjk-258-bytes", "latin-256-bytes"],
+)
+def test_a_report_name_of_too_many_bytes_is_refused_before_any_call(
+    keys: dict[str, str], run_cli: RunCli, api_calls: list[str], tmp_path: Path, name: str
+) -> None:
+    done = run_cli("--apply", env={"REPORT_PATH": str(tmp_path / name)})
+    assert done.code == 1
+    assert api_calls == []
+    assert "REPORT_PATH" in done.stderr
+    assert "255 bytes" in done.stderr
+
+
+def test_a_report_name_is_checked_against_its_own_file_systems_limit(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    api_calls: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file system that takes shorter names (eCryptfs: 143 bytes) is asked."""
+    pathconf = os.pathconf
+
+    def small(path: Any, name: str) -> int:
+        return 143 if name == "PC_NAME_MAX" else pathconf(path, name)
+
+    monkeypatch.setattr(os, "pathconf", small)
+    done = run_cli("--apply", env={"REPORT_PATH": str(tmp_path / ("r" * 144))})
+    assert done.code == 1
+    assert api_calls == []
+    assert "143 bytes" in done.stderr
+
+
 # --- dry-run changes nothing in the account; a report job still writes its report
 
 
