@@ -1097,19 +1097,22 @@ def _write_file(target: Path, text: str) -> None:
     just before the rename ``target`` is checked again, so a device, pipe,
     socket or symbolic link that took its place during the run is refused,
     never replaced (the rename itself never follows a link either). An old
-    report's permission bits are kept; a new one is ``0600``."""
+    report's owner, group and permission bits are kept (``_keep_owner``;
+    not set-user-ID, set-group-ID or sticky: a report is not a program); a
+    new one is ``0600``, the run's own."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        mode = _replaceable(target.name, directory)
+        old = _replaceable(target.name, directory)
         temporary = _temporary_name(target.name)
         handle = os.open(temporary, flags, 0o600, dir_fd=directory)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(text)
                 stream.flush()
-                if mode is not None:
-                    os.fchmod(stream.fileno(), mode)
+                if old is not None:
+                    _keep_owner(stream.fileno(), old, target)
+                    os.fchmod(stream.fileno(), stat.S_IMODE(old.st_mode) & 0o777)
                 os.fsync(stream.fileno())
             _replaceable(target.name, directory)
             os.replace(temporary, target.name, src_dir_fd=directory, dst_dir_fd=directory)
@@ -1121,17 +1124,46 @@ def _write_file(target: Path, text: str) -> None:
         os.close(directory)
 
 
-def _replaceable(name: str, directory: int) -> int | None:
-    """The permission bits of the report ``name`` in ``directory``, None if
-    there is none yet; raises if it is not a regular file."""
+def _keep_owner(handle: int, old: os.stat_result, target: Path) -> None:
+    """Give the new report the old one's owner and group (a run as root
+    replacing a user's report leaves it that user's). Only root may give a
+    file to another user: if the owner cannot be kept, the group alone is
+    tried, and a ``report owner not kept`` warning says what was kept; the
+    report is replaced all the same."""
     try:
-        mode = os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode
+        os.fchown(handle, old.st_uid, old.st_gid)
+    except OSError as error:
+        problem = error.strerror or str(error)
+    else:
+        return
+    group_kept = True
+    try:
+        os.fchown(handle, -1, old.st_gid)
+    except OSError:
+        group_kept = False
+    log.warning(
+        "report owner not kept",
+        extra={
+            "report": str(target),
+            "owner": old.st_uid,
+            "group": old.st_gid,
+            "group_kept": group_kept,
+            "error": problem,
+        },
+    )
+
+
+def _replaceable(name: str, directory: int) -> os.stat_result | None:
+    """The report ``name`` in ``directory`` as it is now, None if there is
+    none yet; raises if it is not a regular file."""
+    try:
+        found = os.stat(name, dir_fd=directory, follow_symlinks=False)
     except FileNotFoundError:
         return None
-    kind = _kind(mode)
+    kind = _kind(found.st_mode)
     if kind is not None:
         raise _NotRegularFile(f"it is {kind} now, not a regular file: refusing to replace it")
-    return stat.S_IMODE(mode) & 0o777
+    return found
 
 
 def _cause(error: BaseException) -> str:

@@ -1603,6 +1603,83 @@ def test_a_report_name_is_checked_against_its_own_file_systems_limit(
     assert "143 bytes" in done.stderr
 
 
+def test_a_replaced_report_does_not_carry_set_id_or_sticky_bits(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A report is not a program: set-user-ID, set-group-ID and sticky go."""
+    report = tmp_path / "report.jsonl"
+    report.write_text("an older report\n", encoding="utf-8")
+    report.chmod(0o7750)
+    assert run_cli(env={"REPORT_PATH": str(report)}).code == 7
+    assert stat.S_IMODE(report.stat().st_mode) == 0o750
+
+
+OTHER_USER = 1000  # any other user and group: only root may give a file away
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+def test_a_replaced_report_keeps_its_owner_and_group(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.jsonl"
+    report.write_text("an older report\n", encoding="utf-8")
+    os.chown(report, OTHER_USER, OTHER_USER + 1)
+    report.chmod(0o640)
+
+    done = run_cli(env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    after = report.stat()
+    assert (after.st_uid, after.st_gid) == (OTHER_USER, OTHER_USER + 1)
+    assert stat.S_IMODE(after.st_mode) == 0o640
+    assert len(report_lines(report)) == len(STALE)
+    assert "report owner not kept" not in done.messages()
+
+
+@pytest.mark.parametrize("group_kept", [False, True])
+def test_a_report_whose_owner_cannot_be_kept_is_replaced_with_a_warning(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    group_kept: bool,
+) -> None:
+    report = tmp_path / "report.jsonl"
+    report.write_text("an older report\n", encoding="utf-8")
+    report.chmod(0o640)
+    tries: list[tuple[int, int]] = []
+
+    def refuse(handle: int, uid: int, gid: int) -> None:
+        tries.append((uid, gid))
+        if not (group_kept and uid == -1):
+            raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "fchown", refuse)
+    done = run_cli(env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    assert len(report_lines(report)) == len(STALE)  # replaced all the same
+    assert stat.S_IMODE(report.stat().st_mode) == 0o640
+    before = report.stat()
+    assert tries == [(before.st_uid, before.st_gid), (-1, before.st_gid)]
+    (line,) = [line for line in done.lines if line["message"] == "report owner not kept"]
+    assert line["level"] == "WARNING"
+    assert (line["owner"], line["group"], line["group_kept"]) == (
+        before.st_uid,
+        before.st_gid,
+        group_kept,
+    )
+
+
+def test_the_temporary_name_stays_short_whatever_the_report_name() -> None:
+    for name in ("r.jsonl", "\U0001f600" * 63, "\u4e00" * 85, "x" * 255):
+        temporary = job._temporary_name(name)
+        assert len(os.fsencode(temporary)) <= 118
+        assert temporary.startswith(".")
+        assert temporary.endswith(".tmp")
+        assert name.startswith(temporary[1:].rsplit(".", 2)[0])  # whole characters
+
+
 # --- dry-run changes nothing in the account; a report job still writes its report
 
 
