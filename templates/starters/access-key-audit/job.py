@@ -27,11 +27,17 @@ Why it is built this way:
   its report. An apply writes the report before its first change, every
   finding ``planned``, and stops there if it cannot (nothing changed); then
   again at the end with what was done, also when it was stopped or failed.
-  A forced end leaves the first report.
+  A forced end leaves the first report; the log's per-key lines, written
+  as each call returns, in the report's order, then say what was done.
+- A change whose answer was lost (the connection closed, a read timed out,
+  a server error) may have been applied: the key's status is read again,
+  and if that fails too the key is ``unknown``, counted as possibly
+  changed.
 - That last write is retried (``REPORT_ATTEMPTS``); if it still fails after
-  keys were changed, the undo record (every key changed: account, user,
-  key id, previous status) goes to stderr as JSON lines and to the log, and
-  the run ends with ``OutputFailed`` (exit 8): the report is stale.
+  keys were changed (or may have been), the undo record (every such key:
+  account, user, key id, previous status) goes to stderr as JSON lines and
+  to the log, and the run ends with ``OutputFailed`` (exit 8): the report
+  is stale.
 - A user or key deleted while the run goes on (IAM answers NoSuchEntity) is
   skipped and counted (``users_gone``, ``keys_gone``); the audit goes on.
   Credential and network errors on a change end the run at once, access
@@ -39,10 +45,11 @@ Why it is built this way:
 - Exit codes: a dry run with findings raises ``FindingsRemain`` (exit 7),
   as does an apply that kept a key in use by the run; an apply that
   deactivated every finding exits 0; a key that could not be deactivated
-  is counted ``failed``, the others still go, and the run ends with
-  ``PartialFailure`` (exit 5). A report that cannot be written raises
-  ``OutputFailed`` (exit 8); a ``REPORT_PATH`` that is not a regular file is
-  a ``ConfigError`` (exit 1), found with the other settings (or, with
+  is counted ``failed`` (or ``unknown``), the others still go, and the run
+  ends with ``PartialFailure`` (exit 5). A report that cannot be written raises
+  ``OutputFailed`` (exit 8); a ``REPORT_PATH`` that is not a regular file,
+  or whose name does not fit its file system in bytes, is a
+  ``ConfigError`` (exit 1), found with the other settings (or, with
   ``{account}`` in it, before that account's audit).
 - Secret access keys never appear: no IAM call the job makes returns one.
 - IAM is global: ``REGIONAL`` is false, a fan-out runs once per account.

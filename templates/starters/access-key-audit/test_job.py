@@ -461,27 +461,55 @@ def test_a_missing_report_bucket_is_found_before_any_change_and_fails_the_run(
 
 
 def test_the_report_lists_every_planned_change_before_the_first(
-    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """What a forced end (second signal, a call past its bound) leaves: it
     ends the process at once, so the report is the one written before the
-    first change, and the log lines say which keys were changed."""
+    first change; the log's ``deactivated`` lines, each written as soon as
+    its call returned, name the keys changed by user and suffix, which pick
+    one ``planned`` line each; keys are changed in the report's order, so
+    the key in flight is the first ``planned`` line after the last one named."""
     report = tmp_path / "report.jsonl"
     seen: list[list[dict[str, Any]]] = []
+    order: list[str] = []
+    log_so_far: list[dict[str, Any]] = []
+    changed_before: list[list[str]] = []
 
     def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         if operation_name == "UpdateAccessKey":
             seen.append(report_lines(report))  # as a forced end here would leave it
+            out = capsys.readouterr().out  # the log as a forced end here would leave it
+            log_so_far.extend(json.loads(line) for line in out.splitlines() if line.strip())
+            changed_before.append(
+                [line["key_id_suffix"] for line in log_so_far if line["message"] == "deactivated"]
+            )
+            order.append(api_params["AccessKeyId"])
         return send(operation_name, api_params)
 
     intercept(monkeypatch, call)
     done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+    log = log_so_far + done.lines
 
     assert done.code == 0
     assert len(seen) == len(STALE)
     for before in seen:
         assert {line["access_key_id"] for line in before} == {keys[name] for name in STALE}
         assert {line["action"] for line in before} == {"planned"}
+    assert order == [line["access_key_id"] for line in seen[0]]  # in the report's order
+    for count, suffixes in enumerate(changed_before):  # every change logged before the next
+        assert suffixes == [key_id[-4:] for key_id in order[:count]]
+    for line in [line for line in log if line["message"] == "deactivated"]:
+        (picked,) = [
+            planned
+            for planned in seen[0]
+            if (planned["user"], planned["access_key_id"][-4:])
+            == (line["user"], line["key_id_suffix"])
+        ]
+        assert picked["access_key_id"] not in json.dumps(log)  # whole ids never reach the log
     assert {line["action"] for line in report_lines(report)} == {"deactivated"}
 
 
