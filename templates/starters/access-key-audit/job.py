@@ -5,15 +5,18 @@ Why it is built this way:
   ``MAX_UNUSED_DAYS`` (a key never used counts from its creation). Inactive
   keys are not findings. A user whose tag key is ``EXEMPT_TAG_KEY`` in any
   case (IAM's tag keys are case-insensitive) is skipped, whatever the tag's
-  value; a tag key that only nearly matches (the same letters and digits,
-  told apart only by case, width, spaces or punctuation) also skips the
-  user, with a warning: a wrong exemption costs a report line, a wrong
-  deactivation an outage.
+  value; a tag key that only nearly matches (``nearly_matches``: the same
+  letters and digits, told apart only by case, width, spaces or
+  punctuation, or by letters from outside ASCII in place of some) also
+  skips the user, with a warning: a wrong exemption costs a report line, a
+  wrong deactivation an outage.
 - The audit never deactivates a key that keeps this run going: the key
-  that signs it, and the long-term keys behind its credentials (a
+  that signs it, and the keys behind its credentials (each hop of a
   ``source_profile`` chain, the credentials ``ASSUME_ROLE_ARN`` or a
-  fan-out's target role was assumed with). Such a finding is reported as
-  ``kept, in use by this run`` and still counts as a finding (exit 7).
+  fan-out's target role was assumed with), read from the credentials the
+  run holds, wherever botocore found them, not from the files again. Such
+  a finding is reported as ``kept, in use by this run`` and still counts
+  as a finding (exit 7).
 - ``find`` only reads; every listing is stop-aware (``stop_aware.pages``).
   ``run`` changes a key only with ``--apply``, and then only to
   ``Inactive`` (``UpdateAccessKey``): reversible, never a delete.
@@ -24,11 +27,17 @@ Why it is built this way:
   its report. An apply writes the report before its first change, every
   finding ``planned``, and stops there if it cannot (nothing changed); then
   again at the end with what was done, also when it was stopped or failed.
-  A forced end leaves the first report.
+  A forced end leaves the first report; the log's per-key lines, written
+  as each call returns, in the report's order, then say what was done.
+- A change whose answer was lost (the connection closed, a read timed out,
+  a server error) may have been applied: the key's status is read again,
+  and if that fails too the key is ``unknown``, counted as possibly
+  changed.
 - That last write is retried (``REPORT_ATTEMPTS``); if it still fails after
-  keys were changed, the undo record (every key changed: account, user,
-  key id, previous status) goes to stderr as JSON lines and to the log, and
-  the run ends with ``OutputFailed`` (exit 8): the report is stale.
+  keys were changed (or may have been), the undo record (every such key:
+  account, user, key id, previous status) goes to stderr as JSON lines and
+  to the log, and the run ends with ``OutputFailed`` (exit 8): the report
+  is stale.
 - A user or key deleted while the run goes on (IAM answers NoSuchEntity) is
   skipped and counted (``users_gone``, ``keys_gone``); the audit goes on.
   Credential and network errors on a change end the run at once, access
@@ -36,10 +45,11 @@ Why it is built this way:
 - Exit codes: a dry run with findings raises ``FindingsRemain`` (exit 7),
   as does an apply that kept a key in use by the run; an apply that
   deactivated every finding exits 0; a key that could not be deactivated
-  is counted ``failed``, the others still go, and the run ends with
-  ``PartialFailure`` (exit 5). A report that cannot be written raises
-  ``OutputFailed`` (exit 8); a ``REPORT_PATH`` that is not a regular file is
-  a ``ConfigError`` (exit 1), found with the other settings (or, with
+  is counted ``failed`` (or ``unknown``), the others still go, and the run
+  ends with ``PartialFailure`` (exit 5). A report that cannot be written raises
+  ``OutputFailed`` (exit 8); a ``REPORT_PATH`` that is not a regular file,
+  or whose name does not fit its file system in bytes, is a
+  ``ConfigError`` (exit 1), found with the other settings (or, with
   ``{account}`` in it, before that account's audit).
 - Secret access keys never appear: no IAM call the job makes returns one.
 - IAM is global: ``REGIONAL`` is false, a fan-out runs once per account.
@@ -69,7 +79,9 @@ from .item_errors import ItemErrors
 from .log_formats import printable
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials
     from mypy_boto3_iam import IAMClient
+    from mypy_boto3_sts import STSClient
 
     from .aws import Clients, Identity
 
@@ -92,6 +104,7 @@ DESCRIPTION = (
 S3_SCHEME = "s3://"
 S3_KEY_MAX_BYTES = 1024
 NAME_MAX_BYTES = 255  # the longest file name most file systems take
+TEMPORARY_STEM_BYTES = 100  # of the report's name, in the name of the file written first
 TAG_KEY_PUNCTUATION = "_.:/=+-@"
 USERS_ARN = "arn:{partition}:iam::{account}:user/*"
 
@@ -185,7 +198,7 @@ def report_path(raw: str) -> str:
     if "://" in value:
         raise validate.InvalidValue(f"must be a local path or s3://BUCKET/KEY, got {raw!r}")
     path = Path(value)
-    if any(len(part.encode()) > NAME_MAX_BYTES for part in path.parts):
+    if any(len(os.fsencode(part)) > NAME_MAX_BYTES for part in path.parts):
         raise validate.InvalidValue(
             f"has a file or directory name longer than {NAME_MAX_BYTES} bytes: {raw!r}"
         )
@@ -204,11 +217,40 @@ def report_path(raw: str) -> str:
         sample = SAMPLE_ACCOUNT in str(path.parent)
         if not sample and not path.parent.is_dir():
             raise validate.InvalidValue(f"directory does not exist: {str(path.parent)!r}")
+        if not sample:
+            _check_name_fits(path, raw)
     except OSError as error:  # a name too long for the file system, say
         raise validate.InvalidValue(
             f"cannot be used as a local path ({error.strerror or error}): {raw!r}"
         ) from None
     return value
+
+
+def _check_name_fits(path: Path, raw: str) -> None:
+    """Both names the report is written under (``_temporary_name``, then
+    its own) must fit the directory's file system, counted in bytes as the
+    file system counts them, so the write at the end cannot fail on it."""
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):  # the system cannot tell: the common limit
+        limit = NAME_MAX_BYTES
+    longest = max(len(os.fsencode(name)) for name in (path.name, _temporary_name(path.name)))
+    if longest > limit:
+        raise validate.InvalidValue(
+            f"its file name is {longest} bytes long; the file system there takes at most "
+            f"{limit} bytes: {raw!r}"
+        )
+
+
+def _temporary_name(name: str) -> str:
+    """The name the report is first written under, in the same directory:
+    hidden, unique, and holding at most ``TEMPORARY_STEM_BYTES`` bytes of
+    the report's own name (whole characters): 118 bytes at most, however
+    long the report's name."""
+    stem = name
+    while len(os.fsencode(stem)) > TEMPORARY_STEM_BYTES:
+        stem = stem[:-1]
+    return f".{stem}.{os.urandom(6).hex()}.tmp"
 
 
 def _not_a_regular_file(path: Path) -> str | None:
@@ -296,8 +338,8 @@ SETTINGS: tuple[Setting, ...] = (
 class Counts:
     """What the run did so far; the summary line reports it even after a failure.
 
-    ``findings = deactivated + failed + keys_gone + kept_in_use`` after an
-    apply that was not stopped (a finding whose key was deleted before its
+    ``findings = deactivated + failed + unknown + keys_gone + kept_in_use``
+    after an apply that was not stopped (a finding whose key was deleted before its
     UpdateAccessKey counts in ``keys_gone``, as does a key deleted while it
     was judged; a finding the run's own credentials depend on is never
     changed and counts in ``kept_in_use``, in both modes).
@@ -312,6 +354,7 @@ class Counts:
     kept_in_use: int = 0
     deactivated: int = 0
     failed: int = 0
+    unknown: int = 0  # the change's answer was lost and its outcome could not be checked
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -322,6 +365,9 @@ WOULD_DEACTIVATE = "would deactivate"  # a dry run
 PLANNED = "planned"  # --apply, written before the first change; left so only by a forced end
 DEACTIVATED = "deactivated"
 FAILED = "failed"
+# The call's answer was lost (connection closed, read timeout, an error after
+# sending) and the key's status could not be read again: it may be Inactive.
+UNKNOWN = "unknown"
 GONE = "gone"  # the key was deleted before it could be deactivated
 NOT_REACHED = "not reached"  # the run was stopped before this key: still Active
 KEPT = "kept, in use by this run"  # this run's own credentials depend on it: never changed
@@ -434,70 +480,110 @@ def in_use(clients: Clients, caller: Identity) -> InUse:
 
     Deactivating one of them would cut the run off mid-way (every later
     change fails, the report says ``planned`` for keys never touched) and
-    lock out whatever else runs on it. Found without any call that changes
-    anything:
+    lock out whatever else runs on it. The keys are read from the
+    credentials the run holds (``credential_chain``), never from the files
+    again: whatever botocore took them from (the environment, a profile's
+    key, a ``credential_process``, ``BOTO_CONFIG``, ``AWS_CREDENTIAL_FILE``),
+    and through every role assumed on the way (``ASSUME_ROLE_ARN``, a
+    profile's ``role_arn``, each ``source_profile`` hop, a fan-out's target
+    role) down to the credentials it was assumed with. The first signs the
+    run; the others are behind it.
 
-    - the key each ``Clients`` signs with: the run's own, then its
-      ``source`` (a fan-out's hub, whose key is checked by id although it
-      usually belongs to another account), and so on;
-    - the long-term keys the chain starts from (``_static_keys``): the
-      environment's ``AWS_ACCESS_KEY_ID`` when botocore uses it, else the
-      profile's own key and those behind its ``role_arn`` (every
-      ``source_profile``, and ``credential_source = Environment``);
-    - with a temporary (``ASIA``) key whose caller is an IAM user of the
-      audited account (GetSessionToken): that user's keys.
+    A temporary (``ASIA``) key that is not an assumed role's may be an IAM
+    user's session credentials (GetSessionToken): STS, asked with them
+    (GetCallerIdentity, which needs no permission), names the user, but
+    not which of its keys made them, so every key of that user in the
+    audited account is kept.
 
-    SSO, ``credential_process`` (unless it hands out a long-term key, which
-    then signs the run) and container or instance roles have no long-term
-    key the run can see: the README says so.
+    SSO, a web identity, a container or instance role, and session
+    credentials made elsewhere have no long-term key the run can see: the
+    README says so.
     """
     keys: dict[str, str] = {}
     users: dict[str, str] = {}
-    node: Clients | None = clients
-    identity: Identity | None = caller
-    while node is not None:
-        key_id = node.credentials().get_frozen_credentials().access_key or ""
-        keys.setdefault(key_id, SIGNS_THIS_RUN if node is clients else BEHIND_THIS_RUN)
-        if key_id.startswith("ASIA"):
-            match = _IAM_USER_ARN.fullmatch((identity or node.identity()).arn)
-            if match and match.group(1) == caller.account:
-                users.setdefault(match.group(2), SESSION_USER)
-        if node.source is None:
-            for static in _static_keys(node.settings.profile):
-                keys.setdefault(static, BEHIND_THIS_RUN)
-        node, identity = node.source, None
+    for depth, credentials in enumerate(credential_chain(clients.credentials())):
+        frozen = credentials.get_frozen_credentials()
+        key_id = frozen.access_key or ""
+        keys.setdefault(key_id, SIGNS_THIS_RUN if depth == 0 else BEHIND_THIS_RUN)
+        if not key_id.startswith("ASIA") or _role_fetcher(credentials) is not None:
+            continue  # a long-term key, or a role's session: no user's key made it
+        arn = caller.arn if depth == 0 else _caller_arn(clients, frozen)
+        match = _IAM_USER_ARN.fullmatch(arn)
+        if match and match.group(1) == caller.account:
+            users.setdefault(match.group(2), SESSION_USER)
     return InUse(keys, users)
 
 
-def _static_keys(profile: str | None) -> list[str]:
-    """The long-term keys botocore starts the run's own credentials from,
-    read from the environment and the config files as botocore reads them
-    (no call is made): the environment's key first, unless a profile is
-    named; else the profile's key and, through ``role_arn``, every
-    ``source_profile`` behind it (a loop ends the walk, as botocore refuses
-    one)."""
-    import botocore.session  # noqa: PLC0415 - loaded by now
+def credential_chain(credentials: Credentials) -> list[Credentials]:
+    """The credentials that sign the run, then, while they are an assumed
+    role's, the credentials that role was assumed with, and so on: each
+    hop as botocore resolved it, down to the first.
 
-    env_key = os.environ.get("AWS_ACCESS_KEY_ID", "")
-    environment = env_key if env_key and os.environ.get("AWS_SECRET_ACCESS_KEY") else None
-    if profile is None and environment:
-        return [environment]
-    session = botocore.session.Session(profile=profile)
-    profiles: dict[str, Any] = session.full_config.get("profiles", {})
-    name: str | None = session.get_config_variable("profile") or "default"
-    found: list[str] = []
-    seen: set[str] = set()
-    while name and name not in seen:
-        seen.add(name)
-        config = profiles.get(name) or {}
-        if config.get("aws_access_key_id"):
-            found.append(str(config["aws_access_key_id"]))
-        if not config.get("role_arn"):
+    botocore keeps an assumed role's source credentials in the
+    ``AssumeRoleCredentialFetcher`` that refreshes it (a profile's
+    ``role_arn`` and ``source_profile`` hops, and the run's own
+    ``ASSUME_ROLE_ARN`` and target roles, which ``aws.Clients`` assumes
+    with the same fetcher). A role whose source cannot be found so is
+    logged as a warning: the key behind it is then not protected."""
+    chain: list[Credentials] = []
+    current: Credentials | None = credentials
+    while current is not None and not any(current is seen for seen in chain):
+        chain.append(current)
+        fetcher = _role_fetcher(current)
+        if fetcher is None:
+            if getattr(current, "method", None) == "assume-role":
+                log.warning(
+                    "the credentials this run's role was assumed with cannot be told: "
+                    "the long-term key behind them is not protected"
+                )
             break
-        if config.get("credential_source") == "Environment" and environment:
-            found.append(environment)
-        name = config.get("source_profile")
-    return found
+        current = getattr(fetcher, "_source_credentials", None)
+    return chain
+
+
+# How deep to look inside a refresh function for the fetcher: a bound
+# method, botocore's MFA wrapper around one, or a closure holding it.
+_FETCHER_DEPTH = 4
+
+
+def _role_fetcher(credentials: Credentials) -> Any:
+    """The ``AssumeRoleCredentialFetcher`` that refreshes ``credentials``,
+    None when they are not an assumed role's."""
+    from botocore.credentials import AssumeRoleCredentialFetcher  # noqa: PLC0415 - loaded by now
+
+    pending: list[Any] = [getattr(credentials, "_refresh_using", None)]
+    for _ in range(_FETCHER_DEPTH):
+        inside: list[Any] = []
+        for item in pending:
+            if isinstance(item, AssumeRoleCredentialFetcher):
+                return item
+            inside.extend(_parts(item))
+        pending = inside
+    return None
+
+
+def _parts(item: Any) -> list[Any]:
+    """What a refresh function holds: the object of a bound method, the
+    function a wrapper calls, the values a closure keeps."""
+    parts = [getattr(item, name, None) for name in ("__self__", "_refresh", "func")]
+    for cell in getattr(item, "__closure__", None) or ():
+        with contextlib.suppress(ValueError):  # a cell not filled in yet
+            parts.append(cell.cell_contents)
+    return [part for part in parts if part is not None]
+
+
+def _caller_arn(clients: Clients, frozen: Any) -> str:
+    """Who STS says these credentials belong to (GetCallerIdentity needs no
+    permission), asked with exactly them, through the run's session (its
+    endpoint, timeouts and time bound)."""
+    sts: STSClient = clients.session.client(
+        "sts",
+        config=clients.config,
+        aws_access_key_id=frozen.access_key,
+        aws_secret_access_key=frozen.secret_key,
+        aws_session_token=frozen.token,
+    )
+    return sts.get_caller_identity()["Arn"]
 
 
 def find(
@@ -541,17 +627,35 @@ class Exemption:
 
 def tag_skeleton(key: str) -> str:
     """A tag key's letters and digits, NFKC-normalised and casefolded: what
-    is left when case, width, spaces and punctuation are set aside. Two keys
-    with the same skeleton that IAM tells apart are a near miss."""
+    is left when case, width, spaces and punctuation are set aside."""
     return "".join(char for char in unicodedata.normalize("NFKC", key).casefold() if char.isalnum())
+
+
+def nearly_matches(key: str, tag: str) -> bool:
+    """Whether ``key`` only nearly matches the exempt tag key ``tag``: their
+    skeletons (``tag_skeleton``) are as long, and wherever they differ, one
+    of the two characters is outside ASCII.
+
+    Equal skeletons are the same key told apart by case, width, spaces or
+    punctuation. Where they differ only at non-ASCII characters, a letter
+    may have been swapped for one from another script that looks the same
+    (Cyrillic a or e, dotless i, Greek kappa): Unicode's confusables data
+    is not at hand, so every such swap counts, which also takes in an
+    unrelated key of as many letters, all outside ASCII where they differ.
+    A near miss keeps the key, with a warning: a wrong exemption costs a
+    report line, a wrong deactivation an outage."""
+    mine, wanted = tag_skeleton(key), tag_skeleton(tag)
+    if not wanted or len(mine) != len(wanted):
+        return False
+    pairs = zip(mine, wanted, strict=True)
+    return all(a == b or not (a.isascii() and b.isascii()) for a, b in pairs)
 
 
 def exemption(iam: IAMClient, user: str, tag: str, stop: StopRequest) -> Exemption | None:
     """The user's exempting tag: a key equal to ``tag`` in any case (IAM
     treats tag keys case-insensitively: a user cannot carry both spellings),
-    else a near miss (the same ``tag_skeleton``), else None. Any value
-    exempts."""
-    wanted, near = tag.casefold(), tag_skeleton(tag)
+    else a near miss (``nearly_matches``), else None. Any value exempts."""
+    wanted = tag.casefold()
     found: Exemption | None = None
     listing = iam.get_paginator("list_user_tags").paginate(UserName=user)
     for page in stop_aware.pages(listing, stop):
@@ -559,7 +663,7 @@ def exemption(iam: IAMClient, user: str, tag: str, stop: StopRequest) -> Exempti
             key, value = item.get("Key", ""), item.get("Value", "")
             if key.casefold() == wanted:
                 return Exemption(key, value, exact=True)
-            if found is None and near and tag_skeleton(key) == near:
+            if found is None and nearly_matches(key, tag):
                 found = Exemption(key, value, exact=False)
     return found
 
@@ -705,8 +809,11 @@ def run(
     else:
         apply(iam, clients, report, counts, stop)
     log.info("audit done", extra=counts.as_dict())
-    if counts.failed:
-        raise PartialFailure(f"{counts.failed} access key(s) could not be deactivated")
+    if counts.failed or counts.unknown:
+        raise PartialFailure(
+            f"{counts.failed} access key(s) could not be deactivated"
+            + (f", {counts.unknown} may or may not have been" if counts.unknown else "")
+        )
     remaining = counts.findings if settings.dry_run else counts.kept_in_use
     if remaining:
         raise FindingsRemain(remaining)
@@ -771,7 +878,14 @@ def deactivate(iam: IAMClient, finding: Finding, counts: Counts, errors: ItemErr
 
     A failure about this key is counted and the run goes on; one about the
     account (expired credentials, no network, access denied again and
-    again) is raised by ``errors`` after the key is counted and logged."""
+    again) is raised by ``errors`` after the key is counted and logged.
+
+    An error that may have come after IAM applied the change (``_may_have_applied``:
+    the connection closed or a read timed out, a server error) is checked:
+    the key's status is read again (ListAccessKeys). Inactive now, it was
+    deactivated; still Active, the call failed; if it cannot be read, the
+    outcome is ``unknown`` and the key counts as possibly changed (the undo
+    record names it). Any other exception leaves the key ``unknown`` too."""
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
 
     try:
@@ -780,21 +894,78 @@ def deactivate(iam: IAMClient, finding: Finding, counts: Counts, errors: ItemErr
         )
     except (ClientError, BotoCoreError) as error:
         finding.error = _describe(error)
-        if _no_such_entity(error):  # deleted since it was listed: nothing left to deactivate
+        status = _status_now(iam, finding) if _may_have_applied(error) else "Active"
+        if status == "Inactive":  # applied: only the answer was lost
+            _deactivated(finding, counts, errors)
+            return
+        if status == GONE or _no_such_entity(error):  # deleted since it was listed
             counts.keys_gone += 1
             finding.action = GONE
             errors.succeeded()  # IAM answered about this key: the credentials work
             _log_finding(finding)
             return
-        counts.failed += 1
-        finding.action = FAILED
+        if status == UNKNOWN:
+            counts.unknown += 1
+            finding.action = UNKNOWN
+        else:
+            counts.failed += 1
+            finding.action = FAILED
         _log_finding(finding)
         errors.failed(error)  # raises when the error is about the account, not this key
         return
+    except BaseException as error:
+        counts.unknown += 1  # not an AWS error: the change may have been made before it
+        finding.action, finding.error = UNKNOWN, _describe(error)
+        _log_finding(finding)
+        raise
+    _deactivated(finding, counts, errors)
+
+
+def _deactivated(finding: Finding, counts: Counts, errors: ItemErrors) -> None:
     counts.deactivated += 1
     finding.action = DEACTIVATED
     errors.succeeded()
     _log_finding(finding)
+
+
+def _may_have_applied(error: BaseException) -> bool:
+    """Whether the request may have reached IAM and been applied although
+    the call failed: the connection closed or a read timed out after it was
+    sent (botocore's ``HTTPClientError`` family), or IAM answered with a
+    server error. Failing to connect at all, and IAM's own refusals (4xx),
+    change nothing."""
+    from botocore.exceptions import HTTPClientError  # noqa: PLC0415 - loaded by now
+
+    if isinstance(error, HTTPClientError):
+        return True
+    response = getattr(error, "response", None)
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if response else None
+    return isinstance(status, int) and status >= 500
+
+
+def _status_now(iam: IAMClient, finding: Finding) -> str:
+    """The key's status as IAM lists it now, ``GONE`` if it is no longer
+    listed, ``UNKNOWN`` if it cannot be read (logged)."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
+
+    try:
+        for page in iam.get_paginator("list_access_keys").paginate(UserName=finding.user):
+            for key in page.get("AccessKeyMetadata", []):
+                if key["AccessKeyId"] == finding.access_key_id:
+                    return str(key.get("Status", UNKNOWN))
+    except (ClientError, BotoCoreError) as error:
+        if _no_such_entity(error):
+            return GONE
+        log.warning(
+            "key status could not be checked",
+            extra={
+                "user": finding.user,
+                "key_id_suffix": finding.access_key_id[-4:],
+                "error": _describe(error),
+            },
+        )
+        return UNKNOWN
+    return GONE
 
 
 def _log_finding(finding: Finding) -> None:
@@ -815,7 +986,7 @@ def write_report(clients: Clients, report: Report, *, final: bool) -> None:
         return
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
 
-    changes_made = any(finding.action == DEACTIVATED for finding in report.findings)
+    changes_made = bool(_changed(report))
     attempts = REPORT_ATTEMPTS if final else 1
     for attempt in range(1, attempts + 1):
         try:
@@ -832,21 +1003,40 @@ def write_report(clients: Clients, report: Report, *, final: bool) -> None:
             reason = cause if attempts == 1 else f"{cause}; tried {attempts} times"
             if changes_made:
                 reason += "; the report there is stale: the undo record is on stderr and in the log"
-            raise OutputFailed(
-                f"REPORT_PATH {report.path!r}", reason, changes_made=changes_made
+            raise ReportNotWritten(
+                f"REPORT_PATH {report.path!r}",
+                reason,
+                changes_made=changes_made,
+                certain=any(finding.action == DEACTIVATED for finding in report.findings),
             ) from error
         log.info("report written", extra={"report": report.path, "lines": len(report.findings)})
         return
 
 
+class ReportNotWritten(OutputFailed):
+    """``OutputFailed`` for the report, saying "changes may have been made"
+    when the only keys possibly changed are ``unknown`` ones."""
+
+    def __init__(self, what: str, reason: str, *, changes_made: bool, certain: bool) -> None:
+        super().__init__(what, reason, changes_made=changes_made)
+        if changes_made and not certain:
+            self.args = (f"{what} could not be written ({reason}); changes may have been made",)
+
+
+def _changed(report: Report) -> list[Finding]:
+    """The keys this run changed, or may have changed: what an undo needs."""
+    return [finding for finding in report.findings if finding.action in (DEACTIVATED, UNKNOWN)]
+
+
 def tell_undo_record(report: Report, failure: OutputFailed) -> None:
     """The fallback when the report cannot be rewritten after changes: what
     an undo needs must still reach the operator. On stderr, one line that
-    says changes were made and the report is stale, then one JSON line per
-    key changed (account, user, the whole key id, previous status); in the
-    log, one ``undo record`` line per key (named, as every log line names a
-    key, by its last 4 characters)."""
-    changed = [finding for finding in report.findings if finding.action == DEACTIVATED]
+    says changes were made (or may have been, when the only ones are
+    ``unknown``) and the report is stale, then one JSON line per key
+    changed or possibly changed (account, user, the whole key id, previous
+    status, action); in the log, one ``undo record`` line per key (named,
+    as every log line names a key, by its last 4 characters)."""
+    changed = _changed(report)
     for finding in changed:
         log.error(
             "undo record",
@@ -857,9 +1047,11 @@ def tell_undo_record(report: Report, failure: OutputFailed) -> None:
                 "action": finding.action,
             },
         )
+    unknown = sum(finding.action == UNKNOWN for finding in changed)
     header = (
-        f"error: {failure}. Undo record: {len(changed)} key(s) changed, one JSON line each "
-        "below; set each key back to its previous_status."
+        f"error: {failure}. Undo record: {len(changed) - unknown} key(s) changed"
+        + (f", {unknown} more may have been (action unknown)" if unknown else "")
+        + ", one JSON line each below; set each key back to its previous_status."
     )
     records = (
         json.dumps(
@@ -912,19 +1104,22 @@ def _write_file(target: Path, text: str) -> None:
     just before the rename ``target`` is checked again, so a device, pipe,
     socket or symbolic link that took its place during the run is refused,
     never replaced (the rename itself never follows a link either). An old
-    report's permission bits are kept; a new one is ``0600``."""
+    report's owner, group and permission bits are kept (``_keep_owner``;
+    not set-user-ID, set-group-ID or sticky: a report is not a program); a
+    new one is ``0600``, the run's own."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     directory = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        mode = _replaceable(target.name, directory)
-        temporary = f".{target.name[:100]}.{os.urandom(6).hex()}.tmp"
+        old = _replaceable(target.name, directory)
+        temporary = _temporary_name(target.name)
         handle = os.open(temporary, flags, 0o600, dir_fd=directory)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(text)
                 stream.flush()
-                if mode is not None:
-                    os.fchmod(stream.fileno(), mode)
+                if old is not None:
+                    _keep_owner(stream.fileno(), old, target)
+                    os.fchmod(stream.fileno(), stat.S_IMODE(old.st_mode) & 0o777)
                 os.fsync(stream.fileno())
             _replaceable(target.name, directory)
             os.replace(temporary, target.name, src_dir_fd=directory, dst_dir_fd=directory)
@@ -936,17 +1131,46 @@ def _write_file(target: Path, text: str) -> None:
         os.close(directory)
 
 
-def _replaceable(name: str, directory: int) -> int | None:
-    """The permission bits of the report ``name`` in ``directory``, None if
-    there is none yet; raises if it is not a regular file."""
+def _keep_owner(handle: int, old: os.stat_result, target: Path) -> None:
+    """Give the new report the old one's owner and group (a run as root
+    replacing a user's report leaves it that user's). Only root may give a
+    file to another user: if the owner cannot be kept, the group alone is
+    tried, and a ``report owner not kept`` warning says what was kept; the
+    report is replaced all the same."""
     try:
-        mode = os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode
+        os.fchown(handle, old.st_uid, old.st_gid)
+    except OSError as error:
+        problem = error.strerror or str(error)
+    else:
+        return
+    group_kept = True
+    try:
+        os.fchown(handle, -1, old.st_gid)
+    except OSError:
+        group_kept = False
+    log.warning(
+        "report owner not kept",
+        extra={
+            "report": str(target),
+            "owner": old.st_uid,
+            "group": old.st_gid,
+            "group_kept": group_kept,
+            "error": problem,
+        },
+    )
+
+
+def _replaceable(name: str, directory: int) -> os.stat_result | None:
+    """The report ``name`` in ``directory`` as it is now, None if there is
+    none yet; raises if it is not a regular file."""
+    try:
+        found = os.stat(name, dir_fd=directory, follow_symlinks=False)
     except FileNotFoundError:
         return None
-    kind = _kind(mode)
+    kind = _kind(found.st_mode)
     if kind is not None:
         raise _NotRegularFile(f"it is {kind} now, not a regular file: refusing to replace it")
-    return stat.S_IMODE(mode) & 0o777
+    return found
 
 
 def _cause(error: BaseException) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -14,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from {{ cookiecutter.package_name }} import (
     config,
@@ -460,27 +461,55 @@ def test_a_missing_report_bucket_is_found_before_any_change_and_fails_the_run(
 
 
 def test_the_report_lists_every_planned_change_before_the_first(
-    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """What a forced end (second signal, a call past its bound) leaves: it
     ends the process at once, so the report is the one written before the
-    first change, and the log lines say which keys were changed."""
+    first change; the log's ``deactivated`` lines, each written as soon as
+    its call returned, name the keys changed by user and suffix, which pick
+    one ``planned`` line each; keys are changed in the report's order, so
+    the key in flight is the first ``planned`` line after the last one named."""
     report = tmp_path / "report.jsonl"
     seen: list[list[dict[str, Any]]] = []
+    order: list[str] = []
+    log_so_far: list[dict[str, Any]] = []
+    changed_before: list[list[str]] = []
 
     def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
         if operation_name == "UpdateAccessKey":
             seen.append(report_lines(report))  # as a forced end here would leave it
+            out = capsys.readouterr().out  # the log as a forced end here would leave it
+            log_so_far.extend(json.loads(line) for line in out.splitlines() if line.strip())
+            changed_before.append(
+                [line["key_id_suffix"] for line in log_so_far if line["message"] == "deactivated"]
+            )
+            order.append(api_params["AccessKeyId"])
         return send(operation_name, api_params)
 
     intercept(monkeypatch, call)
     done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+    log = log_so_far + done.lines
 
     assert done.code == 0
     assert len(seen) == len(STALE)
     for before in seen:
         assert {line["access_key_id"] for line in before} == {keys[name] for name in STALE}
         assert {line["action"] for line in before} == {"planned"}
+    assert order == [line["access_key_id"] for line in seen[0]]  # in the report's order
+    for count, suffixes in enumerate(changed_before):  # every change logged before the next
+        assert suffixes == [key_id[-4:] for key_id in order[:count]]
+    for line in [line for line in log if line["message"] == "deactivated"]:
+        (picked,) = [
+            planned
+            for planned in seen[0]
+            if (planned["user"], planned["access_key_id"][-4:])
+            == (line["user"], line["key_id_suffix"])
+        ]
+        assert picked["access_key_id"] not in json.dumps(log)  # whole ids never reach the log
     assert {line["action"] for line in report_lines(report)} == {"deactivated"}
 
 
@@ -702,6 +731,216 @@ def test_the_long_term_key_behind_a_profile_role_is_kept(
     assert key_status("old-user", keys["old"]) == "Inactive"
 
 
+def no_environment_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+
+def credential_process(tmp_path: Path, key_id: str) -> Path:
+    """A ``credential_process`` program that hands out the long-term key ``key_id``."""
+    answer = {"Version": 1, "AccessKeyId": key_id, "SecretAccessKey": "not-checked-by-moto"}
+    program = tmp_path / "credential-process.sh"
+    program.write_text(f"#!/bin/sh\necho '{json.dumps(answer)}'\n", encoding="utf-8")
+    program.chmod(0o700)
+    return program
+
+
+def from_credential_process_behind_assume_role_arn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_id: str
+) -> None:
+    program = credential_process(tmp_path, key_id)
+    write_profiles(tmp_path, monkeypatch, f"[default]\ncredential_process = {program}\n", "")
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)
+
+
+def from_credential_process_behind_a_profile_role(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_id: str
+) -> None:
+    program = credential_process(tmp_path, key_id)
+    config = (
+        f"[profile run]\nrole_arn = {ROLE_ARN}\nsource_profile = base\n"
+        f"[profile base]\ncredential_process = {program}\n"
+    )
+    write_profiles(tmp_path, monkeypatch, config, "")
+    monkeypatch.setenv("AWS_PROFILE", "run")
+
+
+def from_credential_process_two_roles_deep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_id: str
+) -> None:
+    program = credential_process(tmp_path, key_id)
+    config = (
+        f"[profile run]\nrole_arn = {ROLE_ARN}\nsource_profile = middle\n"
+        f"[profile middle]\nrole_arn = {ROLE_ARN}\nsource_profile = base\n"
+        f"[profile base]\ncredential_process = {program}\n"
+    )
+    write_profiles(tmp_path, monkeypatch, config, "")
+    monkeypatch.setenv("AWS_PROFILE", "run")
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)  # and one more role on top
+
+
+def from_boto_config_behind_assume_role_arn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_id: str
+) -> None:
+    boto = tmp_path / "boto.cfg"
+    boto.write_text(
+        f"[Credentials]\naws_access_key_id = {key_id}\naws_secret_access_key = x\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BOTO_CONFIG", str(boto))
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)
+
+
+def from_aws_credential_file_behind_assume_role_arn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_id: str
+) -> None:
+    legacy = tmp_path / "aws-credential-file"
+    legacy.write_text(f"AWSAccessKeyId={key_id}\nAWSSecretKey=x\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_CREDENTIAL_FILE", str(legacy))
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        from_credential_process_behind_assume_role_arn,
+        from_credential_process_behind_a_profile_role,
+        from_credential_process_two_roles_deep,
+        from_boto_config_behind_assume_role_arn,
+        from_aws_credential_file_behind_assume_role_arn,
+    ],
+    ids=lambda setup: setup.__name__.removeprefix("from_"),
+)
+def test_the_key_behind_a_role_is_kept_wherever_botocore_found_it(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setup: Any,
+) -> None:
+    """The key is read from the credentials the run holds, not from the
+    files: a ``credential_process``, ``BOTO_CONFIG`` or ``AWS_CREDENTIAL_FILE``
+    key behind a role is kept as surely as one in the environment."""
+    source = seed_key("automation", age_days=400, used_days_ago=200)
+    no_environment_key(monkeypatch)
+    setup(tmp_path, monkeypatch, source)
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    assert key_status("automation", source) == "Active"
+    line = report_by_key(report)[source]
+    assert line["action"] == "kept, in use by this run"
+    assert line["kept_because"] == "a long-term key behind this run's credentials"
+    assert key_status("old-user", keys["old"]) == "Inactive"
+    (depends,) = [entry for entry in done.lines if entry["message"] == "keys this run depends on"]
+    assert source[-4:] in depends["key_id_suffixes"]
+
+
+def test_a_credential_process_key_that_signs_the_run_is_kept(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = seed_key("automation", age_days=400, used_days_ago=200)
+    no_environment_key(monkeypatch)
+    program = credential_process(tmp_path, own)
+    write_profiles(tmp_path, monkeypatch, f"[default]\ncredential_process = {program}\n", "")
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    assert key_status("automation", own) == "Active"
+    assert report_by_key(report)[own]["kept_because"] == "signs this run"
+
+
+def test_the_profile_file_keys_the_run_does_not_use_are_not_kept(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key written in the files but not used (the environment's key wins
+    over the default profile's) is no key this run depends on."""
+    unused = seed_key("automation", age_days=400, used_days_ago=200)
+    write_profiles(
+        tmp_path,
+        monkeypatch,
+        "",
+        f"[default]\naws_access_key_id = {unused}\naws_secret_access_key = x\n",
+    )
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)  # assumed with the environment's key
+
+    done = run_cli("--apply")
+
+    assert done.code == 0
+    assert key_status("automation", unused) == "Inactive"
+
+
+def test_the_chain_reaches_through_an_mfa_role_to_its_source() -> None:
+    """A profile role with ``mfa_serial``: botocore wraps the fetcher's
+    refresh; the source credentials are still found (no call is made)."""
+    from botocore.credentials import (
+        AssumeRoleCredentialFetcher,
+        Credentials,
+        DeferredRefreshableCredentials,
+        create_mfa_serial_refresher,
+    )
+
+    source = Credentials("AKIASOURCEKEY0000001", "not-checked")
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=boto3.client, source_credentials=source, role_arn=ROLE_ARN
+    )
+    role = DeferredRefreshableCredentials(
+        refresh_using=create_mfa_serial_refresher(fetcher.fetch_credentials),
+        method="assume-role",
+    )
+    assert job.credential_chain(role) == [role, source]
+
+
+def test_a_role_whose_source_cannot_be_found_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from botocore.credentials import DeferredRefreshableCredentials
+
+    role = DeferredRefreshableCredentials(refresh_using=dict, method="assume-role")
+    with caplog.at_level(logging.WARNING):
+        assert job.credential_chain(role) == [role]
+    (record,) = caplog.records
+    assert "not protected" in record.getMessage()
+
+
+def test_session_credentials_of_a_user_behind_a_role_keep_every_key_of_that_user(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASSUME_ROLE_ARN assumed with an IAM user's session credentials: STS,
+    asked with those credentials, names the user; its keys are kept."""
+    from moto.sts.models import STSBackend
+
+    first = seed_key("operator", age_days=400, used_days_ago=1)
+    second = seed_key("operator", age_days=200, used_days_ago=100)
+    session_key = "ASIA" + "Y" * 16
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", session_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "session-token")
+    monkeypatch.setenv("ASSUME_ROLE_ARN", ROLE_ARN)
+    answer = vars(STSBackend)["get_caller_identity"]
+    user_arn = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/operator"
+
+    def caller(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
+        if access_key_id == session_key:  # as STS answers for a user's session
+            return "AIDAEXAMPLE", user_arn, ACCOUNT_ID
+        return answer(self, access_key_id, region)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(STSBackend, "get_caller_identity", caller)
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    lines = report_by_key(report)
+    for key_id in (first, second):
+        assert key_status("operator", key_id) == "Active"
+        assert "session credentials" in lines[key_id]["kept_because"]
+    assert key_status("old-user", keys["old"]) == "Inactive"
+
+
 def test_session_credentials_of_a_user_keep_every_key_of_that_user(
     keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -803,6 +1042,16 @@ NEAR_MISS = "user exempt by a tag that only nearly matches EXEMPT_TAG_KEY"
         "Access_Key_Audit/Exempt",  # other punctuation
         "accesskeyauditexempt",  # none
         "\uff41ccess-key-audit:exempt",  # a full-width letter
+        # look-alike letters from other scripts
+        "\u0430ccess-key-audit:exempt",  # Cyrillic a
+        "access-key-audit:\u0435xempt",  # Cyrillic e
+        "acce\u0455\u0455-key-audit:exempt",  # Cyrillic dze, twice
+        "access-key-aud\u0131t:exempt",  # dotless i
+        "access-\u03baey-audit:exempt",  # Greek kappa
+        "\u0430\u0441\u0441\u0435\u0455\u0455-key-audit:\u0435\u0445\u0435mpt",  # many at once
+        # another script with as many letters: the rule errs towards keeping
+        "\u043a\u043b\u044e\u0447-\u0430\u0443\u0434\u0438\u0442\u0430:"
+        "\u0438\u0441\u043a\u043b\u044e\u0447\u0435\u043d\u0438\u0435",
     ],
 )
 def test_a_tag_that_nearly_matches_keeps_the_key_and_warns(
@@ -817,7 +1066,17 @@ def test_a_tag_that_nearly_matches_keeps_the_key_and_warns(
     assert line["exempt_tag_key"] == "access-key-audit:exempt"
 
 
-@pytest.mark.parametrize("tag", ["access-key-audit", "access-key-audit:exemption", "exempt"])
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "access-key-audit",
+        "access-key-audit:exemption",
+        "exempt",
+        "\u043e\u0442\u0434\u0435\u043b",  # an unrelated tag in another script
+        "access-key-audit:\u0435\u0445\u0435mps",  # look-alikes, and another ASCII letter
+        "access-key-audit:\u0435xempt2",  # look-alike, one letter more
+    ],
+)
 def test_a_different_tag_exempts_no_one(aws: None, run_cli: RunCli, tag: str) -> None:
     done, key_id = audit_one_user(run_cli, {tag: "yes"})
     assert done.code == 0
@@ -849,6 +1108,16 @@ def test_a_configured_exempt_tag_key_matches_in_any_case(aws: None, run_cli: Run
     key_id = seed_key("tagged-user", age_days=400, tags={"break-glass": ""})
     done = run_cli("--apply", env={"EXEMPT_TAG_KEY": "Break-Glass"})
     assert (done.code, key_status("tagged-user", key_id)) == (0, "Active")
+
+
+def test_a_configured_exempt_tag_key_with_a_look_alike_letter_nearly_matches_plain_ascii(
+    aws: None, run_cli: RunCli
+) -> None:
+    key_id = seed_key("tagged-user", age_days=400, tags={"break-glass": ""})
+    done = run_cli("--apply", env={"EXEMPT_TAG_KEY": "br\u0435ak-glass"})  # a Cyrillic e
+    assert (done.code, key_status("tagged-user", key_id)) == (0, "Active")
+    (line,) = [line for line in done.lines if line["message"] == NEAR_MISS]
+    assert line["tag"] == "break-glass"
 
 
 # --- ages are never negative -------------------------------------------------
@@ -1046,6 +1315,140 @@ def test_expired_credentials_mid_apply_and_a_lost_report(
     assert len(undo_records(done.stderr)) == int(changed_first)
 
 
+# --- a change whose answer was lost is checked, or recorded as unknown --------
+
+IAM_URL = "https://iam.amazonaws.com/"
+# Errors after which UpdateAccessKey may have been applied: the request went out.
+AMBIGUOUS = [
+    pytest.param(lambda: ConnectionClosedError(endpoint_url=IAM_URL), id="connection-closed"),
+    pytest.param(lambda: ReadTimeoutError(endpoint_url=IAM_URL), id="read-timeout"),
+    pytest.param(lambda: client_error("UpdateAccessKey", "ServiceFailure", 500), id="server-error"),
+]
+
+
+def applied_then(
+    monkeypatch: pytest.MonkeyPatch, error: Any, *, check_fails: bool = False
+) -> list[str]:
+    """The first UpdateAccessKey is applied, then its answer is lost to
+    ``error``; with ``check_fails``, every ListAccessKeys after it fails
+    too (the network went away)."""
+    updates: list[str] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "ListAccessKeys" and updates and check_fails:
+            raise ConnectionClosedError(endpoint_url=IAM_URL)
+        if operation_name == "UpdateAccessKey":
+            updates.append(api_params["AccessKeyId"])
+            answer = send(operation_name, api_params)
+            if len(updates) == 1:
+                raise error()
+            return answer
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    return updates
+
+
+@pytest.mark.parametrize("error", AMBIGUOUS)
+def test_a_change_applied_before_its_answer_was_lost_is_checked_and_counted(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    no_retry_pause: None,
+    error: Any,
+) -> None:
+    """ListAccessKeys says the key is Inactive now: it was deactivated, and
+    the undo record has it when the last report write fails (exit 8)."""
+    make_bucket(boto3.client("s3", region_name=REGION), "audit-reports")
+    put_object_failing_after(monkeypatch, good=1)
+    updates = applied_then(monkeypatch, error)
+
+    done = run_cli(
+        "--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl", "AWS_MAX_ATTEMPTS": "1"}
+    )
+
+    assert done.code == 8
+    assert len(updates) == len(STALE)  # the check found the network working: the run went on
+    assert (done.summary["deactivated"], done.summary["failed"]) == (len(STALE), 0)
+    check_undo_record(done, {keys[name]: user_of(name)[0] for name in STALE})
+
+
+@pytest.mark.parametrize("error", AMBIGUOUS[:2])
+def test_a_change_whose_outcome_cannot_be_checked_is_recorded_as_unknown(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Any,
+) -> None:
+    updates = applied_then(monkeypatch, error, check_fails=True)
+    report = tmp_path / "report.jsonl"
+
+    done = run_cli("--apply", env={"REPORT_PATH": str(report), "AWS_MAX_ATTEMPTS": "1"})
+
+    assert done.code == 3  # the network failed: the run ends at once
+    assert len(updates) == 1
+    lines = report_by_key(report)
+    assert lines[updates[0]]["action"] == "unknown"
+    assert lines[updates[0]]["previous_status"] == "Active"
+    assert sorted(line["action"] for line in lines.values()) == [
+        "not reached",
+        "not reached",
+        "unknown",
+    ]
+    assert (done.summary["unknown"], done.summary["deactivated"]) == (1, 0)
+    (logged,) = [line for line in done.lines if line["message"] == "unknown"]
+    assert (logged["level"], logged["key_id_suffix"]) == ("WARNING", updates[0][-4:])
+
+
+def test_an_unknown_outcome_and_a_lost_report_leave_the_undo_record_exit_8(
+    keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, no_retry_pause: None
+) -> None:
+    make_bucket(boto3.client("s3", region_name=REGION), "audit-reports")
+    put_object_failing_after(monkeypatch, good=1)
+    updates = applied_then(
+        monkeypatch, lambda: ConnectionClosedError(endpoint_url=IAM_URL), check_fails=True
+    )
+
+    done = run_cli(
+        "--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl", "AWS_MAX_ATTEMPTS": "1"}
+    )
+
+    assert done.code == 8  # not 3: changes may have been made and the report is stale
+    header = done.stderr.splitlines()[0]
+    assert "changes may have been made" in header
+    assert "stale" in header
+    (record,) = undo_records(done.stderr)
+    assert (record["access_key_id"], record["action"]) == (updates[0], "unknown")
+    assert record["previous_status"] == "Active"
+    (problem,) = [line for line in done.lines if line["message"].startswith("output_failed")]
+    assert "changes may have been made" in problem["message"]
+    (logged,) = [line for line in done.lines if line["message"] == "undo record"]
+    assert (logged["key_id_suffix"], logged["action"]) == (updates[0][-4:], "unknown")
+
+
+def test_an_unexpected_error_during_a_change_leaves_that_key_unknown(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure that is no AWS error (a bug, an answer that cannot be
+    read) may come after the change was made: the key is not "not reached"."""
+    updates: list[str] = []
+
+    def call(operation_name: str, api_params: dict[str, Any], send: Send) -> Any:
+        if operation_name == "UpdateAccessKey":
+            updates.append(api_params["AccessKeyId"])
+            send(operation_name, api_params)
+            raise RuntimeError("the answer could not be read (injected)")
+        return send(operation_name, api_params)
+
+    intercept(monkeypatch, call)
+    report = tmp_path / "report.jsonl"
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+
+    assert done.code == 99
+    assert report_by_key(report)[updates[0]]["action"] == "unknown"
+
+
 # --- REPORT_PATH is a regular file or absent ----------------------------------
 
 
@@ -1172,6 +1575,137 @@ def test_a_replaced_report_keeps_its_permission_bits_and_a_new_one_is_private(
     assert run_cli(env={"REPORT_PATH": str(report)}).code == 7
     assert stat.S_IMODE(report.stat().st_mode) == 0o644
     assert len(report_lines(report)) == len(STALE)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\U0001f600" * 63,  # 252 bytes in 63 characters
+        "\u4e00" * 85,  # 255 bytes: the longest name there is
+        "\u00e9" * 126 + ".js",  # 129 characters, 255 bytes
+    ],
+    ids=["emoji-252-bytes", "cjk-255-bytes", "latin-255-bytes"],
+)
+def test_a_report_name_of_many_bytes_that_fits_is_written(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path, name: str
+) -> None:
+    report = tmp_path / name
+    done = run_cli("--apply", env={"REPORT_PATH": str(report)})
+    assert done.code == 0
+    assert {line["action"] for line in report_lines(report)} == {"deactivated"}
+    assert [path.name for path in tmp_path.iterdir()] == [name]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\U0001f600" * 64, "\u4e00" * 86, "\u00e9" * 128],
+    ids=["emoji-256-bytes", "cjk-258-bytes", "latin-256-bytes"],
+)
+def test_a_report_name_of_too_many_bytes_is_refused_before_any_call(
+    keys: dict[str, str], run_cli: RunCli, api_calls: list[str], tmp_path: Path, name: str
+) -> None:
+    done = run_cli("--apply", env={"REPORT_PATH": str(tmp_path / name)})
+    assert done.code == 1
+    assert api_calls == []
+    assert "REPORT_PATH" in done.stderr
+    assert "255 bytes" in done.stderr
+
+
+def test_a_report_name_is_checked_against_its_own_file_systems_limit(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    api_calls: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file system that takes shorter names (eCryptfs: 143 bytes) is asked."""
+    pathconf = os.pathconf
+
+    def small(path: Any, name: str) -> int:
+        return 143 if name == "PC_NAME_MAX" else pathconf(path, name)
+
+    monkeypatch.setattr(os, "pathconf", small)
+    done = run_cli("--apply", env={"REPORT_PATH": str(tmp_path / ("r" * 144))})
+    assert done.code == 1
+    assert api_calls == []
+    assert "143 bytes" in done.stderr
+
+
+def test_a_replaced_report_does_not_carry_set_id_or_sticky_bits(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A report is not a program: set-user-ID, set-group-ID and sticky go."""
+    report = tmp_path / "report.jsonl"
+    report.write_text("an older report\n", encoding="utf-8")
+    report.chmod(0o7750)
+    assert run_cli(env={"REPORT_PATH": str(report)}).code == 7
+    assert stat.S_IMODE(report.stat().st_mode) == 0o750
+
+
+OTHER_USER = 1000  # any other user and group: only root may give a file away
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+def test_a_replaced_report_keeps_its_owner_and_group(
+    keys: dict[str, str], run_cli: RunCli, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.jsonl"
+    report.write_text("an older report\n", encoding="utf-8")
+    os.chown(report, OTHER_USER, OTHER_USER + 1)
+    report.chmod(0o640)
+
+    done = run_cli(env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    after = report.stat()
+    assert (after.st_uid, after.st_gid) == (OTHER_USER, OTHER_USER + 1)
+    assert stat.S_IMODE(after.st_mode) == 0o640
+    assert len(report_lines(report)) == len(STALE)
+    assert "report owner not kept" not in done.messages()
+
+
+@pytest.mark.parametrize("group_kept", [False, True])
+def test_a_report_whose_owner_cannot_be_kept_is_replaced_with_a_warning(
+    keys: dict[str, str],
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    group_kept: bool,
+) -> None:
+    report = tmp_path / "report.jsonl"
+    report.write_text("an older report\n", encoding="utf-8")
+    report.chmod(0o640)
+    tries: list[tuple[int, int]] = []
+
+    def refuse(handle: int, uid: int, gid: int) -> None:
+        tries.append((uid, gid))
+        if not (group_kept and uid == -1):
+            raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "fchown", refuse)
+    done = run_cli(env={"REPORT_PATH": str(report)})
+
+    assert done.code == 7
+    assert len(report_lines(report)) == len(STALE)  # replaced all the same
+    assert stat.S_IMODE(report.stat().st_mode) == 0o640
+    before = report.stat()
+    assert tries == [(before.st_uid, before.st_gid), (-1, before.st_gid)]
+    (line,) = [line for line in done.lines if line["message"] == "report owner not kept"]
+    assert line["level"] == "WARNING"
+    assert (line["owner"], line["group"], line["group_kept"]) == (
+        before.st_uid,
+        before.st_gid,
+        group_kept,
+    )
+
+
+def test_the_temporary_name_stays_short_whatever_the_report_name() -> None:
+    for name in ("r.jsonl", "\U0001f600" * 63, "\u4e00" * 85, "x" * 255):
+        temporary = job._temporary_name(name)
+        assert len(os.fsencode(temporary)) <= 118
+        assert temporary.startswith(".")
+        assert temporary.endswith(".tmp")
+        assert name.startswith(temporary[1:].rsplit(".", 2)[0])  # whole characters
 
 
 # --- dry-run changes nothing in the account; a report job still writes its report
