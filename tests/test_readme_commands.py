@@ -12,7 +12,11 @@ its section; a new block in another section fails until it is given one.
   moto's account out and a region other than us-east-1, over the three
   partitions, and once with neither. Each run's summary must say what the
   block's comments say. Only the port changes (to a free one), and ``pip``
-  is uv's (the virtualenv has no pip of its own).
+  is uv's (the virtualenv has no pip of its own). The shell it runs in
+  holds what a reader's might (a missing profile, a stale session token,
+  prod rules, unparseable AWS files: ``READERS_SHELL``), which the block
+  must set aside. Once more with another server on its port: the block
+  must say so, and the script exit 5 rather than crash.
 - Deploy blocks cannot run without an account: they must parse (``bash
   -n``) and pass each stack every parameter it requires, no parameter it
   lacks, literal values it allows, and the capabilities its IAM resources
@@ -413,8 +417,9 @@ def fresh_venv(project: BakedProject, where: Path) -> Path:
 # What a reader's shell may hold that must not steer the block's runs: a
 # profile that does not exist (or is SSO's, or has real keys), a stale session
 # token, a role to assume, prod rules, apply by default, an endpoint for one
-# service, and AWS config and credentials files that cannot be parsed. The
-# block unsets or overrides each one, so every run must still pass.
+# service, and AWS config and credentials files (named, and in ~/.aws) that
+# cannot be parsed. The block unsets or overrides each one, so every run must
+# still pass.
 READERS_SHELL = {
     "AWS_PROFILE": "nosuch",
     "AWS_DEFAULT_PROFILE": "nosuch",
@@ -463,7 +468,9 @@ def run_local_block(
     )
     pip.chmod(0o755)
     home = tmp_path / "home"
-    home.mkdir()
+    (home / ".aws").mkdir(parents=True)
+    for name in ("config", "credentials"):  # the reader's own, which the block must not read
+        (home / ".aws" / name).write_text(NOT_AN_INI_FILE, encoding="utf-8")
     env = {name: value for name, value in os.environ.items() if PASSED_ON.fullmatch(name)}
     env |= {
         "PATH": f"{shims}{os.pathsep}{bin_dir}{os.pathsep}{os.environ['PATH']}",
