@@ -12,11 +12,19 @@ its section; a new block in another section fails until it is given one.
   moto's account out and a region other than us-east-1, over the three
   partitions, and once with neither. Each run's summary must say what the
   block's comments say. Only the port changes (to a free one), and ``pip``
-  is uv's (the virtualenv has no pip of its own).
+  is uv's (the virtualenv has no pip of its own). The shell it runs in
+  holds what a reader's might (a missing profile, a stale session token,
+  prod rules, unparseable AWS files: ``READERS_SHELL``), which the block
+  must set aside. Once more with another server on its port: the block
+  must say so, and the script exit 5 rather than crash.
 - Deploy blocks cannot run without an account: they must parse (``bash
   -n``) and pass each stack every parameter it requires, no parameter it
   lacks, literal values it allows, and the capabilities its IAM resources
-  need.
+  need. The target role's StackSet is created and then deployed
+  (``create-stack-instances``, to OUs, in the project's one region), every
+  ``aws cloudformation`` option and shorthand key is one the API has, and
+  the management account, which a StackSet never reaches, gets the role
+  as a plain stack.
 - The fan-out example must parse, and name regions of the project's own
   partition (a run never crosses partitions) and, when the project has an
   allow-list, those accounts. The project's own tests check that the
@@ -26,6 +34,7 @@ its section; a new block in another section fails until it is given one.
 from __future__ import annotations
 
 import contextlib
+import http.server
 import itertools
 import json
 import os
@@ -34,6 +43,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,6 +220,60 @@ def check_deploy_commands(project: BakedProject) -> None:
             assert capability in capabilities, f"{stack_file} names IAM resources"
         elif capability is not None:
             assert {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"} & set(capabilities), stack_file
+    check_target_role_stack_set(project, block)
+
+
+def check_target_role_stack_set(project: BakedProject, block: str) -> None:
+    """The StackSet is created, then deployed to OUs in one region (the role
+    is global); the management account, which it never reaches, gets the
+    role as a plain stack; every option is one the API takes. (The
+    parameters each stack is given are checked above, StackSet and plain
+    stack alike.)"""
+    cloudformation = [words for words in commands(block) if words[:2] == ["aws", "cloudformation"]]
+    for words in cloudformation:
+        if words[2] != "deploy":  # deploy is the CLI's own command, not an API call
+            check_api_options(words)
+    by_command = {words[2]: words for words in cloudformation}
+    for needed in ("create-stack-set", "create-stack-instances"):
+        assert needed in by_command, f"no aws cloudformation {needed}: the role reaches no account"
+    created, deployed = by_command["create-stack-set"], by_command["create-stack-instances"]
+    assert _option(created, "--permission-model") == ["SERVICE_MANAGED"]
+    assert _option(deployed, "--stack-set-name") == _option(created, "--stack-set-name")
+    (targets,) = _option(deployed, "--deployment-targets")
+    assert targets.startswith("OrganizationalUnitIds="), targets
+    assert _option(deployed, "--regions") == [project.context["aws_region"]]
+    plain = [
+        words
+        for words in cloudformation
+        if words[2] == "deploy" and _option(words, "--template-file") == ["target-role.yaml"]
+    ]
+    assert len(plain) == 1, "no plain stack of target-role.yaml for the management account"
+
+
+def check_api_options(words: list[str]) -> None:
+    """``aws cloudformation <operation> --option value ...``: each option is a
+    member of the operation's input, each shorthand key (``Key=value``) a
+    member of its structure, each literal value of an enum one it allows."""
+    model = botocore.session.get_session().get_service_model("cloudformation")
+    operations = {botocore.xform_name(name, "-"): name for name in model.operation_names}
+    assert words[2] in operations, f"no such operation: aws cloudformation {words[2]}"
+    members = model.operation_model(operations[words[2]]).input_shape.members
+    options = {botocore.xform_name(name, "-"): shape for name, shape in members.items()}
+    for word in words[3:]:
+        if not word.startswith("--"):
+            continue
+        option = word.removeprefix("--")
+        assert option in options, f"aws cloudformation {words[2]} takes no {word}"
+        shape = options[option]
+        if shape.type_name == "list":
+            shape = shape.member
+        for value in _option(words, word):
+            if shape.type_name == "structure":
+                keys = re.findall(r"(?:^|,)(\w+)=", value)
+                assert keys, f"{word} {value}: not Key=value shorthand"
+                assert set(keys) <= set(shape.members), f"{word}: {set(keys) - set(shape.members)}"
+            elif shape.enum and "FILLED-" not in value:
+                assert value in shape.enum, f"{word} {value}: not one of {shape.enum}"
 
 
 # --- the fan-out example --------------------------------------------------------------
@@ -350,14 +414,48 @@ def fresh_venv(project: BakedProject, where: Path) -> Path:
     return bin_dir
 
 
-@pytest.mark.parametrize("case", LOCAL_RUNS, ids=lambda case: case.id)
-def test_the_local_moto_block_runs_as_written(
-    cookies: Any, case: LocalRun, tmp_path: Path, uv_cache: str
-) -> None:
-    project = bake(cookies, Combination(case.id, case.context))
+# What a reader's shell may hold that must not steer the block's runs: a
+# profile that does not exist (or is SSO's, or has real keys), a stale session
+# token, a role to assume, prod rules, apply by default, an endpoint for one
+# service, and AWS config and credentials files (named, and in ~/.aws) that
+# cannot be parsed. The block unsets or overrides each one, so every run must
+# still pass.
+READERS_SHELL = {
+    "AWS_PROFILE": "nosuch",
+    "AWS_DEFAULT_PROFILE": "nosuch",
+    "AWS_SESSION_TOKEN": "stale",
+    "AWS_SECURITY_TOKEN": "stale",
+    "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9",
+    "ASSUME_ROLE_ARN": "arn:aws:iam::111111111111:role/not-here",
+    "ENVIRONMENT": "prod",
+    "DRY_RUN": "false",
+}
+NOT_AN_INI_FILE = "[default\nthis is not an AWS config file\n"
+
+
+@dataclass(frozen=True)
+class BlockRun:
+    code: int
+    stdout: str
+    stderr: str
+    block: str
+
+    def output(self) -> str:
+        return f"{self.block}\n--- stdout\n{self.stdout[-4000:]}\n--- stderr\n{self.stderr[-4000:]}"
+
+    def summaries(self) -> list[dict[str, Any]]:
+        lines = [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+        return [line for line in lines if line.get("message") == "run finished"]
+
+
+def run_local_block(
+    project: BakedProject, tmp_path: Path, uv_cache: str, port: int, extra_env: dict[str, str]
+) -> BlockRun:
+    """The local block, as written but for its port, in a fresh virtualenv,
+    from a shell with nothing but ``extra_env`` and how to reach the index."""
     block = section_blocks(project.read("README.md"), LOCAL)
     assert re.search(r"\b5000\b", block), "the block's port moved: change it here too"
-    block = re.sub(r"\b5000\b", str(free_port()), block)
+    block = re.sub(r"\b5000\b", str(port), block)
 
     bin_dir = fresh_venv(project, tmp_path / "venv")
     shims = tmp_path / "shims"
@@ -370,7 +468,9 @@ def test_the_local_moto_block_runs_as_written(
     )
     pip.chmod(0o755)
     home = tmp_path / "home"
-    home.mkdir()
+    (home / ".aws").mkdir(parents=True)
+    for name in ("config", "credentials"):  # the reader's own, which the block must not read
+        (home / ".aws" / name).write_text(NOT_AN_INI_FILE, encoding="utf-8")
     env = {name: value for name, value in os.environ.items() if PASSED_ON.fullmatch(name)}
     env |= {
         "PATH": f"{shims}{os.pathsep}{bin_dir}{os.pathsep}{os.environ['PATH']}",
@@ -378,11 +478,9 @@ def test_the_local_moto_block_runs_as_written(
         "UV_CACHE_DIR": uv_cache,
         "NO_PROXY": ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1"])),
         "no_proxy": ",".join(filter(None, [os.environ.get("no_proxy"), "127.0.0.1"])),
-        # Nothing but the block's own settings reaches AWS: no profile, no
-        # metadata service.
-        "AWS_CONFIG_FILE": str(home / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
+        # Nothing but the block's own settings reaches AWS: no metadata service.
         "AWS_EC2_METADATA_DISABLED": "true",
+        **extra_env,
     }
     out, err = tmp_path / "stdout", tmp_path / "stderr"
     with out.open("w") as stdout, err.open("w") as stderr:
@@ -399,13 +497,67 @@ def test_the_local_moto_block_runs_as_written(
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(shell.pid, signal.SIGTERM)
-    logs = f"--- stdout\n{out.read_text()[-4000:]}\n--- stderr\n{err.read_text()[-4000:]}"
-    output = f"{block}\n{logs}"
-    assert code == 0, output
+    return BlockRun(code, out.read_text(), err.read_text(), block)
 
-    lines = [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
-    summaries = [line for line in lines if line.get("message") == "run finished"]
+
+@pytest.mark.parametrize("case", LOCAL_RUNS, ids=lambda case: case.id)
+def test_the_local_moto_block_runs_as_written(
+    cookies: Any, case: LocalRun, tmp_path: Path, uv_cache: str
+) -> None:
+    project = bake(cookies, Combination(case.id, case.context))
+    aws_files = tmp_path / "reader-aws"
+    aws_files.mkdir()
+    for name in ("config", "credentials"):
+        (aws_files / name).write_text(NOT_AN_INI_FILE, encoding="utf-8")
+    readers_shell = {
+        **READERS_SHELL,
+        "AWS_CONFIG_FILE": str(aws_files / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(aws_files / "credentials"),
+    }
+    run = run_local_block(project, tmp_path, uv_cache, free_port(), readers_shell)
+    assert run.code == 0, run.output()
+
+    summaries = run.summaries()
     expected = SUMMARIES[case.starter]
-    assert len(summaries) == len(expected), output
+    assert len(summaries) == len(expected), run.output()
     for summary, wanted in zip(summaries, expected, strict=True):
-        assert {key: summary.get(key) for key in wanted} == wanted, output
+        assert {key: summary.get(key) for key in wanted} == wanted, run.output()
+
+
+class NotMoto(http.server.BaseHTTPRequestHandler):
+    """Another server on the block's port: 403 with an empty body to
+    everything, as macOS's AirPlay receiver answers on port 5000."""
+
+    def answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(403)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_the_local_block_says_so_when_another_server_holds_its_port(
+    cookies: Any, tmp_path: Path, uv_cache: str
+) -> None:
+    project = bake(cookies, Combination("blank-port-taken", {"starter_job": "blank"}))
+    taken = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotMoto)
+    server = threading.Thread(target=taken.serve_forever, daemon=True)
+    server.start()
+    try:
+        run = run_local_block(project, tmp_path, uv_cache, taken.server_port, {})
+    finally:
+        taken.shutdown()
+        taken.server_close()
+        server.join()
+    assert run.code != 0, run.output()
+    port = taken.server_port
+    assert f"error: moto_server is not running: is port {port} taken?" in run.stderr, run.output()
+    # The script, sent to that server, exits 5 (an answer it cannot use), with
+    # its summary and no traceback.
+    summaries = run.summaries()
+    assert [summary["exit_code"] for summary in summaries] == [5], run.output()
+    assert "exception" not in run.stdout, run.output()

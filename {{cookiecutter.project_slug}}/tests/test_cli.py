@@ -8,11 +8,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.parsers import ResponseParserError
 
 from {{ cookiecutter.package_name }} import (
     job,
@@ -231,17 +235,51 @@ def test_missing_credentials_exit_2(run_cli: RunCli, monkeypatch: pytest.MonkeyP
     assert_summary(result.summary, 2)
 
 
-def test_unreachable_endpoint_exits_3(run_cli: RunCli) -> None:
+def test_unreachable_endpoint_exits_3(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     # Port 9 (discard) on loopback: nothing listens, the connection is refused.
-    env = {
-        **JOB_ENV,
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "CONNECT_TIMEOUT": "1",
-        "AWS_MAX_ATTEMPTS": "1",
-    }
-    result = run_cli(env=env)
+    # botocore reads AWS_ENDPOINT_URL from the process's environment.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    result = run_cli(env={**JOB_ENV, "CONNECT_TIMEOUT": "1", "AWS_MAX_ATTEMPTS": "1"})
     assert result.code == ExitCode.NETWORK
     assert_summary(result.summary, 3)
+
+
+class NotAws(BaseHTTPRequestHandler):
+    """Another server on the endpoint's port: 403 with an empty body to
+    everything, as macOS's AirPlay receiver answers on port 5000."""
+
+    def answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(403)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = answer  # noqa: N815 - http.server's names
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test reads the script's output, not the server's."""
+
+
+@pytest.fixture
+def not_aws() -> Iterator[str]:
+    """The URL of a server on loopback that is not AWS."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotAws)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_an_endpoint_that_is_not_aws_exits_5_without_a_traceback(
+    run_cli: RunCli, not_aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", not_aws)  # botocore reads it from the environment
+    result = run_cli(env={**JOB_ENV, "AWS_MAX_ATTEMPTS": "1"})
+    assert result.code == ExitCode.AWS_ERROR
+    assert_summary(result.summary, 5)
+    assert not [line for line in result.lines if "exception" in line]
 
 
 @pytest.mark.parametrize(
@@ -255,6 +293,7 @@ def test_unreachable_endpoint_exits_3(run_cli: RunCli) -> None:
         (client_error("ThrottlingException", 400), ExitCode.AWS_ERROR),
         (client_error("InternalError", 500), ExitCode.AWS_ERROR),
         (ReadTimeoutError(endpoint_url="http://127.0.0.1"), ExitCode.NETWORK),
+        (ResponseParserError("Unable to parse response"), ExitCode.AWS_ERROR),
         (PermissionError("a local file"), ExitCode.UNEXPECTED),
         (Interrupted(2), ExitCode.INTERRUPTED),
         (Interrupted(15), ExitCode.TERMINATED),

@@ -8,6 +8,14 @@ How it is meant to grow:
   change is only logged; with ``--apply`` it is applied and counted.
 - Each ``Change.apply`` must be idempotent (check, then act; treat
   "already done" as success), so a re-run after a failure is always safe.
+- A change that was made is always counted and logged, even when the run
+  is stopped or fails right after it: ``run`` counts a change as soon as
+  its ``apply`` returns, so ``apply`` ends with its one write. Waiting for
+  the write to take effect (a waiter) goes in ``Change.settle``, which
+  ``run`` calls after counting; a change that needs several writes is
+  several ``Change`` objects. An ``apply`` that waited, or wrote again,
+  after its write would leave that write out of the summary whenever a
+  stop or an error cut it short.
 
 The job contract (``tests/test_job_contract.py`` holds every job to it):
 - A stop (the first SIGINT or SIGTERM) is looked at between pages of every
@@ -99,8 +107,17 @@ class Counts:
 
 @dataclass(frozen=True)
 class Change:
+    """One write to make, and what to wait for once it is made.
+
+    ``apply`` makes the write (after any check it needs); ``settle``, when
+    given, waits until the write has taken effect (``stop_aware.wait``).
+    ``run`` counts and logs the change between the two, so a stop or a
+    failure during ``settle`` still leaves the change in the summary.
+    """
+
     description: str
     apply: Callable[[], None]
+    settle: Callable[[], None] | None = None
 
 
 def plan(clients: Clients, job: JobSettings, counts: Counts, stop: StopRequest) -> list[Change]:
@@ -133,3 +150,5 @@ def run(
         change.apply()
         counts.changed += 1
         log.info("changed", extra={"change": change.description})
+        if change.settle is not None:
+            change.settle()  # counted first: a stop or failure here leaves the change counted

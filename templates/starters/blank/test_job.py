@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from {{ cookiecutter.package_name }} import (
@@ -15,7 +17,7 @@ from {{ cookiecutter.package_name }}.errors import (
     StopRequest,
 )
 
-from .conftest import RunCli, make_bucket
+from .conftest import RunCli, client_error, make_bucket
 
 
 @pytest.fixture
@@ -97,6 +99,29 @@ def test_a_stop_request_ends_the_run_between_changes(
         job.run(settings, job_settings, clients, counts, stop)
     assert counts.changed == 1
     assert bucket_names(clients) == ["first"]
+
+
+@pytest.mark.parametrize(("cut_short_by", "code"), [("a stop", 130), ("a failure", 5)])
+def test_a_change_cut_short_while_it_settles_is_counted_and_logged(
+    aws: None, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, cut_short_by: str, code: int
+) -> None:
+    def plan_one(c: Clients, j: job.JobSettings, n: job.Counts, s: StopRequest) -> list[job.Change]:
+        (create,) = planned_bucket_change(c, "made")
+
+        def settle() -> None:
+            if cut_short_by == "a stop":
+                s.request(signal.SIGINT)  # as if Ctrl-C arrived while it waits
+                s.check()
+            raise client_error("HeadBucket", "InternalError", 500)  # the wait failed
+
+        return [job.Change(create.description, create.apply, settle)]
+
+    monkeypatch.setattr(job, "plan", plan_one)
+    result = run_cli("--apply")
+    assert result.code == code
+    assert (result.summary["planned"], result.summary["changed"]) == (1, 1)
+    changed = [line for line in result.lines if line["message"] == "changed"]
+    assert [line["change"] for line in changed] == ["create bucket made"]
 
 
 # Operation -> the IAM action it needs (None: no permission needed).

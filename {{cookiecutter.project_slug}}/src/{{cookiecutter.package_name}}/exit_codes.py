@@ -40,7 +40,7 @@ class ExitCode(IntEnum):
     CREDENTIALS = 2  # credentials missing or invalid; an unusable AWS config or credentials file
     NETWORK = 3  # endpoint unreachable, connect or read timeout, the run's time bound passed
     PERMISSION = 4  # access denied
-    AWS_ERROR = 5  # any other AWS API error, or items that failed
+    AWS_ERROR = 5  # any other AWS API error, an answer that cannot be parsed, or items that failed
     REFUSED = 6  # refused for safety (account not allowed)
     FINDINGS = 7  # a report job found findings that remain (see errors.FindingsRemain)
     OUTPUT_FAILED = 8  # the run's own output (its log, a report) could not be written
@@ -135,6 +135,7 @@ def exit_code_for(error: BaseException | None) -> ExitCode:
 
 def _aws_exit_code(error: BaseException) -> ExitCode | None:
     from botocore import exceptions as aws
+    from botocore.parsers import ResponseParserError
 
     # Where the credentials come from counts too: an AWS config or credentials
     # file that cannot be parsed, a source_profile loop (InfiniteLoopConfigError)
@@ -162,6 +163,9 @@ def _aws_exit_code(error: BaseException) -> ExitCode | None:
         if code in PERMISSION_ERROR_CODES or status == 403:
             return ExitCode.PERMISSION
         return ExitCode.AWS_ERROR
-    if isinstance(error, aws.BotoCoreError):
+    # An answer botocore cannot parse is not AWS's (another server on the
+    # endpoint's port, a proxy's error page): an answer the script cannot
+    # use, like any other AWS error, not a bug in the script.
+    if isinstance(error, aws.BotoCoreError | ResponseParserError):
         return ExitCode.AWS_ERROR
     return None
