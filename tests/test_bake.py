@@ -93,6 +93,7 @@ MODULES = [
     "item_errors",
     "job",
     "stop_aware",
+    "tag_keys",
     "targets",
 ]
 UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bcookiecutter\.[a-z_]+\s*(\||\}\})")

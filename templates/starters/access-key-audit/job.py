@@ -72,7 +72,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import stop_aware, validate
+from . import stop_aware, tag_keys, validate
 from .config import SAMPLE_ACCOUNT, Setting, Settings
 from .errors import FindingsRemain, Interrupted, OutputFailed, PartialFailure, StopRequest
 from .item_errors import ItemErrors
@@ -625,30 +625,8 @@ class Exemption:
     exact: bool  # the same key as IAM compares keys (in any case); else a near miss
 
 
-def tag_skeleton(key: str) -> str:
-    """A tag key's letters and digits, NFKC-normalised and casefolded: what
-    is left when case, width, spaces and punctuation are set aside."""
-    return "".join(char for char in unicodedata.normalize("NFKC", key).casefold() if char.isalnum())
-
-
-def nearly_matches(key: str, tag: str) -> bool:
-    """Whether ``key`` only nearly matches the exempt tag key ``tag``: their
-    skeletons (``tag_skeleton``) are as long, and wherever they differ, one
-    of the two characters is outside ASCII.
-
-    Equal skeletons are the same key told apart by case, width, spaces or
-    punctuation. Where they differ only at non-ASCII characters, a letter
-    may have been swapped for one from another script that looks the same
-    (Cyrillic a or e, dotless i, Greek kappa): Unicode's confusables data
-    is not at hand, so every such swap counts, which also takes in an
-    unrelated key of as many letters, all outside ASCII where they differ.
-    A near miss keeps the key, with a warning: a wrong exemption costs a
-    report line, a wrong deactivation an outage."""
-    mine, wanted = tag_skeleton(key), tag_skeleton(tag)
-    if not wanted or len(mine) != len(wanted):
-        return False
-    pairs = zip(mine, wanted, strict=True)
-    return all(a == b or not (a.isascii() and b.isascii()) for a, b in pairs)
+tag_skeleton = tag_keys.skeleton  # the names this job's tests and README use
+nearly_matches = tag_keys.nearly_matches
 
 
 def exemption(iam: IAMClient, user: str, tag: str, stop: StopRequest) -> Exemption | None:

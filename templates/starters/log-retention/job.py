@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import stop_aware, validate
+from . import stop_aware, tag_keys, validate
 from .config import Setting, Settings
 from .errors import AwsError, PartialFailure, StopRequest
 from .item_errors import ItemErrors
@@ -277,20 +277,16 @@ class Exemption:
 
 def exemption(keys: Iterable[str], wanted: str) -> Exemption:
     """Whether a group with tag ``keys`` is exempt: one of them is ``wanted``
-    in any letter case, or only nearly matches it (other spaces around or
-    inside it, a compatibility form of the same characters). A near miss
+    in any letter case, or only nearly matches it (``tag_keys.nearly_matches``:
+    case, width, spaces and punctuation set aside, or a look-alike letter
+    from another script). A near miss
     keeps the group too: a wrong exemption costs a warning, a wrong change
     deletes logs."""
     keys = list(keys)
-    if any(key.casefold() == wanted.casefold() for key in keys):
+    if any(tag_keys.same_key(key, wanted) for key in keys):
         return Exemption(exempt=True, near_misses=())
-    near = tuple(key for key in keys if _loose(key) == _loose(wanted))
+    near = tuple(key for key in keys if tag_keys.nearly_matches(key, wanted))
     return Exemption(exempt=bool(near), near_misses=near)
-
-
-def _loose(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    return " ".join(folded.split())
 
 
 @dataclass(frozen=True)

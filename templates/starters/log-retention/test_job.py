@@ -322,8 +322,26 @@ def test_a_group_tagged_exempt_in_any_case_is_never_changed(
         " log-retention:exempt",
         "log-retention:exempt  ",
         "log-retention:\uff45\uff58\uff45\uff4d\uff50\uff54",
+        "log-retention: exempt",
+        "log_retention:exempt",
+        "log-retention-exempt",
+        "log\u2011retention:exempt",
+        "log-retention:\u200bexempt",
+        "log-r\u0435tention:exempt",
+        "log-retenti\u03bfn:exempt",
     ],
-    ids=["space-before", "spaces-after", "full-width-letters"],
+    ids=[
+        "space-before",
+        "spaces-after",
+        "full-width-letters",
+        "space-inside",
+        "underscore",
+        "no-colon",
+        "non-breaking-hyphen",
+        "zero-width-space",
+        "cyrillic-e",
+        "greek-omicron",
+    ],
 )
 def test_a_tag_that_nearly_matches_keeps_the_group_with_a_warning(
     aws: None, run_cli: RunCli, key: str
