@@ -404,7 +404,11 @@ def test_exemption_matches_any_case_and_keeps_near_misses() -> None:
     assert job.exemption(["keep  forever"], "Keep Forever") == job.Exemption(
         True, ("keep  forever",)
     )
-    assert job.exemption(["log-retention-exempt"], wanted) == job.Exemption(False, ())
+    # punctuation set aside, as the key audit's rule does: a near miss, kept and warned
+    assert job.exemption(["log-retention-exempt"], wanted) == job.Exemption(
+        True, ("log-retention-exempt",)
+    )
+    assert job.exemption(["log-retention:keep"], wanted) == job.Exemption(False, ())
 
 
 @pytest.mark.parametrize("days", ["2", "0", "-1", "31", "3654", " ", "30x", "thirty", "1.5"])

@@ -42,4 +42,5 @@ def nearly_matches(key: str, wanted: str) -> bool:
     mine, target = skeleton(key), skeleton(wanted)
     if not target or len(mine) != len(target):
         return False
-    return all(a == b or not (a.isascii() and b.isascii()) for a, b in zip(mine, target, strict=True))
+    pairs = zip(mine, target, strict=True)
+    return all(a == b or not (a.isascii() and b.isascii()) for a, b in pairs)
