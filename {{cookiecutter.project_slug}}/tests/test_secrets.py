@@ -157,7 +157,10 @@ def test_no_fragment_of_a_json_secret_reaches_the_output_at_debug(
     log.warning("repr %r", value)
     for leaf in strings_in(value):
         for form in in_urls(leaf):
-            log.info("connecting to postgresql://app:%s@db.internal:5432/app", form)
+            log.info(
+                "connecting to postgresql://app:%s@db.internal:5432/app",  # pragma: allowlist secret
+                form,
+            )
 
     output = everything(debug_output, capfd)
     assert "botocore" in output  # the wire logs were on
