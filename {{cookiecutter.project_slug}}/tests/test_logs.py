@@ -341,7 +341,7 @@ def test_a_write_failure_with_no_run_to_stop_is_one_line_on_stderr(
 
 
 # Last, a lone surrogate: how Python reads an undecodable byte in a variable.
-NON_ASCII = "caf\u00e9 \u2014 \U0001f680 \u65e5\u672c \udcff"
+NON_ASCII = "caf\u00e9 \u2014 \U0001f680 \u65e5\u672c " + chr(0xDCFF)
 # Text lines at a terminal: what the encoding cannot carry, as printable() escapes it.
 AS_TEXT = {
     "ascii": r"caf\u00e9 \u2014 \U0001f680 \u65e5\u672c \udcff",
