@@ -73,5 +73,4 @@ def wait(
                 raise
         else:
             return
-        stop.wait(delay)
-    stop.check()
+        stop.wait(delay)  # the next attempt looks at the stop first
