@@ -20,8 +20,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from {{ cookiecutter.package_name }} import redact
-from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.output import redact
+from {{ cookiecutter.package_name }}.runtime.run.cli import main
 
 # The job's own fixtures and settings (JOB_ENV, FAN_OUT_ENV, BAD_JOB_INPUTS).
 from .job_fixtures import *  # noqa: F403
@@ -292,7 +293,7 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
 
     def run(*argv: str, env: Mapping[str, str] | None = None) -> CliRun:
         capsys.readouterr()
-        code = main(list(argv), {**os.environ, **(env or {})})
+        code = main(job, list(argv), {**os.environ, **(env or {})})
         out, err = capsys.readouterr()
         lines = [json.loads(line) for line in out.splitlines() if line.strip()]
         return CliRun(code=code, lines=lines, stderr=err)

@@ -13,13 +13,8 @@ from typing import Any
 import pytest
 from botocore.credentials import RefreshableCredentials
 
-from {{ cookiecutter.package_name }} import (
-    config,
-    job,
-    logs,
-    validate,
-)
-from {{ cookiecutter.package_name }}.aws import (
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access.aws import (
     APP_ID,
     Clients,
     read_json_secret,
@@ -27,13 +22,15 @@ from {{ cookiecutter.package_name }}.aws import (
     role_session_name,
     session_policy,
 )
-from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import (
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     ConfigError,
     SafetyRefusal,
 )
-from {{ cookiecutter.package_name }}.exit_codes import ExitCode
-from {{ cookiecutter.package_name }}.failure_line import MEANINGS
+from {{ cookiecutter.package_name }}.runtime.outcome.exit_codes import ExitCode
+from {{ cookiecutter.package_name }}.runtime.output import logs
+from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
+from {{ cookiecutter.package_name }}.runtime.run.failure_line import MEANINGS
+from {{ cookiecutter.package_name }}.runtime.settings import config, validate
 
 from .conftest import ACCOUNT_ID, JOB_ENV, PARTITION, RunCli
 
@@ -45,7 +42,7 @@ DB_SECRET = '{"password": "s3cr3t-pa55"}'  # pragma: allowlist secret
 
 
 def settings(**env: str) -> config.Settings:
-    args = build_parser().parse_args([])
+    args = build_parser(job).parse_args([])
     loaded, _ = config.load(args, {**JOB_ENV, **env}, job.JobSettings, job.SETTINGS)
     return loaded
 

@@ -18,19 +18,17 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.parsers import ResponseParserError
 
-from {{ cookiecutter.package_name }} import (
-    job,
-    signals,
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
+    Interrupted,
+    StopRequest,
 )
-from {{ cookiecutter.package_name }}.cli import (
+from {{ cookiecutter.package_name }}.runtime.run import signals
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
     CHANGE_COUNTS,
     ExitCode,
     exit_code_for,
     main,
-)
-from {{ cookiecutter.package_name }}.errors import (
-    Interrupted,
-    StopRequest,
 )
 
 from .conftest import JOB_ENV, RunCli
@@ -106,11 +104,11 @@ def test_a_bad_endpoint_url_exits_1_naming_it(
 
 
 def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--help"], {}) == 0
+    assert main(job, ["--help"], {}) == 0
     help_text = capsys.readouterr().out
     assert "--apply" in help_text
     assert "AWS_REGION" in help_text  # flags name their environment variable
-    assert main(["--version"], {}) == 0
+    assert main(job, ["--version"], {}) == 0
     slug = "{{ cookiecutter.project_slug }}"
     assert capsys.readouterr().out.startswith(f"{slug} ")
 
@@ -140,7 +138,7 @@ def test_a_log_that_cannot_be_written_stops_the_run_before_any_aws_call_with_exi
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sys, "stdout", full_disk())
-    assert main(["--apply"], {**os.environ, **JOB_ENV}) == ExitCode.OUTPUT_FAILED
+    assert main(job, ["--apply"], {**os.environ, **JOB_ENV}) == ExitCode.OUTPUT_FAILED
     assert api_calls == []
     assert capsys.readouterr().err.splitlines() == [
         "error: the log could not be written ([Errno 28] No space left on device); "
@@ -174,7 +172,7 @@ def test_a_log_that_fails_mid_run_stops_it_before_the_next_change(
     monkeypatch.setattr(job, "run", run)
     stdout = full_disk(after="changed one")
     monkeypatch.setattr(sys, "stdout", stdout)
-    assert main([mode], {**os.environ, **JOB_ENV}) == ExitCode.OUTPUT_FAILED
+    assert main(job, [mode], {**os.environ, **JOB_ENV}) == ExitCode.OUTPUT_FAILED
     assert len(made_before_the_stop) == 1
     assert "run started" in stdout.getvalue()  # the log worked until the first change
     assert capsys.readouterr().err.splitlines() == [
@@ -213,7 +211,7 @@ def test_an_answer_that_cannot_be_written_exits_with_one_line_and_no_traceback(
 ) -> None:
     error, code, line = UNWRITTEN[stdout]
     monkeypatch.setattr(sys, "stdout", _Failing(error))
-    assert main(argv, {}) == code
+    assert main(job, argv, {}) == code
     assert capsys.readouterr().err.splitlines() == [line]
 
 
@@ -223,7 +221,7 @@ def test_help_on_an_ascii_only_stdout_escapes_what_it_cannot_encode(
     raw = io.BytesIO()
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="ascii"))
     monkeypatch.setattr(job, "DESCRIPTION", "Nettoie les journaux \u2014 caf\u00e9 \U0001f680")
-    assert main(["--help"], {}) == 0
+    assert main(job, ["--help"], {}) == 0
     assert "Nettoie les journaux \\u2014 caf\\u00e9 \\U0001f680" in raw.getvalue().decode("ascii")
 
 
@@ -405,8 +403,8 @@ def test_help_version_and_config_errors_do_not_import_boto3(argv: list[str], cod
     """They answer at once: boto3 and botocore are imported only for real work."""
     package = "{{ cookiecutter.package_name }}"
     program = (
-        f"import sys; from {package}.cli import main; "
-        f"rc = main({argv!r}, dict()); "
+        f"import sys; from {package} import job; from {package}.runtime.run.cli import main; "
+        f"rc = main(job, {argv!r}, dict()); "
         "print(rc, 'boto3' in sys.modules, 'botocore' in sys.modules, file=sys.stderr)"
     )
     command = [sys.executable, "-c", program]
@@ -427,7 +425,7 @@ def test_the_readme_lists_every_exit_code_and_no_other() -> None:
 def test_a_configuration_error_is_logged_in_the_format_asked_for(
     log_format: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main([], {"LOG_FORMAT": log_format, "LOG_LEVEL": "LOUD"})
+    code = main(job, [], {"LOG_FORMAT": log_format, "LOG_LEVEL": "LOUD"})
     assert code == ExitCode.CONFIG
     lines = capsys.readouterr().out.splitlines()
     assert lines
@@ -443,7 +441,7 @@ def test_each_configuration_problem_is_one_stderr_line_with_nothing_to_act_on(
     value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     env = {**JOB_ENV, "ALLOWED_ACCOUNT_IDS": value, "TARGET_REGIONS": value}
-    assert main([], env) == ExitCode.CONFIG
+    assert main(job, [], env) == ExitCode.CONFIG
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2, lines  # one per problem
     for line in lines:

@@ -8,19 +8,16 @@ from collections.abc import Mapping
 
 import pytest
 
-from {{ cookiecutter.package_name }} import (
-    config,
-    job,
-    validate,
-)
-from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import ConfigError
+from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
+from {{ cookiecutter.package_name }}.runtime.settings import config, validate
 
 from .conftest import JOB_ENV, REGION, CliRun, RunCli
 
 
 def load(env: Mapping[str, str], *argv: str) -> tuple[config.Settings, job.JobSettings]:
-    args = build_parser().parse_args(list(argv))
+    args = build_parser(job).parse_args(list(argv))
     return config.load(args, {**JOB_ENV, **env}, job.JobSettings, job.SETTINGS)
 
 
@@ -115,7 +112,7 @@ EVERY_VARIABLE = [
 
 def outcome(env: Mapping[str, str]) -> tuple[config.Settings, job.JobSettings] | ConfigError:
     try:
-        return config.load(build_parser().parse_args([]), env, job.JobSettings, job.SETTINGS)
+        return config.load(build_parser(job).parse_args([]), env, job.JobSettings, job.SETTINGS)
     except ConfigError as error:
         return error
 
@@ -291,8 +288,8 @@ def test_these_refusals_do_not_import_botocore() -> None:
     package = "{{ cookiecutter.package_name }}"
     env = {**JOB_ENV, **NOWHERE, "AWS_ENDPOINT_URL_STS": "http://-/", "MAX_WORKERS": HUGE}
     program = (
-        f"import sys; from {package}.cli import main; "
-        f"rc = main([], {env!r}); "
+        f"import sys; from {package} import job; from {package}.runtime.run.cli import main; "
+        f"rc = main(job, [], {env!r}); "
         "print(rc, 'boto3' in sys.modules, 'botocore' in sys.modules, file=sys.stderr)"
     )
     done = subprocess.run(

@@ -23,15 +23,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }} import (
-    aws,
-    cli,
-    config,
-    job,
-    targets,
-)
-from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.overrides import (
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access import aws
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import ConfigError
+from {{ cookiecutter.package_name }}.runtime.run import cli, targets
+from {{ cookiecutter.package_name }}.runtime.settings import config
+from {{ cookiecutter.package_name }}.runtime.settings.overrides import (
     ALLOW_LIST_VARIABLE,
 )
 
@@ -234,7 +231,7 @@ def job_policy(template: dict[str, Any]) -> list[Any]:
 def test_the_failed_run_alarm_matches_a_failed_run_s_summary(template: dict[str, Any]) -> None:
     pattern = template["Resources"]["FailedRunsMetric"]["Properties"]["FilterPattern"]
     assert re.findall(r"\$\.(\w+)", pattern) == ["summary", "exit_code"]
-    failed = cli.execute([], {"LOG_LEVEL": "LOUD"})  # a configuration error: exit 1
+    failed = cli.execute(job, [], {"LOG_LEVEL": "LOUD"})  # a configuration error: exit 1
     assert failed["summary"] is True
     assert failed["exit_code"] != 0
 
@@ -428,7 +425,7 @@ def used(template: dict[str, Any], values: dict[str, str], region: str) -> dict[
     _, job_settings = config.load(
         argparse.Namespace(), env, job.JobSettings, job.SETTINGS, regional=job.REGIONAL
     )
-    scope = targets._scope(job_settings, aws.partition_of(region), ACCOUNT, region)
+    scope = targets._scope(job, job_settings, aws.partition_of(region), ACCOUNT, region)
     policy = json.loads(aws.session_policy(job.IAM_ACTIONS, [scope]))
     return {
         action: statement["Resource"]
@@ -644,7 +641,7 @@ def test_a_run_that_never_logs_its_summary_raises_the_missed_runs_alarm(
     hours = {"!Ref": "MissedRunAlarmHours"}
     assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == hours
     assert template["Parameters"]["MissedRunAlarmHours"]["Default"] == 25
-    summary = cli.execute([], {"LOG_LEVEL": "LOUD"})  # even a failed run logs it
+    summary = cli.execute(job, [], {"LOG_LEVEL": "LOUD"})  # even a failed run logs it
     assert summary["summary"] is True
 
 

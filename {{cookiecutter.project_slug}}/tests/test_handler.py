@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import Setting
 from {{ cookiecutter.package_name }}.handler import (
     deadline_for,
     lambda_handler,
 )
-from {{ cookiecutter.package_name }}.overrides import GUARDED
+from {{ cookiecutter.package_name }}.runtime.settings.config import Setting
+from {{ cookiecutter.package_name }}.runtime.settings.overrides import GUARDED
 
 from .conftest import JOB_ENV
 from .test_config import HUGE, INTEGER_ROWS, NOWHERE
@@ -283,12 +283,10 @@ def test_the_handler_s_deadline_stops_the_run_and_its_summary_comes_last(
 ) -> None:
     """All of the deadline is grace here, so the stop request comes at once and
     the hard end is an hour away: nothing depends on how fast the machine is."""
-    from {{ cookiecutter.package_name }} import (
-        cli,
-        job,
-        watchdog,
-    )
-    from {{ cookiecutter.package_name }}.errors import StopRequest
+    from {{ cookiecutter.package_name }} import job
+    from {{ cookiecutter.package_name }}.runtime.access import watchdog
+    from {{ cookiecutter.package_name }}.runtime.outcome.errors import StopRequest
+    from {{ cookiecutter.package_name }}.runtime.run import cli
 
     forced: list[int] = []
     monkeypatch.setattr(cli, "exit_now", forced.append)

@@ -33,22 +33,20 @@ from botocore.exceptions import (
     WaiterError,
 )
 
-from {{ cookiecutter.package_name }} import (
-    job,
-    stop_aware,
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access import stop_aware
+from {{ cookiecutter.package_name }}.runtime.access.item_errors import (
+    DENIALS_IN_A_ROW,
+    ItemErrors,
 )
-from {{ cookiecutter.package_name }}.cli import (
-    ExitCode,
-    exit_code_for,
-)
-from {{ cookiecutter.package_name }}.errors import (
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     Interrupted,
     OutOfTime,
     StopRequest,
 )
-from {{ cookiecutter.package_name }}.item_errors import (
-    DENIALS_IN_A_ROW,
-    ItemErrors,
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
+    ExitCode,
+    exit_code_for,
 )
 
 from .conftest import JOB_ENV, RunCli, Send, client_error, intercept

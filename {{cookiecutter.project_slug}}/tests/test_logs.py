@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import logs
+from {{ cookiecutter.package_name }}.runtime.output import logs
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 

@@ -14,16 +14,14 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import (
-    config,
-    job,
-)
-from {{ cookiecutter.package_name }}.aws import Clients
-from {{ cookiecutter.package_name }}.cli import (
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access.aws import Clients
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
     ExitCode,
     build_parser,
     exit_code_for,
 )
+from {{ cookiecutter.package_name }}.runtime.settings import config
 
 from .conftest import BAD_JOB_INPUTS, JOB_ENV, RunCli
 
@@ -49,7 +47,7 @@ def test_practice_1_json_logs_in_utc_with_one_run_id(
 
 
 def test_practice_2_every_client_has_timeouts_and_bounded_retries(aws: None) -> None:
-    args = build_parser().parse_args([])
+    args = build_parser(job).parse_args([])
     settings, _ = config.load(args, JOB_ENV, job.JobSettings, job.SETTINGS)
     clients = Clients(settings, "practice")
     for client in (clients.s3, clients.sts, clients.sns, clients.secretsmanager):
@@ -103,7 +101,7 @@ def test_practice_6_dry_run_is_the_default_and_writes_nothing(
 def test_practice_7_failures_map_to_typed_exit_codes() -> None:
     from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
-    from {{ cookiecutter.package_name }}.errors import (
+    from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
         ConfigError,
         FindingsRemain,
         OutputFailed,

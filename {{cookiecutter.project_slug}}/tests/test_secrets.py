@@ -23,19 +23,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }} import (
-    config,
-    job,
-    logs,
-    redact,
-    secret_calls,
-)
-from {{ cookiecutter.package_name }}.aws import (
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access.aws import (
     Clients,
     read_json_secret,
     read_secret,
 )
-from {{ cookiecutter.package_name }}.parser import build_parser
+from {{ cookiecutter.package_name }}.runtime.output import logs, redact, secret_calls
+from {{ cookiecutter.package_name }}.runtime.run.parser import build_parser
+from {{ cookiecutter.package_name }}.runtime.settings import config
 
 from .conftest import ACCOUNT_ID, JOB_ENV
 
@@ -117,7 +113,7 @@ def in_urls(value: str) -> set[str]:
 
 
 def load_settings(**env: str) -> config.Settings:
-    args = build_parser().parse_args([])
+    args = build_parser(job).parse_args([])
     loaded, _ = config.load(args, {**JOB_ENV, **env}, job.JobSettings, job.SETTINGS)
     return loaded
 

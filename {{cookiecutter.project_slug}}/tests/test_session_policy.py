@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }} import job
-from {{ cookiecutter.package_name }}.aws import (
+from {{ cookiecutter.package_name }}.runtime.access.aws import (
     partition_of,
     session_policy,
 )

@@ -12,16 +12,14 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import (
-    config,
-    job,
-    targets,
-)
-from {{ cookiecutter.package_name }}.cli import (
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.run import targets
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
     ExitCode,
     build_parser,
     most_severe,
 )
+from {{ cookiecutter.package_name }}.runtime.settings import config
 
 from .conftest import (
     ACCOUNT_ID,
@@ -343,7 +341,9 @@ def test_the_readme_fan_out_example_is_a_configuration_the_script_accepts() -> N
     env = dict(word.split("=", 1) for word in assignments)
     command, *argv = words[len(assignments) :]
     assert command == {{ cookiecutter.project_slug | tojson }}
-    settings, _ = config.load(build_parser().parse_args(argv), env, job.JobSettings, job.SETTINGS)
+    settings, _ = config.load(
+        build_parser(job).parse_args(argv), env, job.JobSettings, job.SETTINGS
+    )
     assert settings.target_accounts == "organization"
     assert settings.target_regions is None or job.REGIONAL
 

@@ -7,28 +7,26 @@ import signal
 
 import pytest
 
-from {{ cookiecutter.package_name }} import (
-    cli,
-    config,
-    job,
-)
-from {{ cookiecutter.package_name }}.errors import (
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access.watchdog import Ending
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     LOG,
     SIGPIPE,
     Interrupted,
     OutputFailed,
 )
-from {{ cookiecutter.package_name }}.exit_codes import (
+from {{ cookiecutter.package_name }}.runtime.outcome.exit_codes import (
     ExitCode,
     exit_code_for,
 )
-from {{ cookiecutter.package_name }}.failure_line import (
+from {{ cookiecutter.package_name }}.runtime.run import cli
+from {{ cookiecutter.package_name }}.runtime.run.failure_line import (
     MEANINGS,
     tell_output_failed,
     tell_person,
 )
-from {{ cookiecutter.package_name }}.parser import build_parser
-from {{ cookiecutter.package_name }}.watchdog import Ending
+from {{ cookiecutter.package_name }}.runtime.run.parser import build_parser
+from {{ cookiecutter.package_name }}.runtime.settings import config
 
 from .conftest import JOB_ENV, RunCli
 
@@ -99,7 +97,7 @@ def test_a_run_ended_at_once_still_says_why_at_a_terminal(
     monkeypatch.setattr("sys.stderr", terminal)
     ended: list[int] = []
     monkeypatch.setattr(cli, "exit_now", ended.append)
-    cli._Run("run").end_now(ending)
+    cli._Run("run", job.Counts()).end_now(ending)
     assert ended == [int(code)]
     (line,) = terminal.getvalue().splitlines()
     assert line == f"error: {MEANINGS[code]} (exit {int(code)})"
@@ -112,7 +110,7 @@ def test_a_closed_output_maps_to_141() -> None:
 
 def test_help_marks_required_settings_as_required(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["--help"])
+        build_parser(job).parse_args(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     for setting in (*config.COMMON_SETTINGS, *job.SETTINGS):
         if setting.flag:

@@ -16,16 +16,14 @@ import boto3
 import pytest
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
-import {{ cookiecutter.package_name }}.aws as aws_module
-from {{ cookiecutter.package_name }} import (
-    config,
-    job,
-)
-from {{ cookiecutter.package_name }}.aws import (
+import {{ cookiecutter.package_name }}.runtime.access.aws as aws_module
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access.aws import (
     Clients,
     parse_timestamp,
 )
-from {{ cookiecutter.package_name }}.cli import build_parser
+from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
+from {{ cookiecutter.package_name }}.runtime.settings import config
 
 from .conftest import JOB_ENV, REGION, make_bucket
 
@@ -103,7 +101,7 @@ def test_the_run_s_clients_parse_with_it(aws: None, monkeypatch: pytest.MonkeyPa
         return parse_timestamp(value)
 
     monkeypatch.setattr(aws_module, "parse_timestamp", recording)
-    args = build_parser().parse_args([])
+    args = build_parser(job).parse_args([])
     settings, _ = config.load(args, JOB_ENV, job.JobSettings, job.SETTINGS)
     s3 = Clients(settings, "run").s3
     plain = boto3.client("s3", region_name=REGION)

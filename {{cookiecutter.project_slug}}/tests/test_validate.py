@@ -14,8 +14,8 @@ from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }} import validate
-from {{ cookiecutter.package_name }}.validate import InvalidValue
+from {{ cookiecutter.package_name }}.runtime.settings import validate
+from {{ cookiecutter.package_name }}.runtime.settings.validate import InvalidValue
 
 
 @pytest.mark.parametrize(

@@ -20,18 +20,16 @@ from typing import Any
 import boto3
 import pytest
 
-from {{ cookiecutter.package_name }} import (
-    cli,
-    job,
-    watchdog,
-)
-from {{ cookiecutter.package_name }}.errors import StopRequest
-from {{ cookiecutter.package_name }}.process_exit import (
-    descendants,
-)
-from {{ cookiecutter.package_name }}.watchdog import (
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access import watchdog
+from {{ cookiecutter.package_name }}.runtime.access.watchdog import (
     Ending,
     Watchdog,
+)
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import StopRequest
+from {{ cookiecutter.package_name }}.runtime.run import cli
+from {{ cookiecutter.package_name }}.runtime.run.process_exit import (
+    descendants,
 )
 
 from .conftest import ACCOUNT_ID, JOB_ENV, REGION
@@ -145,7 +143,7 @@ def test_a_run_past_its_deadline_stops_gracefully_with_exit_3(
         stop.check()
 
     monkeypatch.setattr(job, "run", waits_for_a_stop)
-    summary = cli.execute([], {**JOB_ENV, "ALLOWED_ACCOUNT_IDS": ACCOUNT_ID}, deadline=3600.0)
+    summary = cli.execute(job, [], {**JOB_ENV, "ALLOWED_ACCOUNT_IDS": ACCOUNT_ID}, deadline=3600.0)
     assert summary["exit_code"] == 3
     assert summary["timed_out"] is True
     assert "forced" not in summary
@@ -157,7 +155,7 @@ def test_exit_now_leaves_no_child_process_behind(tmp_path: Path) -> None:
     package = "{{ cookiecutter.package_name }}"
     program = (
         "import subprocess, sys\n"
-        f"from {package}.process_exit import exit_now\n"
+        f"from {package}.runtime.run.process_exit import exit_now\n"
         "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)'])\n"
         "print(child.pid, flush=True)\n"
         "exit_now(7)\n"

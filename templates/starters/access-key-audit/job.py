@@ -72,18 +72,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import stop_aware, tag_keys, validate
-from .config import SAMPLE_ACCOUNT, Setting, Settings
-from .errors import FindingsRemain, Interrupted, OutputFailed, PartialFailure, StopRequest
-from .item_errors import ItemErrors
-from .log_formats import printable
+from .runtime.access import stop_aware, tag_keys
+from .runtime.access.item_errors import ItemErrors
+from .runtime.outcome.errors import (
+    FindingsRemain,
+    Interrupted,
+    OutputFailed,
+    PartialFailure,
+    StopRequest,
+)
+from .runtime.output.log_formats import printable
+from .runtime.settings import validate
+from .runtime.settings.config import SAMPLE_ACCOUNT, Setting, Settings
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_sts import STSClient
 
-    from .aws import Clients, Identity
+    from .runtime.access.aws import Clients, Identity
 
 __all__ = [
     "DESCRIPTION",
@@ -1174,7 +1181,7 @@ def _describe(error: BaseException) -> str:
 
 
 def _utc(value: datetime | str) -> datetime:
-    from .aws import parse_timestamp  # noqa: PLC0415 - boto3 is loaded by now
+    from .runtime.access.aws import parse_timestamp  # noqa: PLC0415 - boto3 is loaded by now
 
     moment = value if isinstance(value, datetime) else parse_timestamp(value)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -17,14 +17,12 @@ import boto3
 import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from {{ cookiecutter.package_name }} import (
-    config,
-    item_errors,
-    job,
-    targets,
-)
-from {{ cookiecutter.package_name }}.aws import session_policy
-from {{ cookiecutter.package_name }}.cli import build_parser
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access import item_errors
+from {{ cookiecutter.package_name }}.runtime.access.aws import session_policy
+from {{ cookiecutter.package_name }}.runtime.run import targets
+from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
+from {{ cookiecutter.package_name }}.runtime.settings import config
 
 from .conftest import (
     ACCOUNT_ID,
@@ -298,12 +296,12 @@ def test_every_call_the_job_makes_is_covered_by_iam_actions(
 
 
 def load(env: dict[str, str]) -> tuple[config.Settings, job.JobSettings]:
-    return config.load(build_parser().parse_args([]), env, job.JobSettings, job.SETTINGS)
+    return config.load(build_parser(job).parse_args([]), env, job.JobSettings, job.SETTINGS)
 
 
 def policy_for(env: dict[str, str]) -> dict[str, list[str]]:
     _, job_settings = load(env)
-    scope = targets._scope(job_settings, "aws", ACCOUNT_ID, REGION)
+    scope = targets._scope(job, job_settings, "aws", ACCOUNT_ID, REGION)
     statements = json.loads(session_policy(job.IAM_ACTIONS, [scope]))["Statement"]
     return {statement["Resource"]: statement["Action"] for statement in statements}
 

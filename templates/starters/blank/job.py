@@ -43,12 +43,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import stop_aware
-from .config import Setting, Settings
-from .errors import StopRequest
+from .runtime.access import stop_aware
+from .runtime.outcome.errors import StopRequest
+from .runtime.settings.config import Setting, Settings
 
 if TYPE_CHECKING:
-    from .aws import Clients
+    from .runtime.access.aws import Clients
 
 __all__ = [
     "DESCRIPTION",

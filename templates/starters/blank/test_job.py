@@ -6,16 +6,14 @@ import signal
 
 import pytest
 
-from {{ cookiecutter.package_name }} import (
-    config,
-    job,
-)
-from {{ cookiecutter.package_name }}.aws import Clients
-from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import (
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access.aws import Clients
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     Interrupted,
     StopRequest,
 )
+from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
+from {{ cookiecutter.package_name }}.runtime.settings import config
 
 from .conftest import RunCli, client_error, make_bucket
 
@@ -27,7 +25,7 @@ def clients(aws: None) -> Clients:
 
 
 def load(*argv: str) -> tuple[config.Settings, job.JobSettings]:
-    args = build_parser().parse_args(list(argv))
+    args = build_parser(job).parse_args(list(argv))
     return config.load(args, {}, job.JobSettings, job.SETTINGS)
 
 

@@ -48,15 +48,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import stop_aware, tag_keys, validate
-from .config import Setting, Settings
-from .errors import AwsError, PartialFailure, StopRequest
-from .item_errors import ItemErrors
+from .runtime.access import stop_aware, tag_keys
+from .runtime.access.item_errors import ItemErrors
+from .runtime.outcome.errors import AwsError, PartialFailure, StopRequest
+from .runtime.settings import validate
+from .runtime.settings.config import Setting, Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
-    from .aws import Clients
+    from .runtime.access.aws import Clients
 
 __all__ = [
     "DESCRIPTION",

@@ -9,20 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import (
-    config,
-    job,
-)
-from {{ cookiecutter.package_name }}.aws import (
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access.aws import (
     Clients,
     session_policy,
 )
-from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import (
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     Interrupted,
     PartialFailure,
     StopRequest,
 )
+from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
+from {{ cookiecutter.package_name }}.runtime.settings import config
 
 from .conftest import (
     ACCOUNT_ID,
@@ -78,7 +76,7 @@ def retention(region: str = REGION) -> dict[str, int | None]:
 
 
 def load(*argv: str, **env: str) -> tuple[config.Settings, job.JobSettings]:
-    args = build_parser().parse_args(list(argv))
+    args = build_parser(job).parse_args(list(argv))
     return config.load(args, env, job.JobSettings, job.SETTINGS)
 
 
@@ -275,7 +273,7 @@ def test_with_nothing_to_delete_the_line_says_0_at_info(aws: None, run_cli: RunC
 
 
 def test_the_help_says_what_the_default_run_deletes() -> None:
-    shown = flat(build_parser().format_help())
+    shown = flat(build_parser(job).format_help())
     assert (
         "CloudWatch Logs then deletes their logs older than RETENTION_DAYS: with --apply "
         "and the defaults (no LOG_GROUP_PREFIX, 30 days), every log group of the region "
@@ -548,7 +546,7 @@ def account_wide_errors() -> list[tuple[Callable[[str], Exception], int, int]]:
     """(the error every PutRetentionPolicy gets, the exit code, the groups tried)."""
     from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
-    from {{ cookiecutter.package_name }}.item_errors import (
+    from {{ cookiecutter.package_name }}.runtime.access.item_errors import (
         DENIALS_IN_A_ROW,
     )
 

@@ -49,10 +49,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import logs, stop_aware, validate
-from .config import Setting, Settings
-from .errors import AwsError, PartialFailure, StopRequest
-from .exit_codes import CREDENTIAL_ERROR_CODES
+from .runtime.access import stop_aware
+from .runtime.outcome.errors import AwsError, PartialFailure, StopRequest
+from .runtime.outcome.exit_codes import CREDENTIAL_ERROR_CODES
+from .runtime.output import logs
+from .runtime.settings import validate
+from .runtime.settings.config import Setting, Settings
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -60,7 +62,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
-    from .aws import Clients
+    from .runtime.access.aws import Clients
 
 __all__ = ["DESCRIPTION", "IAM_ACTIONS", "REGIONAL", "SETTINGS", "Counts", "JobSettings", "run"]
 

@@ -11,22 +11,20 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import (
-    cli,
-    config,
-    job,
-)
-from {{ cookiecutter.package_name }}.aws import (
+from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }}.runtime.access.aws import (
     Clients,
     session_policy,
 )
-from {{ cookiecutter.package_name }}.cli import build_parser
-from {{ cookiecutter.package_name }}.errors import (
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     AwsError,
     Interrupted,
     PartialFailure,
     StopRequest,
 )
+from {{ cookiecutter.package_name }}.runtime.run import cli
+from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
+from {{ cookiecutter.package_name }}.runtime.settings import config
 
 {% if cookiecutter.deploy_target == "lambda" -%}
 from . import test_handler
@@ -74,7 +72,7 @@ class Harness:
     recorder: Recorder
 
     def run(self, *argv: str, **env: str) -> job.Counts:
-        args = build_parser().parse_args(list(argv))
+        args = build_parser(job).parse_args(list(argv))
         settings, job_settings = config.load(
             args, {"S3_BUCKET": BUCKET, **env}, job.JobSettings, job.SETTINGS
         )
@@ -91,7 +89,7 @@ class Harness:
 
 @pytest.fixture
 def harness(aws: None) -> Harness:
-    args = build_parser().parse_args([])
+    args = build_parser(job).parse_args([])
     settings, _ = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
     clients = Clients(settings, "test-run")
     recorder = Recorder()
@@ -193,7 +191,7 @@ def test_per_key_failures_are_counted_and_fail_the_run(
 
     monkeypatch.setattr(s3, "delete_objects", refuse_first_key)
     counts = job.Counts()
-    args = build_parser().parse_args(["--apply"])
+    args = build_parser(job).parse_args(["--apply"])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
     with pytest.raises(PartialFailure, match="1 object"):
         job.run(settings, job_settings, seeded.clients, counts, StopRequest())
@@ -220,7 +218,7 @@ def test_transient_key_failures_are_retried(
 
     monkeypatch.setattr(s3, "delete_objects", slow_down_once)
     counts = job.Counts()
-    args = build_parser().parse_args(["--apply"])
+    args = build_parser(job).parse_args(["--apply"])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
     job.run(settings, job_settings, seeded.clients, counts, StopRequest())
     assert (counts.matched, counts.deleted, counts.failed) == (3, 3, 0)
@@ -259,7 +257,7 @@ def test_a_stop_request_ends_the_run_between_batches(
         return result
 
     monkeypatch.setattr(job, "delete_batch", delete_then_signal)
-    args = build_parser().parse_args(["--apply", "--max-workers", "1"])
+    args = build_parser(job).parse_args(["--apply", "--max-workers", "1"])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
     counts = job.Counts()
     with pytest.raises(Interrupted):
@@ -387,7 +385,7 @@ def test_deleting_overlaps_listing_with_bounded_workers(
 
     monkeypatch.setattr(job, "delete_batch", delete_in_step)
     harness.clients.s3.meta.events.register("before-parameter-build", count_lists)
-    args = build_parser().parse_args(["--apply", "--max-workers", "2"])
+    args = build_parser(job).parse_args(["--apply", "--max-workers", "2"])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
     counts = job.Counts()
     job.run(settings, job_settings, harness.clients, counts, StopRequest())
@@ -575,7 +573,7 @@ def boto3_s3() -> Any:
 
 def apply_run(harness: Harness, *argv: str) -> tuple[job.Counts, BaseException | None]:
     """Run with --apply and one worker; return the counts and what was raised."""
-    args = build_parser().parse_args(["--apply", "--max-workers", "1", *argv])
+    args = build_parser(job).parse_args(["--apply", "--max-workers", "1", *argv])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
     counts = job.Counts()
     try:

@@ -46,7 +46,13 @@ __all__ = ["main"]
 
 
 def main() -> int:
-    """Run the command once and return its exit code."""
-    from .cli import main as run  # noqa: PLC0415 - only once the handler above is in place
+    """Run the command once and return its exit code.
 
-    return run(sys.argv[1:])
+    This is where the job meets the runtime: the runtime never imports the
+    job, it is handed it here (and in ``handler``).
+    """
+    # Only once the handler above is in place:
+    from . import job  # noqa: PLC0415
+    from .runtime.run.cli import main as run  # noqa: PLC0415
+
+    return run(job, sys.argv[1:])

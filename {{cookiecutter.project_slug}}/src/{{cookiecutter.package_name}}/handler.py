@@ -35,8 +35,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import cli, logs
-from .overrides import LambdaEvent
+from . import job
+from .runtime.output import logs
+from .runtime.run import cli
+from .runtime.settings.overrides import LambdaEvent
 
 __all__ = ["DEADLINE_MARGIN_SECONDS", "deadline_for", "lambda_handler"]
 
@@ -52,6 +54,7 @@ def lambda_handler(event: object, context: object) -> dict[str, Any]:
     # "settings", is refused (exit 1) before any AWS call.
     request_id = getattr(context, "aws_request_id", None)
     return cli.execute(
+        job,
         [],
         os.environ,
         overrides=LambdaEvent(event),

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import config, job
-from .errors import ConfigError
-from .log_formats import encodable
+from ..outcome.errors import ConfigError
+from ..output.log_formats import encodable
+from ..settings import config
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
+
+    from .job_contract import Job
 
 __all__ = ["DIST_NAME", "AnswerNotWritten", "build_parser"]
 
@@ -43,10 +45,16 @@ class _VersionAction(argparse.Action):
 
 
 class _PolicyAction(_VersionAction):
-    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
-        from .aws import session_policy
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, grants: Mapping[str, str], **kwargs: Any
+    ) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.grants = grants
 
-        _answer(session_policy(job.IAM_ACTIONS) + "\n")
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        from ..access.aws import session_policy
+
+        _answer(session_policy(self.grants) + "\n")
         parser.exit()
 
 
@@ -82,7 +90,7 @@ def _answer(text: str, stream: SupportsWrite[str] | None = None) -> None:
         raise AnswerNotWritten(error) from error
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(job: Job) -> argparse.ArgumentParser:
     parser = _Parser(
         prog=DIST_NAME,
         allow_abbrev=False,  # --app must not mean --apply
@@ -102,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--print-iam-policy",
         action=_PolicyAction,
+        grants=job.IAM_ACTIONS,
         help="print the least-privilege IAM policy for the job (iam-policy.json) and exit",
     )
     return parser

@@ -41,6 +41,7 @@ from .redact import REDACTED, redact, register_secret, register_secret_leaves
 from .secret_calls import SecretCallFilter
 
 __all__ = [
+    "PROJECT",
     "REDACTED",
     "JsonFormatter",
     "TextFormatter",
@@ -54,6 +55,12 @@ __all__ = [
     "setup",
     "summary_logger",
 ]
+
+# The project's top package (this module is ``<project>.runtime.output.logs``):
+# its logger carries the run's own lines, as it did before the runtime had
+# a package of its own, and every logger of the job and the runtime sits
+# under it.
+PROJECT = __name__.partition(".runtime.")[0]
 
 Format = Literal["json", "text"]
 
@@ -146,9 +153,9 @@ def setup(
         handler.setFormatter(TextFormatter(run_id, colour=colour, summary_logger=_SUMMARY))
     else:
         handler.setFormatter(JsonFormatter(run_id))
-    handler.addFilter(SecretCallFilter(__package__ or ""))
+    handler.addFilter(SecretCallFilter(PROJECT))
     root.addHandler(handler)
-    own = logging.getLogger(__package__)
+    own = logging.getLogger(PROJECT)
     own.setLevel(level)
     root.setLevel(level if level == "DEBUG" else max(logging.getLevelName(level), logging.WARNING))
     summary_logger().setLevel(logging.INFO)
@@ -170,7 +177,7 @@ def claim_root_logger() -> None:
             root.removeHandler(handler)
 
 
-_SUMMARY = f"{__package__}.summary"
+_SUMMARY = f"{PROJECT}.summary"
 
 
 def summary_logger() -> logging.Logger:

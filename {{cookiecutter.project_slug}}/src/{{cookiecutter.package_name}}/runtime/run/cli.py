@@ -44,19 +44,21 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import closed_output, config, job, logs
-from .errors import LOG, SIGPIPE, ConfigError, Interrupted, OutputFailed, StopRequest
-from .exit_codes import ExitCode, exit_code_for, most_severe
+from ..access.watchdog import Ending, Watchdog
+from ..outcome.errors import LOG, SIGPIPE, ConfigError, Interrupted, OutputFailed, StopRequest
+from ..outcome.exit_codes import ExitCode, exit_code_for, most_severe
+from ..output import closed_output, logs
+from ..output.log_formats import printable
+from ..settings import config
+from ..settings.overrides import with_overrides
 from .failure_line import tell_output_failed, tell_person
-from .log_formats import printable
-from .overrides import with_overrides
 from .parser import AnswerNotWritten, build_parser
 from .process_exit import exit_now
 from .signals import stop_on_first_signal
 from .summary import fan_out_summary
-from .watchdog import Ending, Watchdog
 
 if TYPE_CHECKING:
+    from .job_contract import Job
     from .targets import TargetResult
 
 __all__ = ["ExitCode", "build_parser", "execute", "exit_code_for", "main", "most_severe"]
@@ -67,12 +69,15 @@ SUMMARY_WRITE_SECONDS = 1.0  # how long an ending run waits for its summary to b
 CHANGE_COUNTS = frozenset({"changed", "deleted", "deactivated"})
 
 
-def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    """Run once and return the exit code; the last log line is always the summary."""
-    return int(execute(argv, environ)["exit_code"])
+def main(
+    job: Job, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> int:
+    """Run ``job`` once and return the exit code; the last log line is always the summary."""
+    return int(execute(job, argv, environ)["exit_code"])
 
 
 def execute(
+    job: Job,
     argv: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
     *,
@@ -93,7 +98,8 @@ def execute(
     after the work in flight (exit 3, ``timed_out``); if it is still going at
     the deadline, the summary is written (``forced``) and the process ends.
     """
-    run = _Run(run_id or os.urandom(16).hex())  # as unique as a uuid4, without importing uuid
+    # A run id as unique as a uuid4, without importing uuid:
+    run = _Run(run_id or os.urandom(16).hex(), job.Counts())
     env = os.environ if environ is None else environ
     stop = StopRequest()
 
@@ -129,14 +135,14 @@ def execute(
     failure: BaseException | None = None
     try:
         env = with_overrides(env, overrides, job.SETTINGS)
-        args = build_parser().parse_args(argv)
+        args = build_parser(job).parse_args(argv)
         settings, job_settings = config.load(
             args, env, job.JobSettings, job.SETTINGS, regional=job.REGIONAL
         )
         run.dry_run = settings.dry_run
         log = log_to_stdout(settings.log_level, *logs.choose_format(settings.log_format, env))
         watch.bound = settings.worst_case_call_seconds()
-        results = _run(settings, job_settings, run, stop, watch)
+        results = _run(job, settings, job_settings, run, stop=stop, watch=watch)
         codes = [exit_code_for(result.error) for result in results]
         code = most_severe(codes)
         if settings.fans_out:
@@ -205,10 +211,10 @@ class _Run:
     it, and the other writes nothing.
     """
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, counts: Any) -> None:
         self.run_id = run_id
         self.started = time.monotonic()
-        self.counts = job.Counts()
+        self.counts = counts
         self.dry_run = True
         self.fan_out: dict[str, object] = {}
         self._written = threading.Lock()
@@ -259,7 +265,7 @@ class _Run:
         markers = {"forced": True, "timed_out": ending.reason != "forced"}
 
         def write() -> None:
-            log = logging.getLogger(__package__)
+            log = logging.getLogger(logs.PROJECT)
             if ending.reason == "timed_out":
                 log.error(
                     "a call outlived the worst case; ending the run",
@@ -280,16 +286,18 @@ class _Run:
 
 
 def _run(
+    job: Job,
     settings: config.Settings,
-    job_settings: job.JobSettings,
+    job_settings: Any,
     run: _Run,
+    *,
     stop: StopRequest,
     watch: Watchdog,
 ) -> list[TargetResult]:
     """Run the job here, or in every target; return the targets' results."""
     from . import targets  # imports boto3: only once the settings are valid
 
-    logging.getLogger(__package__).info(
+    logging.getLogger(logs.PROJECT).info(
         "run started",
         extra={
             "environment": settings.environment,
@@ -300,7 +308,9 @@ def _run(
         },
     )
     if not settings.fans_out:
-        targets.run_here(settings, job_settings, run.run_id, run.counts, stop, watch=watch)
+        targets.run_here(
+            job, settings, job_settings, run.run_id, run.counts, stop=stop, watch=watch
+        )
         return []
 
     adding = threading.Lock()
@@ -308,7 +318,7 @@ def _run(
     def done(result: TargetResult) -> None:  # runs in the target's own thread and log context
         code = exit_code_for(result.error)
         if result.error is not None:
-            _report(logging.getLogger(__package__), code, result.error)
+            _report(logging.getLogger(logs.PROJECT), code, result.error)
         with adding:
             targets.add_counts(run.counts, result.counts)
         logs.summary_logger().info(
@@ -320,7 +330,9 @@ def _run(
             },
         )
 
-    return targets.run_all(settings, job_settings, run.run_id, stop, done, watch=watch)
+    return targets.run_all(
+        job, settings, job_settings, run.run_id, stop=stop, on_done=done, watch=watch
+    )
 
 
 def _report(log: logging.Logger, code: ExitCode, error: BaseException) -> None:

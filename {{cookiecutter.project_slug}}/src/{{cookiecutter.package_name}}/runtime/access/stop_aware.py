@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-from .errors import StopRequest
+from ..outcome.errors import StopRequest
 
 __all__ = ["pages", "wait"]
 

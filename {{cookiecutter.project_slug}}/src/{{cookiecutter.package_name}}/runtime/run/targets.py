@@ -27,12 +27,16 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import config, job, logs
-from .aws import Clients, Identity
-from .errors import StopRequest
-from .watchdog import Watchdog
+from ..access.aws import Clients, Identity
+from ..access.watchdog import Watchdog
+from ..outcome.errors import StopRequest
+from ..output import logs
+from ..settings import config
+
+if TYPE_CHECKING:
+    from .job_contract import Job
 
 __all__ = ["FAN_OUT_ACTIONS", "Target", "TargetResult", "add_counts", "run_all", "run_here"]
 
@@ -58,18 +62,19 @@ class Target:
 class TargetResult:
     target: Target
     account: str  # as resolved: for a None target, the run's own account
-    counts: job.Counts
+    counts: Any  # the job's Counts
     error: BaseException | None
     duration_ms: int
 
 
 def run_here(
+    job: Job,
     settings: config.Settings,
-    job_settings: job.JobSettings,
+    job_settings: Any,
     run_id: str,
-    counts: job.Counts,
-    stop: StopRequest,
+    counts: Any,
     *,
+    stop: StopRequest,
     watch: Watchdog | None = None,
 ) -> None:
     """Run the job once, with the run's own credentials and region."""
@@ -77,7 +82,7 @@ def run_here(
     scopes = None
     if settings.assume_role_arn is not None:
         _, partition, _, _, account, _ = settings.assume_role_arn.split(":", 5)
-        scopes = [_scope(job_settings, partition, account, settings.region)]
+        scopes = [_scope(job, job_settings, partition, account, settings.region)]
     clients = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes, watchdog=watch)
     _look_up_credentials(clients, watch)
     identity = clients.guard()
@@ -87,12 +92,13 @@ def run_here(
 
 
 def run_all(
+    job: Job,
     settings: config.Settings,
-    job_settings: job.JobSettings,
+    job_settings: Any,
     run_id: str,
+    *,
     stop: StopRequest,
     on_done: Callable[[TargetResult], None],
-    *,
     watch: Watchdog | None = None,
 ) -> list[TargetResult]:
     """Run the job in every target; call ``on_done`` in each target's context.
@@ -110,7 +116,7 @@ def run_all(
         if settings.target_accounts is not None:
             scopes = [{"partition": partition, "TARGET_ROLE_NAME": settings.target_role_name}]
         else:  # the targets use the hub's own session: it must serve every region
-            scopes = [_scope(job_settings, partition, account, r) for r in settings.regions()]
+            scopes = [_scope(job, job_settings, partition, account, r) for r in settings.regions()]
     hub = Clients(settings, run_id, grants, scopes=scopes, watchdog=watch)
     _look_up_credentials(hub, watch)
     identity = hub.guard(allow_list=settings.target_accounts is None)
@@ -126,7 +132,7 @@ def run_all(
 
     def run_one(target: Target) -> TargetResult:
         result = _run_target(
-            target, settings, job_settings, run_id, stop, hub=hub, hub_identity=identity
+            job, target, settings, job_settings, run_id, stop=stop, hub=hub, hub_identity=identity
         )
         with logs.context(account=result.account, region=target.region):
             on_done(result)
@@ -143,7 +149,7 @@ def add_counts(total: Any, counts: Any) -> None:
 
 
 def _scope(
-    job_settings: job.JobSettings, partition: str, account: str, region: str
+    job: Job, job_settings: Any, partition: str, account: str, region: str
 ) -> dict[str, str | None]:
     """The values that fill in a target's session policy: where it runs, and
     the job's settings as that target sees them (by variable name)."""
@@ -195,12 +201,13 @@ def _active_organization_accounts(hub: Clients) -> list[str]:
 
 
 def _run_target(
+    job: Job,
     target: Target,
     settings: config.Settings,
-    job_settings: job.JobSettings,
+    job_settings: Any,
     run_id: str,
-    stop: StopRequest,
     *,
+    stop: StopRequest,
     hub: Clients,
     hub_identity: Identity,
 ) -> TargetResult:
@@ -216,7 +223,7 @@ def _run_target(
             if target.account is not None:
                 partition = hub_identity.arn.split(":")[1]
                 role_arn = f"arn:{partition}:iam::{account}:role/{settings.target_role_name}"
-                scopes = [_scope(job_settings, partition, account, target.region)]
+                scopes = [_scope(job, job_settings, partition, account, target.region)]
             clients = Clients(
                 here,
                 run_id,

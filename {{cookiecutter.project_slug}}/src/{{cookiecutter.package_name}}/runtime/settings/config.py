@@ -31,8 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from ..outcome.errors import ConfigError
 from . import validate
-from .errors import ConfigError
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

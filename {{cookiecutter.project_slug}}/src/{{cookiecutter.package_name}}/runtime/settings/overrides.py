@@ -31,9 +31,9 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..outcome.errors import ConfigError
 from . import validate
 from .config import COMMON_SETTINGS, Setting
-from .errors import ConfigError
 
 __all__ = [
     "ALLOW_LIST_VARIABLE",

@@ -16,10 +16,10 @@ from __future__ import annotations
 import sys
 from typing import IO
 
-from .errors import OutputFailed
-from .exit_codes import ExitCode
-from .log_formats import printable
-from .redact import redact
+from ..outcome.errors import OutputFailed
+from ..outcome.exit_codes import ExitCode
+from ..output.log_formats import printable
+from ..output.redact import redact
 
 __all__ = ["MEANINGS", "tell_output_failed", "tell_person"]
 

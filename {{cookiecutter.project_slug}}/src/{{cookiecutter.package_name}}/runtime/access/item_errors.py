@@ -21,7 +21,7 @@ Every job that acts item by item calls ``failed`` in its ``except`` and
 
 from __future__ import annotations
 
-from .exit_codes import ExitCode, exit_code_for
+from ..outcome.exit_codes import ExitCode, exit_code_for
 
 __all__ = ["DENIALS_IN_A_ROW", "ItemErrors"]
 

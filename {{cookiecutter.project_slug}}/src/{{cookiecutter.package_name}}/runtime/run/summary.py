@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .exit_codes import ExitCode
+from ..outcome.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from .targets import TargetResult

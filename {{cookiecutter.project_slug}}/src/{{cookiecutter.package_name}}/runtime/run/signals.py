@@ -18,7 +18,7 @@ import signal
 import threading
 from collections.abc import Callable
 
-from .errors import StopRequest
+from ..outcome.errors import StopRequest
 
 __all__ = ["stop_on_first_signal"]
 

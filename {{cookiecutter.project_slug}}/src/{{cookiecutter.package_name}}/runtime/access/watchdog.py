@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .errors import StopRequest
+from ..outcome.errors import StopRequest
 
 __all__ = ["DEADLINE_GRACE_SECONDS", "DEADLINE_GRACE_SHARE", "Ending", "Watchdog"]
 

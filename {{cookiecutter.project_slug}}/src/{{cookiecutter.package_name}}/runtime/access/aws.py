@@ -46,9 +46,10 @@ from botocore.credentials import (
 from botocore.exceptions import NoCredentialsError
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
-from . import logs, validate
-from .config import Settings
-from .errors import ConfigError, SafetyRefusal
+from ..outcome.errors import ConfigError, SafetyRefusal
+from ..output import logs
+from ..settings import validate
+from ..settings.config import Settings
 from .watchdog import Watchdog
 
 if TYPE_CHECKING:
