@@ -59,9 +59,13 @@ PHASES = (
 # The CLI's console script, and the same with the collector told before the
 # interpreter's teardown that every object left is permanent (gc.freeze), to
 # see what that teardown costs.
-PLAIN = "import sys; from {package}.cli import main; sys.exit(main(['--apply']))"
+PLAIN = (
+    "import sys; from {package} import job; from {package}.runtime.run.cli import main; "
+    "sys.exit(main(job, ['--apply']))"
+)
 FROZEN = (
-    "import gc, sys; from {package}.cli import main; code = main(['--apply']); "
+    "import gc, sys; from {package} import job; from {package}.runtime.run.cli import main; "
+    "code = main(job, ['--apply']); "
     "gc.freeze(); sys.exit(code)"
 )
 

@@ -65,11 +65,15 @@ DEPLOY_TARGETS = ("none", "lambda", "ecs-fargate")
 SWITCHES = ("include_github_actions", "include_pre_commit", "include_dockerfile")
 
 SLUG_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-SLUG_MAX = 64
+# The generated tests import the runtime's deepest module as
+# ``from <package>.runtime.output.closed_output import (``: with a longer
+# name that line cannot fit ruff's 100 columns, and a module path cannot be
+# wrapped. The slug is as long as its package name.
+SLUG_MAX = 56
 PACKAGE_RE = re.compile(r"[a-z][a-z0-9_]*")
 # As long as a slug may be: a longer name makes paths the file system refuses
 # (cookiecutter would stop half-way through writing the project).
-PACKAGE_MAX = 64
+PACKAGE_MAX = SLUG_MAX
 # Every partition's regions (us-east-1, us-gov-west-1, cn-north-1,
 # us-iso-east-1, eu-isoe-west-1, eusc-de-east-1): the same rule as the
 # generated validate.region, so a baked default is never refused at run time.

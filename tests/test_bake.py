@@ -68,33 +68,27 @@ ALWAYS = [
     ".cookiecutter.json",
     "iam-policy.json",
 ]
-MODULES = [
-    "__init__",
-    "__main__",
-    "cli",
-    "console",
-    "exit_codes",
-    "parser",
-    "process_exit",
-    "signals",
-    "summary",
-    "watchdog",
-    "config",
-    "logs",
-    "log_fields",
-    "log_formats",
-    "redact",
-    "secret_calls",
-    "closed_output",
-    "failure_line",
-    "aws",
-    "validate",
-    "errors",
-    "item_errors",
-    "job",
-    "stop_aware",
-    "tag_keys",
-    "targets",
+# The package's top holds the owner's job and the entry points that hand it
+# to the runtime; everything the template maintains is under runtime/<group>/.
+TOP_MODULES = ["__init__", "__main__", "console", "job"]
+RUNTIME_MODULES = {
+    "run": [
+        "cli",
+        "failure_line",
+        "job_contract",
+        "parser",
+        "process_exit",
+        "signals",
+        "summary",
+        "targets",
+    ],
+    "access": ["aws", "item_errors", "stop_aware", "tag_keys", "watchdog"],
+    "settings": ["config", "overrides", "validate"],
+    "output": ["closed_output", "log_fields", "log_formats", "logs", "redact", "secret_calls"],
+    "outcome": ["errors", "exit_codes"],
+}
+MODULES = TOP_MODULES + [
+    f"runtime/{group}/{module}" for group, modules in RUNTIME_MODULES.items() for module in modules
 ]
 UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bcookiecutter\.[a-z_]+\s*(\||\}\})")
 
@@ -114,6 +108,15 @@ def test_files_follow_the_switches(project: Any, combination: Combination) -> No
     for relative in ALWAYS + [f"src/{package}/{module}.py" for module in MODULES]:
         assert project.has_file(relative), relative
     assert project.has_file(f"src/{package}/py.typed")
+    top = {path.stem for path in (project.path / "src" / package).glob("*.py")}
+    entry = {"handler"} if combination.answer("deploy_target") == "lambda" else set()
+    assert top == set(TOP_MODULES) | entry  # nothing of the template's beside the job
+    for group in ["", *RUNTIME_MODULES]:
+        assert project.has_file(f"src/{package}/runtime/{group}/__init__.py".replace("//", "/"))
+    runtime = project.path / "src" / package / "runtime"
+    found = {str(path.relative_to(runtime).with_suffix("")) for path in runtime.rglob("*.py")}
+    expected = {f"{group}/{module}" for group, names in RUNTIME_MODULES.items() for module in names}
+    assert found - {"__init__", *(f"{group}/__init__" for group in RUNTIME_MODULES)} == expected
     for switch, files in SWITCH_FILES.items():
         for relative in files:
             assert project.has_file(relative) is combination.answer(switch), (switch, relative)
@@ -191,12 +194,14 @@ def test_quick_start_names_the_minimum_python_and_the_hooks(
     if combination.answer("include_pre_commit"):
         config = yaml.safe_load(project.read(".pre-commit-config.yaml"))
         hooks = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
-        assert {"ruff-check", "ruff-format", "mypy"} <= hooks
+        assert {"ruff-check", "ruff-format", "mypy", "lint-imports"} <= hooks
     assert "git init" in quick_start
 
 
 def test_baked_defaults_reach_the_code(project: Any, combination: Combination) -> None:
-    config_source = project.read(f"src/{project.context['package_name']}/config.py")
+    config_source = project.read(
+        f"src/{project.context['package_name']}/runtime/settings/config.py"
+    )
     region = combination.context.get("aws_region", "us-east-1")
     assert f"DEFAULT_REGION = {json.dumps(region)}" in config_source
     ids = combination.context.get("allowed_account_ids", "")
@@ -214,7 +219,7 @@ def test_workflow_runs_every_check(cookies: Any, combo: Combination) -> None:
     assert workflow["permissions"] == {"contents": "read"}
     steps = workflow["jobs"]["checks"]["steps"]
     commands = " ".join(step.get("run", "") for step in steps)
-    for check in ("pytest", "ruff check", "ruff format --check", "mypy"):
+    for check in ("pytest", "ruff check", "ruff format --check", "mypy", "lint-imports"):
         assert check in commands
     assert ("cfn-lint template.yaml" in commands) is (combo.answer("deploy_target") != "none")
     for step in steps:
@@ -343,7 +348,7 @@ def test_a_bake_with_the_longest_slug_passes_its_own_ruff(
 ) -> None:
     """A generated project passes ``ruff check`` and ``ruff format --check`` the
     minute it is baked, whatever the slug's length: a line naming the package
-    must fit in 100 columns with a 64-character name (multi-name imports from
+    must fit in 100 columns with the longest name the hook allows (multi-name imports from
     the package are written exploded, with a trailing comma, so they stay so at
     every length)."""
     slug = longest_slug()
@@ -513,3 +518,27 @@ def test_hostile_free_text_in_the_readme_shows_as_typed(
     context = {"project_name": name, "project_slug": "hostile-md", "description": description}
     project = bake(cookies, Combination("hostile-markdown", context))
     assert readme_title_and_description(project.read("README.md")) == (name, description)
+
+
+TEMPLATE_HEADER = "# Maintained by the template: a template update replaces this file."
+
+
+def test_every_file_says_whose_it_is(cookies: Any) -> None:
+    """The owner's files (``[tool.cruft] skip``, the README's ownership table)
+    are the job and its tests, and exist; every other Python file of the
+    package and the tests opens with the template's header, and no owner file
+    does."""
+    for combination in COMBINATIONS[:2]:
+        project = bake(cookies, combination)
+        package = project.context["package_name"]
+        skip = tomllib.loads(project.read("pyproject.toml"))["tool"]["cruft"]["skip"]
+        assert skip == [f"src/{package}/job.py", "tests/test_job.py", "tests/job_fixtures.py"]
+        readme = project.read("README.md")
+        table = readme.split("## Layout", 1)[1].split("| Path | Owner |", 1)[0]
+        assert re.findall(r"^\| `([^`]+)` \|", table, re.MULTILINE) == skip
+        owned = set(skip)
+        sources = [*(project.path / "src").rglob("*.py"), *(project.path / "tests").rglob("*.py")]
+        for path in sources:
+            relative = str(path.relative_to(project.path))
+            first = path.read_text(encoding="utf-8").split("\n", 1)[0]
+            assert first.startswith(TEMPLATE_HEADER) is (relative not in owned), relative

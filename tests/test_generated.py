@@ -31,6 +31,7 @@ def test_project_passes_its_own_tests_lint_and_types(
     project.run(bin_dir / "ruff", "check", ".")
     project.run(bin_dir / "ruff", "format", "--check", ".")
     project.run(bin_dir / "mypy")
+    project.run(bin_dir / "lint-imports", "--no-cache")
 
 
 @pytest.mark.parametrize("combination", installable(), ids=lambda combo: combo.id)
@@ -66,3 +67,34 @@ def hook_names(constant: str) -> frozenset[str]:
     spec.loader.exec_module(module)
     names: frozenset[str] = getattr(module, constant)
     return names
+
+
+# An import that breaks the layout, planted in a file of each room: the
+# runtime importing the job, and a lower runtime group importing a higher one.
+PLANTED = [
+    ("runtime/output/redact.py", "from ... import job", "never imports the job"),
+    ("runtime/settings/validate.py", "from ..run import cli", "import only the groups below"),
+]
+
+
+@pytest.mark.parametrize("combination", installable()[:1], ids=lambda combo: combo.id)
+@pytest.mark.parametrize(("module", "line", "contract"), PLANTED, ids=["job", "layer"])
+def test_the_import_contract_fails_on_an_upward_import(
+    installed: Any, combination: Combination, module: str, line: str, contract: str
+) -> None:
+    """``lint-imports`` (the project's own check) breaks on an import that
+    crosses the layout's rooms the wrong way, naming the contract, and keeps
+    the project as baked."""
+    project = installed(combination)
+    path = project.path / "src" / project.context["package_name"] / module
+    source = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(f"{source}\n{line}  # planted\n", encoding="utf-8")
+        broken = project.run(project.venv_bin / "lint-imports", "--no-cache", check=False)
+    finally:
+        path.write_text(source, encoding="utf-8")
+    assert broken.returncode != 0, broken.stdout
+    assert f"{contract}" in broken.stdout
+    assert "BROKEN" in broken.stdout
+    kept = project.run(project.venv_bin / "lint-imports", "--no-cache", check=False)
+    assert kept.returncode == 0, kept.stdout

@@ -278,7 +278,7 @@ def test_a_signal_at_any_point_of_start_up_or_exit_ends_with_its_code_and_no_tra
 ) -> None:
     """From the console script's first line (once the package is found) to the
     process's end: SIGINT exits 130, SIGTERM 143, nothing on stderr."""
-    assert f"{PACKAGE}.cli" in start_up_points
+    assert f"{PACKAGE}.runtime.run.cli" in start_up_points
     assert "importlib.metadata" in start_up_points  # looked up after the run's handler is in
     command = [str(project.venv_bin / SLUG), "--version"]
     failures = []
@@ -295,7 +295,9 @@ def test_a_signal_at_any_point_of_start_up_or_exit_ends_with_its_code_and_no_tra
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-@pytest.mark.parametrize("point", [f"{PACKAGE}.cli", f"{PACKAGE}.logs", EXIT])
+@pytest.mark.parametrize(
+    "point", [f"{PACKAGE}.runtime.run.cli", f"{PACKAGE}.runtime.output.logs", EXIT]
+)
 def test_python_dash_m_answers_a_signal_the_same_way(
     project: Any, start_hook: Path, tmp_path: Path, point: str, sig: signal.Signals, code: int
 ) -> None:
@@ -343,7 +345,7 @@ def test_a_sigint_ignored_at_start_stays_ignored_and_sigterm_still_ends_the_run(
     """As a shell script's ``cmd &`` starts it: a Ctrl-C meant for the script
     leaves the run alone (README, "Signals")."""
     command = [str(project.venv_bin / SLUG), "--version"]
-    for point in (f"{PACKAGE}.cli", "importlib.metadata", EXIT):
+    for point in (f"{PACKAGE}.runtime.run.cli", "importlib.metadata", EXIT):
         env = {**sealed_env(project.venv_bin, tmp_path), "SIGNAL_AT": point, "SIGNAL_NUMBER": "2"}
         ignored = signalled(
             project,

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """Shared fixtures: a sealed AWS environment, moto, and a CLI runner.
 
 Every test runs with fake credentials, no profile files, the instance
@@ -21,10 +22,14 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from {{ cookiecutter.package_name }} import job
-from {{ cookiecutter.package_name }}.runtime.output import redact
-from {{ cookiecutter.package_name }}.runtime.run.cli import main
+from {{ cookiecutter.package_name }}.runtime.output import (
+    redact,
+)
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
+    # The job's own fixtures and settings (JOB_ENV, FAN_OUT_ENV, BAD_JOB_INPUTS).
+    main,
+)
 
-# The job's own fixtures and settings (JOB_ENV, FAN_OUT_ENV, BAD_JOB_INPUTS).
 from .job_fixtures import *  # noqa: F403
 
 if TYPE_CHECKING:

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """The client factory, assumed roles, Secrets Manager and the account guard."""
 
 from __future__ import annotations
@@ -26,11 +27,22 @@ from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     ConfigError,
     SafetyRefusal,
 )
-from {{ cookiecutter.package_name }}.runtime.outcome.exit_codes import ExitCode
-from {{ cookiecutter.package_name }}.runtime.output import logs
-from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
-from {{ cookiecutter.package_name }}.runtime.run.failure_line import MEANINGS
-from {{ cookiecutter.package_name }}.runtime.settings import config, validate
+from {{ cookiecutter.package_name }}.runtime.outcome.exit_codes import (
+    ExitCode,
+)
+from {{ cookiecutter.package_name }}.runtime.output import (
+    logs,
+)
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
+    build_parser,
+)
+from {{ cookiecutter.package_name }}.runtime.run.failure_line import (
+    MEANINGS,
+)
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+    validate,
+)
 
 from .conftest import ACCOUNT_ID, JOB_ENV, PARTITION, RunCli
 

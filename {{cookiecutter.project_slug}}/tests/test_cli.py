@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """The run contract: one exit code per kind of failure, and a summary line always last."""
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     Interrupted,
     StopRequest,
 )
-from {{ cookiecutter.package_name }}.runtime.run import signals
+from {{ cookiecutter.package_name }}.runtime.run import (
+    signals,
+)
 from {{ cookiecutter.package_name }}.runtime.run.cli import (
     CHANGE_COUNTS,
     ExitCode,

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """Settings: environment first, flags override, every problem reported at once."""
 
 from __future__ import annotations
@@ -9,9 +10,16 @@ from collections.abc import Mapping
 import pytest
 
 from {{ cookiecutter.package_name }} import job
-from {{ cookiecutter.package_name }}.runtime.outcome.errors import ConfigError
-from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
-from {{ cookiecutter.package_name }}.runtime.settings import config, validate
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
+    ConfigError,
+)
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
+    build_parser,
+)
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+    validate,
+)
 
 from .conftest import JOB_ENV, REGION, CliRun, RunCli
 

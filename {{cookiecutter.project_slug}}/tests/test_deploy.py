@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """template.yaml agrees with the code: settings, permissions and safe defaults.
 
 When you add a setting or an IAM action to the job, these tests say which
@@ -24,10 +25,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }} import job
-from {{ cookiecutter.package_name }}.runtime.access import aws
-from {{ cookiecutter.package_name }}.runtime.outcome.errors import ConfigError
-from {{ cookiecutter.package_name }}.runtime.run import cli, targets
-from {{ cookiecutter.package_name }}.runtime.settings import config
+from {{ cookiecutter.package_name }}.runtime.access import (
+    aws,
+)
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
+    ConfigError,
+)
+from {{ cookiecutter.package_name }}.runtime.run import (
+    cli,
+    targets,
+)
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+)
 from {{ cookiecutter.package_name }}.runtime.settings.overrides import (
     ALLOW_LIST_VARIABLE,
 )

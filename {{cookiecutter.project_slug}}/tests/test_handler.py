@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """The Lambda handler, invoked in-process against moto the way the runtime calls it."""
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from {{ cookiecutter.package_name }}.handler import (
     deadline_for,
     lambda_handler,
 )
-from {{ cookiecutter.package_name }}.runtime.settings.config import Setting
-from {{ cookiecutter.package_name }}.runtime.settings.overrides import GUARDED
+from {{ cookiecutter.package_name }}.runtime.settings.config import (
+    Setting,
+)
+from {{ cookiecutter.package_name }}.runtime.settings.overrides import (
+    GUARDED,
+)
 
 from .conftest import JOB_ENV
 from .test_config import HUGE, INTEGER_ROWS, NOWHERE
@@ -284,9 +289,15 @@ def test_the_handler_s_deadline_stops_the_run_and_its_summary_comes_last(
     """All of the deadline is grace here, so the stop request comes at once and
     the hard end is an hour away: nothing depends on how fast the machine is."""
     from {{ cookiecutter.package_name }} import job
-    from {{ cookiecutter.package_name }}.runtime.access import watchdog
-    from {{ cookiecutter.package_name }}.runtime.outcome.errors import StopRequest
-    from {{ cookiecutter.package_name }}.runtime.run import cli
+    from {{ cookiecutter.package_name }}.runtime.access import (
+        watchdog,
+    )
+    from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
+        StopRequest,
+    )
+    from {{ cookiecutter.package_name }}.runtime.run import (
+        cli,
+    )
 
     forced: list[int] = []
     monkeypatch.setattr(cli, "exit_now", forced.append)

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """The JSON log format: UTC times, kept extras, no duplicate lines."""
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.runtime.output import logs
+from {{ cookiecutter.package_name }}.runtime.output import (
+    logs,
+)
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """No fragment of a secret reaches the output, at any level, whatever its shape.
 
 Secret strings here are built around characters from Unicode's private use
@@ -29,9 +30,17 @@ from {{ cookiecutter.package_name }}.runtime.access.aws import (
     read_json_secret,
     read_secret,
 )
-from {{ cookiecutter.package_name }}.runtime.output import logs, redact, secret_calls
-from {{ cookiecutter.package_name }}.runtime.run.parser import build_parser
-from {{ cookiecutter.package_name }}.runtime.settings import config
+from {{ cookiecutter.package_name }}.runtime.output import (
+    logs,
+    redact,
+    secret_calls,
+)
+from {{ cookiecutter.package_name }}.runtime.run.parser import (
+    build_parser,
+)
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+)
 
 from .conftest import ACCOUNT_ID, JOB_ENV
 

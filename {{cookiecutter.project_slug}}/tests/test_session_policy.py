@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """The AssumeRole session policy: each action only on the run's own resources.
 
 moto does not apply session policies, so the scoping test gives a role the

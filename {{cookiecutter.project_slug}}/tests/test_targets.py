@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """Fan-out: many accounts and regions, each with its own credentials, guard and result."""
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }} import job
-from {{ cookiecutter.package_name }}.runtime.run import targets
+from {{ cookiecutter.package_name }}.runtime.run import (
+    targets,
+)
 from {{ cookiecutter.package_name }}.runtime.run.cli import (
     ExitCode,
     build_parser,
     most_severe,
 )
-from {{ cookiecutter.package_name }}.runtime.settings import config
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+)
 
 from .conftest import (
     ACCOUNT_ID,

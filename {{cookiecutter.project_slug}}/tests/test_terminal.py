@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """What a person at a terminal sees: one line on stderr per failure, --help."""
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ import signal
 import pytest
 
 from {{ cookiecutter.package_name }} import job
-from {{ cookiecutter.package_name }}.runtime.access.watchdog import Ending
+from {{ cookiecutter.package_name }}.runtime.access.watchdog import (
+    Ending,
+)
 from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     LOG,
     SIGPIPE,
@@ -19,14 +22,20 @@ from {{ cookiecutter.package_name }}.runtime.outcome.exit_codes import (
     ExitCode,
     exit_code_for,
 )
-from {{ cookiecutter.package_name }}.runtime.run import cli
+from {{ cookiecutter.package_name }}.runtime.run import (
+    cli,
+)
 from {{ cookiecutter.package_name }}.runtime.run.failure_line import (
     MEANINGS,
     tell_output_failed,
     tell_person,
 )
-from {{ cookiecutter.package_name }}.runtime.run.parser import build_parser
-from {{ cookiecutter.package_name }}.runtime.settings import config
+from {{ cookiecutter.package_name }}.runtime.run.parser import (
+    build_parser,
+)
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+)
 
 from .conftest import JOB_ENV, RunCli
 

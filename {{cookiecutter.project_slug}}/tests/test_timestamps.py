@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """The run's own timestamp parser gives what botocore's default parser gives.
 
 Every client of the run parses response timestamps with ``aws.parse_timestamp``
@@ -22,8 +23,12 @@ from {{ cookiecutter.package_name }}.runtime.access.aws import (
     Clients,
     parse_timestamp,
 )
-from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
-from {{ cookiecutter.package_name }}.runtime.settings import config
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
+    build_parser,
+)
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+)
 
 from .conftest import JOB_ENV, REGION, make_bucket
 

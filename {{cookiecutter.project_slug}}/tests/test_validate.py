@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """Edge cases of every boundary validator: accepted values and refusals."""
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }}.runtime.settings import validate
-from {{ cookiecutter.package_name }}.runtime.settings.validate import InvalidValue
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    validate,
+)
+from {{ cookiecutter.package_name }}.runtime.settings.validate import (
+    InvalidValue,
+)
 
 
 @pytest.mark.parametrize(

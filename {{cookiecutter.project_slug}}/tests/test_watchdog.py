@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your tests go in test_job.py.
 """The watchdog: calls in flight are bounded, and the run ends when one is not.
 
 The watchdog only decides; ending the process is ``cli``'s callback, so
@@ -21,13 +22,19 @@ import boto3
 import pytest
 
 from {{ cookiecutter.package_name }} import job
-from {{ cookiecutter.package_name }}.runtime.access import watchdog
+from {{ cookiecutter.package_name }}.runtime.access import (
+    watchdog,
+)
 from {{ cookiecutter.package_name }}.runtime.access.watchdog import (
     Ending,
     Watchdog,
 )
-from {{ cookiecutter.package_name }}.runtime.outcome.errors import StopRequest
-from {{ cookiecutter.package_name }}.runtime.run import cli
+from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
+    StopRequest,
+)
+from {{ cookiecutter.package_name }}.runtime.run import (
+    cli,
+)
 from {{ cookiecutter.package_name }}.runtime.run.process_exit import (
     descendants,
 )

@@ -18,11 +18,21 @@ import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
 from {{ cookiecutter.package_name }} import job
-from {{ cookiecutter.package_name }}.runtime.access import item_errors
-from {{ cookiecutter.package_name }}.runtime.access.aws import session_policy
-from {{ cookiecutter.package_name }}.runtime.run import targets
-from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
-from {{ cookiecutter.package_name }}.runtime.settings import config
+from {{ cookiecutter.package_name }}.runtime.access import (
+    item_errors,
+)
+from {{ cookiecutter.package_name }}.runtime.access.aws import (
+    session_policy,
+)
+from {{ cookiecutter.package_name }}.runtime.run import (
+    targets,
+)
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
+    build_parser,
+)
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+)
 
 from .conftest import (
     ACCOUNT_ID,

@@ -7,13 +7,19 @@ import signal
 import pytest
 
 from {{ cookiecutter.package_name }} import job
-from {{ cookiecutter.package_name }}.runtime.access.aws import Clients
+from {{ cookiecutter.package_name }}.runtime.access.aws import (
+    Clients,
+)
 from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     Interrupted,
     StopRequest,
 )
-from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
-from {{ cookiecutter.package_name }}.runtime.settings import config
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
+    build_parser,
+)
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+)
 
 from .conftest import RunCli, client_error, make_bucket
 

@@ -14,13 +14,20 @@ from {{ cookiecutter.package_name }}.runtime.access.aws import (
     Clients,
     session_policy,
 )
+from {{ cookiecutter.package_name }}.runtime.access.item_errors import (
+    DENIALS_IN_A_ROW,
+)
 from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     Interrupted,
     PartialFailure,
     StopRequest,
 )
-from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
-from {{ cookiecutter.package_name }}.runtime.settings import config
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
+    build_parser,
+)
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+)
 
 from .conftest import (
     ACCOUNT_ID,
@@ -545,10 +552,6 @@ def access_denied(operation_name: str) -> Exception:
 def account_wide_errors() -> list[tuple[Callable[[str], Exception], int, int]]:
     """(the error every PutRetentionPolicy gets, the exit code, the groups tried)."""
     from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
-
-    from {{ cookiecutter.package_name }}.runtime.access.item_errors import (
-        DENIALS_IN_A_ROW,
-    )
 
     return [
         (lambda name: client_error(name, "ExpiredTokenException", 400), 2, 1),

@@ -22,9 +22,15 @@ from {{ cookiecutter.package_name }}.runtime.outcome.errors import (
     PartialFailure,
     StopRequest,
 )
-from {{ cookiecutter.package_name }}.runtime.run import cli
-from {{ cookiecutter.package_name }}.runtime.run.cli import build_parser
-from {{ cookiecutter.package_name }}.runtime.settings import config
+from {{ cookiecutter.package_name }}.runtime.run import (
+    cli,
+)
+from {{ cookiecutter.package_name }}.runtime.run.cli import (
+    build_parser,
+)
+from {{ cookiecutter.package_name }}.runtime.settings import (
+    config,
+)
 
 {% if cookiecutter.deploy_target == "lambda" -%}
 from . import test_handler

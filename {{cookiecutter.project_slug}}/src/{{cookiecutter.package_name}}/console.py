@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """The console script and ``python -m``: ``cli.main``, with a quiet start and end.
 
 Why it works this way: a Ctrl-C or a SIGTERM can come at any moment of the

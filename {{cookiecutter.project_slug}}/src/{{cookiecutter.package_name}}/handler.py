@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """AWS Lambda entry point: the same settings, job and exit codes as the CLI.
 
 The function's environment holds the settings (the SAM template sets them,

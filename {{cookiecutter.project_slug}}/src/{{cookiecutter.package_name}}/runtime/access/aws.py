@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """The one place AWS sessions and clients are made.
 
 Why it exists: every client must carry the same timeouts, retry policy and

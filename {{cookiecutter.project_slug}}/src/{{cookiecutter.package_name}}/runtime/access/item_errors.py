@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """One item's failure, or the whole target's: part of the job contract.
 
 Why it exists: a job that changes many items (log groups, keys, objects)

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """Listing and waiting that a stop request can end: part of the job contract.
 
 Why it exists: a first SIGINT or SIGTERM only sets the run's ``StopRequest``

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """When a tag key is an exemption tag, or only nearly one: for every job
 that lets a tag keep a resource out of its changes.
 

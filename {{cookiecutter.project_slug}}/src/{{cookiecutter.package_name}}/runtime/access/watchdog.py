@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """Makes the run's stated time limits real, whatever the endpoint does.
 
 Why it exists: botocore's read timeout applies to each socket read, so an

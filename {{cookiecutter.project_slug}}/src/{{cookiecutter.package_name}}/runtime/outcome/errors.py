@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """The script's own failures, one class per exit code they lead to, and the
 stop request a signal or the run's deadline sets.
 

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """The documented exit codes, how severe each is, and what each failure maps to.
 
 The mapping is called from ``cli`` only: business logic raises, and the

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """A closed stdout stops the run: no work goes on with its log going nowhere.
 
 ``script --apply | head -3`` closes the pipe after three lines. Without

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """What one log line holds, whatever it is printed as (JSON or text).
 
 Why these choices:

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """The two ways a log line is printed: JSON for machines, text for people.
 
 JSON (not a terminal: a pipe, CI, Lambda, ECS): one object per line, for

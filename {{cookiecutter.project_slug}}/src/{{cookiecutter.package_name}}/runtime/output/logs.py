@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """Where log lines go, at which level, and in which format.
 
 Why these choices:

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """Secret values, and the shapes secrets take, scrubbed from every log line.
 
 Why it works this way:

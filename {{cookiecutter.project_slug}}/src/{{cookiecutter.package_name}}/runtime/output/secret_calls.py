@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """Calls whose requests or answers carry secrets never reach a log.
 
 At ``LOG_LEVEL=DEBUG`` botocore logs every request it sends and every

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """The run's entry points: ``main`` for the command, ``execute`` for the
 command and the Lambda handler. They are the only place that turns failures
 into exit codes (with ``exit_codes``) and that writes the summary line.

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """The one line a person at a terminal reads on stderr when a run fails.
 
 The log says everything, but at a terminal a failure should not need

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """What the runtime needs from the project's job: the job contract, as a type.
 
 The runtime never imports the job. The entry points (``console``,

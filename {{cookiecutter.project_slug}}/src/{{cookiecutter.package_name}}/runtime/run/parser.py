@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """The command's flags: one per setting that has one, plus the run mode.
 
 Usage errors raise ``ConfigError`` (exit 1), because exit 2 means

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """Ending this process at once, leaving no child process behind.
 
 Used when waiting is no longer an option (a call that outlived its bound, a

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """SIGINT and SIGTERM become a stop request, so a run ends with true counts.
 
 The first signal only sets the run's ``StopRequest``: the job stops between

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """What the run's last line says about a fan-out: per-target results in brief."""
 
 from __future__ import annotations

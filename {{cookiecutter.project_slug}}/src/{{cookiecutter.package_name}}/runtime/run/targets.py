@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """Where the job runs: the run's own account, or many (account, region) targets.
 
 Why it is built this way:

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """Settings from the environment, overridden by flags, validated in one pass.
 
 The same code runs in dev, staging and prod with only the environment

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """What an invocation (a Lambda event's ``settings``) may change, and what never.
 
 Why it exists: the deployed stack decides where and how the script runs;

@@ -1,3 +1,4 @@
+# Maintained by the template: a template update replaces this file. Your code goes in job.py.
 """Validators for every value that crosses into the script.
 
 Each takes raw text (from the environment or a flag), returns a normalised
