@@ -65,6 +65,7 @@ ALWAYS = [
     "tests/test_session_policy.py",
     "tests/test_timestamps.py",
     "tests/test_watchdog.py",
+    "tests/test_layout.py",
     ".cookiecutter.json",
     "iam-policy.json",
 ]
@@ -76,6 +77,7 @@ RUNTIME_MODULES = {
         "cli",
         "failure_line",
         "job_contract",
+        "moved",
         "parser",
         "process_exit",
         "signals",

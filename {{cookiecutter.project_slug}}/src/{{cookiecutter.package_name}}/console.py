@@ -53,6 +53,9 @@ def main() -> int:
     job, it is handed it here (and in ``handler``).
     """
     # Only once the handler above is in place:
+    from .runtime.run import moved  # noqa: PLC0415
+
+    moved.install(__name__.rpartition(".")[0])  # a 0.7.0 job's imports, until 0.9.0
     from . import job  # noqa: PLC0415
     from .runtime.run.cli import main as run  # noqa: PLC0415
 

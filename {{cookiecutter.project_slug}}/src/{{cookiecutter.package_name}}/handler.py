@@ -36,10 +36,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import job
 from .runtime.output import logs
-from .runtime.run import cli
+from .runtime.run import cli, moved
 from .runtime.settings.overrides import LambdaEvent
+
+moved.install(__name__.rpartition(".")[0])  # a 0.7.0 job's imports, until 0.9.0
+from . import job  # noqa: E402 - once the names a 0.7.0 job imports by are answered
 
 __all__ = ["DEADLINE_MARGIN_SECONDS", "deadline_for", "lambda_handler"]
 
