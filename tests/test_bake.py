@@ -544,3 +544,18 @@ def test_every_file_says_whose_it_is(cookies: Any) -> None:
             relative = str(path.relative_to(project.path))
             first = path.read_text(encoding="utf-8").split("\n", 1)[0]
             assert first.startswith(TEMPLATE_HEADER) is (relative not in owned), relative
+
+
+def test_the_docs_name_every_runtime_module(cookies: Any) -> None:
+    """CONTRIBUTING's table of the runtime's groups is the layout, and the
+    generated README's "Layout" names every group and module of it."""
+    contributing = (TEMPLATE / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| (`\w+`(?:, `\w+`)*) \|$", contributing, re.MULTILINE)
+    listed = {group: sorted(re.findall(r"`(\w+)`", names)) for group, names in rows}
+    assert listed == {group: sorted(modules) for group, modules in RUNTIME_MODULES.items()}
+    readme = bake(cookies, COMBINATIONS[0]).read("README.md")
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    for group, modules in RUNTIME_MODULES.items():
+        row = next(line for line in layout.splitlines() if line.startswith(f"| `runtime/{group}/`"))
+        for module in modules:
+            assert f"`{module}`" in row, (group, module)
