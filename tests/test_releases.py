@@ -44,10 +44,11 @@ def one_per_starter() -> list[Combination]:
 def test_a_job_written_for_0_7_0_runs_on_this_runtime(
     installed: Any, combination: Combination, template_0_7_0: Path, tmp_path: Path
 ) -> None:
-    """The starter's job as 0.7.0 baked it, imports and all, dropped into this
-    release's project: the command answers and the practice tests (dry-run by
-    default, JSON logs, typed exit codes, validation before any call) pass
-    through the new runtime."""
+    """The starter's job as 0.7.0 baked it (``job.py`` and its fixtures for
+    the shared tests), imports and all, dropped into this release's project:
+    the command answers and the practice tests (dry-run by default, JSON
+    logs, typed exit codes, validation before any call) pass through the new
+    runtime."""
     project = installed(combination)
     old = Path(
         cookiecutter(
@@ -58,12 +59,15 @@ def test_a_job_written_for_0_7_0_runs_on_this_runtime(
         )
     )
     package = project.context["package_name"]
-    old_job = (old / "src" / package / "job.py").read_text(encoding="utf-8")
-    assert "from . import logs" in old_job or "from .config import" in old_job  # the old names
-    path = project.path / "src" / package / "job.py"
-    current = path.read_text(encoding="utf-8")
+    # The job's owner files, as 0.7.0 baked them: the job and what the shared
+    # tests need from it.
+    owner_files = [f"src/{package}/job.py", "tests/job_fixtures.py"]
+    old_files = {name: (old / name).read_text(encoding="utf-8") for name in owner_files}
+    assert "from .config import" in old_files[owner_files[0]]  # by the old names
+    current = {name: (project.path / name).read_text(encoding="utf-8") for name in owner_files}
     try:
-        path.write_text(old_job, encoding="utf-8")
+        for name, text in old_files.items():
+            (project.path / name).write_text(text, encoding="utf-8")
         command = project.venv_bin / project.context["project_slug"]
         helped = project.run(command, "--help", check=False)
         policy = project.run(command, "--print-iam-policy", check=False)
@@ -76,7 +80,8 @@ def test_a_job_written_for_0_7_0_runs_on_this_runtime(
             check=False,
         )
     finally:
-        path.write_text(current, encoding="utf-8")
+        for name, text in current.items():
+            (project.path / name).write_text(text, encoding="utf-8")
     assert helped.returncode == 0, helped.stderr
     assert '"Statement"' in policy.stdout, policy.stderr
     assert practices.returncode == 0, practices.stdout[-4000:]
