@@ -112,7 +112,9 @@ def test_files_follow_the_switches(project: Any, combination: Combination) -> No
     assert project.has_file(f"src/{package}/py.typed")
     top = {path.stem for path in (project.path / "src" / package).glob("*.py")}
     entry = {"handler"} if combination.answer("deploy_target") == "lambda" else set()
-    assert top == set(TOP_MODULES) | entry  # nothing of the template's beside the job
+    job = combination.answer("starter_job")
+    modules = {name.removesuffix(".py") for name in starter_modules(job)}
+    assert top == set(TOP_MODULES) | entry | modules  # nothing of the template's beside the job
     for group in ["", *RUNTIME_MODULES]:
         assert project.has_file(f"src/{package}/runtime/{group}/__init__.py".replace("//", "/"))
     runtime = project.path / "src" / package / "runtime"
@@ -294,16 +296,27 @@ def _strings(node: Any) -> list[str]:
     return []
 
 
-# What a starter is: one folder with these files, and nothing about it anywhere else
-# but its name in the choices (cookiecutter.json, and the hook's copy of them).
+# What a starter is: one folder with these files, plus the modules its job.j2
+# lists beside job.py, and nothing about it anywhere else but its name in the
+# choices (cookiecutter.json, and the hook's copy of them).
 STARTER_FILES = {"job.py", "test_job.py", "fixtures.py", "job.j2", "README.md"}
 
 
 def test_every_starter_is_one_folder_and_nothing_else_names_it() -> None:
     starters = TEMPLATE / "templates" / "starters"
     assert {folder.name for folder in starters.iterdir()} == set(STARTER_JOBS)
+    slots = int(
+        re.search(r"set SLOTS = (\d+)", (TEMPLATE / "templates" / "slots.j2").read_text()).group(1)
+    )
+    slot_files = list((TEMPLATE / "{{cookiecutter.project_slug}}" / "src").rglob("*s.slot[[]*"))
+    assert len(slot_files) == slots
     for job in STARTER_JOBS:
-        assert {path.name for path in (starters / job).iterdir()} == STARTER_FILES, job
+        modules = starter_modules(job)
+        assert len(modules) <= slots, job
+        assert all(re.fullmatch(r"[a-z][a-z0-9_]*\.py", name) for name in modules), job
+        assert set(modules).isdisjoint(STARTER_FILES | {f"{m}.py" for m in TOP_MODULES}), job
+        found = {path.name for path in (starters / job).iterdir()}
+        assert found == STARTER_FILES | set(modules), job
     hook = (TEMPLATE / "hooks" / "pre_gen_project.py").read_text(encoding="utf-8")
     declared = re.search(r"^STARTER_JOBS = (\(.*\))$", hook, re.MULTILINE)
     assert declared is not None, "the hook declares STARTER_JOBS on one line"
@@ -530,11 +543,20 @@ def test_every_file_says_whose_it_is(cookies: Any) -> None:
     are the job and its tests, and exist; every other Python file of the
     package and the tests opens with the template's header, and no owner file
     does."""
-    for combination in COMBINATIONS[:2]:
+    for combination in COMBINATIONS[:3]:
         project = bake(cookies, combination)
         package = project.context["package_name"]
         skip = tomllib.loads(project.read("pyproject.toml"))["tool"]["cruft"]["skip"]
-        assert skip == [f"src/{package}/job.py", "tests/test_job.py", "tests/job_fixtures.py"]
+        modules = [
+            f"src/{package}/{name}" for name in starter_modules(combination.answer("starter_job"))
+        ]
+        assert skip == [
+            f"src/{package}/job.py",
+            *modules,
+            "tests/test_job.py",
+            "tests/job_fixtures.py",
+        ]
+        assert all(project.has_file(path) for path in skip)
         readme = project.read("README.md")
         table = readme.split("## Layout", 1)[1].split("| Path | Owner |", 1)[0]
         assert re.findall(r"^\| `([^`]+)` \|", table, re.MULTILINE) == skip
@@ -559,3 +581,11 @@ def test_the_docs_name_every_runtime_module(cookies: Any) -> None:
         row = next(line for line in layout.splitlines() if line.startswith(f"| `runtime/{group}/`"))
         for module in modules:
             assert f"`{module}`" in row, (group, module)
+
+
+def starter_modules(job: str) -> list[str]:
+    """The modules a starter's job.j2 lists beside its job.py (``modules``)."""
+    manifest = (TEMPLATE / "templates" / "starters" / job / "job.j2").read_text(encoding="utf-8")
+    declared = re.search(r"set modules = (\[[^\]]*\])", manifest)
+    assert declared is not None, f"{job}: job.j2 sets modules"
+    return list(ast.literal_eval(declared.group(1)))

@@ -104,10 +104,10 @@ def many_pages(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     pages the contract counts.
 
     Here: five expired objects under the default prefix, listed two a page
-    (``job.LIST_PAGE_SIZE`` made small: 1,001 objects would take the same
+    (``listing.LIST_PAGE_SIZE`` made small: 1,001 objects would take the same
     path, only slower), all in one delete batch."""
-    from {{ cookiecutter.package_name }} import job
+    from {{ cookiecutter.package_name }} import listing
 
-    monkeypatch.setattr(job, "LIST_PAGE_SIZE", 2)
+    monkeypatch.setattr(listing, "LIST_PAGE_SIZE", 2)
     seed_objects(BUCKET, [f"temp/contract-{number}" for number in range(5)], age_days=90)
     return "ListObjectsV2"

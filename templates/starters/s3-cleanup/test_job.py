@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }} import deleting, job, listing
 from {{ cookiecutter.package_name }}.runtime.access.aws import (
     Clients,
     session_policy,
@@ -244,7 +244,7 @@ def test_access_denied_keys_are_not_retried(
         return {"Errors": errors}
 
     monkeypatch.setattr(s3, "delete_objects", deny_all)
-    result = job.delete_batch(s3, BUCKET, "temp/", [{"Key": key} for key in OLD])
+    result = deleting.delete_batch(s3, BUCKET, "temp/", [{"Key": key} for key in OLD])
     assert (len(result.deleted), len(result.failed)) == (0, 3)
     assert calls == [3]
 
@@ -255,14 +255,14 @@ def test_a_stop_request_ends_the_run_between_batches(
     make_bucket(harness.clients.s3, BUCKET)
     seed_objects(BUCKET, [f"temp/{i:05d}" for i in range(3500)], age_days=90)
     stop = StopRequest()
-    real_delete = job.delete_batch
+    real_delete = deleting.delete_batch
 
-    def delete_then_signal(*args: Any) -> job.BatchResult:
+    def delete_then_signal(*args: Any) -> deleting.BatchResult:
         result = real_delete(*args)
         stop.request(15)  # as if SIGTERM arrived while this batch was in flight
         return result
 
-    monkeypatch.setattr(job, "delete_batch", delete_then_signal)
+    monkeypatch.setattr(deleting, "delete_batch", delete_then_signal)
     args = build_parser(job).parse_args(["--apply", "--max-workers", "1"])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
     counts = job.Counts()
@@ -271,7 +271,7 @@ def test_a_stop_request_ends_the_run_between_batches(
     left = len(harness.remaining())
     assert counts.deleted == 3500 - left  # the counts match what really happened
     assert 0 < counts.deleted < 3500
-    monkeypatch.setattr(job, "delete_batch", real_delete)
+    monkeypatch.setattr(deleting, "delete_batch", real_delete)
     again = harness.run("--apply")  # a re-run finishes the rest
     assert again.deleted == left
     assert harness.remaining() == set()
@@ -318,7 +318,7 @@ def test_every_call_the_job_makes_is_covered_by_iam_actions(harness: Harness) ->
 
 def test_delete_batch_refuses_more_than_1000_keys(harness: Harness) -> None:
     with pytest.raises(ValueError, match="at most 1000"):
-        job.delete_batch(harness.clients.s3, BUCKET, "temp/", [{"Key": "k"}] * 1001)
+        deleting.delete_batch(harness.clients.s3, BUCKET, "temp/", [{"Key": "k"}] * 1001)
     assert harness.recorder.writes() == []
 
 
@@ -369,9 +369,9 @@ def test_deleting_overlaps_listing_with_bounded_workers(
     # if the next page was listed while the first was in flight, and the
     # barrier breaks (failing the test) unless both run at once.
     both_in_flight = threading.Barrier(2, timeout=30)
-    real_delete = job.delete_batch
+    real_delete = deleting.delete_batch
 
-    def delete_in_step(*args: Any) -> job.BatchResult:
+    def delete_in_step(*args: Any) -> deleting.BatchResult:
         with lock:
             state["calls"] += 1
             first_two = state["calls"] <= 2
@@ -389,7 +389,7 @@ def test_deleting_overlaps_listing_with_bounded_workers(
         if model.name == "ListObjectsV2" and state["in_flight"]:
             state["lists_during_delete"] += 1
 
-    monkeypatch.setattr(job, "delete_batch", delete_in_step)
+    monkeypatch.setattr(deleting, "delete_batch", delete_in_step)
     harness.clients.s3.meta.events.register("before-parameter-build", count_lists)
     args = build_parser(job).parse_args(["--apply", "--max-workers", "2"])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
@@ -681,7 +681,7 @@ def test_a_batch_that_failed_and_cannot_be_settled_counts_as_failed(
         raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1/")
 
     monkeypatch.setattr(s3, "delete_objects", reset)
-    monkeypatch.setattr(job, "_listed_etags", lambda *_: None)  # the range is too long to read
+    monkeypatch.setattr(deleting, "_listed_etags", lambda *_: None)  # the range is too long to read
     counts, error = apply_run(seeded)
     # A connection lost for good ends the run (exit 3) once the batch is counted.
     assert isinstance(error, ConnectionClosedError)
@@ -916,7 +916,7 @@ def test_versions_age_from_when_they_became_noncurrent(
     put_versions(s3, "temp/lone-marker", 60, 40, marker_last=True)
     lone = s3.list_object_versions(Bucket=BUCKET, Prefix="temp/lone-marker")["Versions"]
     s3.delete_object(Bucket=BUCKET, Key="temp/lone-marker", VersionId=lone[0]["VersionId"])
-    monkeypatch.setattr(job, "LIST_PAGE_SIZE", page_size)  # one key's versions span pages
+    monkeypatch.setattr(listing, "LIST_PAGE_SIZE", page_size)  # one key's versions span pages
     before = version_ages(harness)
 
     dry = harness.run("--include-versions")
