@@ -4,17 +4,27 @@ safe. Nothing here needs a Docker daemon or an AWS account."""
 
 from __future__ import annotations
 
+import argparse
+import functools
+import importlib
+import importlib.util
 import json
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from cookiecutter.main import cookiecutter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from .cloudformation import Stack
 from .combinations import COMBINATIONS, DEPLOY_TARGETS, STARTER_JOBS, Combination, installable
 from .conftest import CloudFormationLoader, bake
 
@@ -223,7 +233,7 @@ def test_stack_parameters_refuse_what_the_role_cannot_grant(
             report = parameters["ReportPath"]
             for local in ("report.jsonl", "/tmp/report.jsonl", "./s3://x/y", "S3://b/k"):
                 assert not parameter_accepts(report, local), local
-            for remote in ("", "s3://reports/{account}/keys.jsonl", "s3://b/k"):
+            for remote in ("", "s3://reports/{account}/keys.jsonl", "s3://bkt/k"):
                 assert parameter_accepts(report, remote), remote
 
 
@@ -421,3 +431,617 @@ def test_lambda_handler_runs_in_process_against_moto(installed: Any, combo: Comb
     summaries = [json.loads(line) for line in log_lines if '"run finished"' in line]
     assert [line["run_id"] for line in summaries] == ["request-1"] * 3
     assert [line["deleted"] for line in summaries] == [0, 3, 0]
+
+
+# --- IAM resources: {region} with TargetRegions, {account} in target-role.yaml ---
+
+ACCOUNT = "111122223333"  # the stack's own account in the evaluations below
+OTHER_REGIONS = ("eu-west-1", "ap-south-1")
+
+
+def runner_role(template: dict[str, Any]) -> str:
+    return "FunctionRole" if "FunctionRole" in template["Resources"] else "TaskRole"
+
+
+def job_policy_statements(template: dict[str, Any], role: str) -> list[Any]:
+    """The statements of a role's "job" policy, as written (long or short form)."""
+    policies = template["Resources"][role]["Properties"]["Policies"]
+    (policy,) = [policy for policy in policies if policy["PolicyName"] == "job"]
+    statements: list[Any] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def setting_parameters(template: dict[str, Any]) -> dict[str, str]:
+    """Setting variable -> the parameter the stack sets it from."""
+    resources = template["Resources"]
+    found: dict[str, str] = {}
+    if "Function" in resources:
+        variables = resources["Function"]["Properties"]["Environment"]["Variables"]
+        for name, value in variables.items():
+            if "!If" in value:
+                value = value["!If"][1]
+            found[name] = value["!Ref"]
+        return found
+    (container,) = resources["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    for item in container["Environment"]:
+        if "!If" in item:
+            item = item["!If"][1]
+        if isinstance(item["Value"], dict) and "!Ref" in item["Value"]:
+            found[item["Name"]] = item["Value"]["!Ref"]
+    return found
+
+
+def resource_parameters(template: dict[str, Any], declared: dict[str, str]) -> dict[str, str]:
+    """Setting variable -> parameter, for the job settings a declared resource names."""
+    named = set(re.findall(r"\{([A-Z0-9_]+)\}", " ".join(declared.values())))
+    return {
+        name: parameter for name, parameter in setting_parameters(template).items() if name in named
+    }
+
+
+def declared_resources(project: Any) -> dict[str, str]:
+    """action -> the resource job.IAM_ACTIONS declares (iam-policy.json)."""
+    policy = json.loads(project.read("iam-policy.json"))
+    return {
+        action: statement["Resource"]
+        for statement in policy["Statement"]
+        for action in statement["Action"]
+    }
+
+
+def sample_value(spec: dict[str, Any], region: str, partition: str) -> str:
+    """A value the parameter accepts, with {account} and {region} where it takes them."""
+    candidates = (
+        "logs-{account}-{region}",
+        "s3://reports-{account}/{region}/keys.jsonl",
+        "logs/2024/",
+        f"arn:{partition}:sns:{region}:{ACCOUNT}:alerts",
+    )
+    accepted = [value for value in candidates if parameter_accepts(spec, value)]
+    assert accepted, spec["AllowedPattern"]
+    return accepted[0]
+
+
+def expected_resource(declared: str, values: dict[str, str], region: str, partition: str) -> str:
+    """A declared resource with every setting's value and placeholder filled
+    in: {account} the stack's own, {region} as given (``*`` for any)."""
+
+    def value(match: re.Match[str]) -> str:
+        return values[match.group(1)].removeprefix("s3://")
+
+    text = re.sub(r"\{([A-Z0-9_]+)\}", value, declared)
+    text = text.replace("{partition}", partition).replace("{account}", ACCOUNT)
+    return text.replace("{region}", region)
+
+
+def check_roles(
+    project: Any, combo: Combination, stack: dict[str, Any], target: dict[str, Any]
+) -> None:
+    """The runner's role (``stack``, as written or as the SAM transform wrote
+    it) names the stack's region, or with TargetRegions any region only
+    under a condition allowing requests to the stack's region and
+    TargetRegions; the target role may name any region, never any account."""
+    region = combo.answer("aws_region") or "us-east-1"
+    partition = {"cn": "aws-cn", "us-gov": "aws-us-gov"}.get(region.rsplit("-", 2)[0], "aws")
+    declared = declared_resources(project)
+    template = load_template(project)
+    by_variable = resource_parameters(template, declared)
+    values = {
+        variable: sample_value(template["Parameters"][parameter], region, partition)
+        for variable, parameter in by_variable.items()
+    }
+    set_values = {by_variable[variable]: value for variable, value in values.items()}
+    runner = runner_role(stack)
+    for target_regions in ("", ",".join(OTHER_REGIONS)):
+        evaluated = Stack(
+            stack,
+            set_values | {"TargetRegions": target_regions},
+            account=ACCOUNT,
+            region=region,
+            partition=partition,
+        ).evaluate(job_policy_statements(stack, runner))
+        granted = {action: statement for statement in evaluated for action in statement["Action"]}
+        assert set(granted) == set(declared), runner
+        for action, statement in granted.items():
+            own_region = expected_resource(declared[action], values, region, partition)
+            any_region = expected_resource(declared[action], values, "*", partition)
+            if not target_regions:
+                assert statement["Resource"] == own_region, (action, target_regions)
+                assert "Condition" not in statement, action
+            else:
+                assert statement["Resource"] == any_region, (action, target_regions)
+                if any_region != own_region:
+                    bounded = {"StringEquals": {"aws:RequestedRegion": [region, *OTHER_REGIONS]}}
+                    assert statement.get("Condition") == bounded, (action, statement)
+    target_values = {
+        parameter: value
+        for parameter, value in set_values.items()
+        if parameter in target["Parameters"]
+    }
+    evaluated = Stack(
+        target, target_values, account=ACCOUNT, region=region, partition=partition
+    ).evaluate(job_policy_statements(target, "TargetRole"))
+    granted = {action: statement for statement in evaluated for action in statement["Action"]}
+    assert set(granted) == set(declared)
+    for action, statement in granted.items():
+        resource = statement["Resource"]
+        assert resource == expected_resource(declared[action], values, "*", partition), action
+        if resource != "*" and resource.startswith("arn:"):
+            assert resource.split(":")[4] in ("", ACCOUNT), (action, resource)
+        if "{account}" in declared[action] or any(
+            "{account}" in values[name]
+            for name in re.findall(r"\{([A-Z0-9_]+)\}", declared[action])
+        ):
+            assert ACCOUNT in resource, (action, resource)
+
+
+@pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)
+def test_a_region_wildcard_in_the_runner_s_role_is_bounded_to_the_run_s_regions(
+    cookies: Any, combo: Combination
+) -> None:
+    """{region} in a resource (or in a setting a resource names) is the
+    stack's region; with TargetRegions the runner's role may name any
+    region only where the statement allows requests to the stack's region
+    and TargetRegions alone. target-role.yaml, one role for every region,
+    names any region but always its own account."""
+    project = bake(cookies, combo)
+    target = yaml.load(project.read("target-role.yaml"), Loader=CloudFormationLoader)
+    check_roles(project, combo, load_template(project), target)
+
+
+@pytest.mark.parametrize("combo", LAMBDAS, ids=lambda combo: combo.id)
+def test_the_sam_transform_keeps_the_runner_s_region_bound(
+    cookies: Any, combo: Combination
+) -> None:
+    """The same, on the template CloudFormation deploys after the SAM transform."""
+    project = bake(cookies, combo)
+    out = sam_transform(project.read("template.yaml"), combo.answer("aws_region") or "us-east-1")
+    target = yaml.load(project.read("target-role.yaml"), Loader=CloudFormationLoader)
+    check_roles(project, combo, out, target)
+
+
+# --- AllowedPatterns: portable, and exactly what the script reads -------------
+
+# Only what Java's regex (CloudFormation's) and Python's re read alike.
+_QUANTIFIER = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
+
+
+def portability_problems(pattern: str) -> list[str]:
+    """What in ``pattern`` falls outside the subset both engines read alike:
+    explicit ASCII classes (never negated, nested or intersected), no ".",
+    no class escapes (\\w \\s \\d ...), no ^ or $, no inline flags,
+    lookbehinds, named or atomic groups, no possessive quantifiers, and
+    braces escaped unless they count."""
+    problems: list[str] = []
+    index = 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        ahead = pattern[index + 1 : index + 2]
+        if not " " < char < "\x7f":
+            problems.append(f"{char!r} at {index}: not printable ASCII")
+        if char == "\\":
+            if not ahead or ahead.isalnum():
+                problems.append(f"\\{ahead} at {index}: an escape the engines read differently")
+            index += 2
+            continue
+        if in_class:
+            if char == "[" or (char == "&" and ahead == "&"):
+                problems.append(f"{char} at {index}: Java nests or intersects classes")
+            in_class = char != "]"
+            index += 1
+            continue
+        if char == "[":
+            if ahead in ("^", "]"):
+                problems.append(f"[{ahead} at {index}: a negated or empty-looking class")
+            in_class = True
+        elif char in ".^$":
+            problems.append(f"{char} at {index}")
+        elif char == "(" and ahead == "?":
+            kind = pattern[index + 2 : index + 3]
+            if kind not in (":", "=", "!"):
+                problems.append(f"(?{kind} at {index}: only (?: (?= (?! are portable")
+        elif char == "{":
+            count = _QUANTIFIER.match(pattern, index)
+            if count is None:
+                problems.append(f"{{ at {index}: escape a literal brace")
+            else:
+                index = count.end() - 1
+        elif char == "}":
+            problems.append(f"}} at {index}: escape a literal brace")
+        elif char in "*+?}" and ahead == "+":
+            problems.append(f"{char}+ at {index}: a possessive quantifier")
+        index += 1
+    if in_class:
+        problems.append("an unclosed class")
+    return problems
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        ".+",
+        "[\\w-]+",
+        "a\\s",
+        "\\d{3}",
+        "^a",
+        "a$",
+        "[^*?]*",
+        "(?i)a",
+        "(?<=a)b",
+        "(?P<x>a)",
+        "\\{account}",
+        "{account}",
+        "é",
+        "a b",
+        "a++",
+        "[a[b]]",
+        "[a&&b]",
+    ],
+)
+def test_the_portability_check_refuses_what_the_engines_read_differently(pattern: str) -> None:
+    assert portability_problems(pattern), pattern
+
+
+@pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)
+def test_every_allowed_pattern_is_portable(cookies: Any, combo: Combination) -> None:
+    project = bake(cookies, combo)
+    target = yaml.load(project.read("target-role.yaml"), Loader=CloudFormationLoader)
+    for stack in (load_template(project), target):
+        for name, spec in stack["Parameters"].items():
+            pattern = spec.get("AllowedPattern")
+            if pattern is not None:
+                re.compile(pattern)
+                assert portability_problems(pattern) == [], (name, pattern)
+
+
+@functools.cache
+def baked_job(job: str) -> tuple[dict[str, Any], dict[str, Any], ModuleType, ModuleType]:
+    """(template.yaml, target-role.yaml, config, job) of a Lambda bake of
+    ``job``: its package is imported here under a name of its own (config
+    and job.py import no AWS library)."""
+    output = Path(tempfile.mkdtemp(prefix="stack-patterns-"))
+    context = {"starter_job": job, "deploy_target": "lambda"}
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE_ROOT), no_input=True, output_dir=str(output), extra_context=context
+        )
+    )
+    (package,) = (path for path in (project / "src").iterdir() if (path / "__init__.py").exists())
+    name = "stack_patterns_" + job.replace("-", "_")
+    spec = importlib.util.spec_from_file_location(
+        name, package / "__init__.py", submodule_search_locations=[str(package)]
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    stacks = [
+        yaml.load((project / file).read_text(encoding="utf-8"), Loader=CloudFormationLoader)
+        for file in ("template.yaml", "target-role.yaml")
+    ]
+    return (
+        stacks[0],
+        stacks[1],
+        importlib.import_module(name + ".config"),
+        importlib.import_module(name + ".job"),
+    )
+
+
+# The shortest region name and the longest the script's validator takes:
+# a placeholder's value must fit either.
+READ_IN_REGIONS = ("us-east-1", "us-isob-northeast-99")
+
+
+def resource_expressions(stack: dict[str, Any], variable: str, parameter: str) -> list[Any]:
+    """Every expression a role's resource builds from the parameter: its
+    !Sub variable for the setting, or the parameter itself (!Ref)."""
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key != "Resource":
+                    walk(value)
+                elif value == {"!Ref": parameter}:
+                    found.append(value)
+                elif isinstance(value, dict) and isinstance(value.get("!Sub"), list):
+                    found.extend(
+                        [value["!Sub"][1][variable]] if variable in value["!Sub"][1] else []
+                    )
+
+    walk(stack["Resources"])
+    return found
+
+
+def check_read_as_granted(job: str, parameter: str, value: str) -> None:
+    """If the stack takes ``value`` for ``parameter``, the script takes it
+    too (its own validator, in every region), reads it as exactly that
+    string, and fills it in per target into the very string each role's
+    resource is built from (target-role.yaml: with any region)."""
+    template, target, config, job_module = baked_job(job)
+    spec = template["Parameters"][parameter]
+    if not parameter_accepts(spec, value):
+        return
+    variables = setting_parameters(template)
+    (variable,) = [name for name, param in variables.items() if param == parameter]
+    rows = [row for row in job_module.SETTINGS if variable in row.env]
+    required = {
+        name: sample_value(template["Parameters"][param], "us-east-1", "aws")
+        for name, param in variables.items()
+        if "Default" not in template["Parameters"][param] and name != variable
+    }
+    for region in READ_IN_REGIONS:
+        env = required | {variable: value, "AWS_REGION": region}
+        try:
+            _, job_settings = config.load(
+                argparse.Namespace(),
+                env,
+                job_module.JobSettings,
+                job_module.SETTINGS,
+                regional=job_module.REGIONAL,
+            )
+        except config.ConfigError as error:
+            pytest.fail(f"{parameter}={value!r}: the stack takes it, the script refuses: {error}")
+        if value == "":  # an optional setting left empty: unset, and its grant left out
+            assert spec.get("Default") == "", parameter
+            assert all(getattr(job_settings, row.name) is None for row in rows), parameter
+            continue
+        assert getattr(job_settings, rows[0].name) == value, (parameter, value, region)
+        own = config.for_target(job_settings, job_module.SETTINGS, ACCOUNT, region)
+        used = str(getattr(own, rows[-1].name))  # what the session policy names
+        for stack in (template, target):
+            if parameter not in stack["Parameters"]:
+                continue
+            expressions = resource_expressions(stack, variable, parameter)
+            assert expressions, f"{parameter}: named in no resource"
+            evaluated = Stack(stack, {parameter: value}, account=ACCOUNT, region=region)
+            for expression in expressions:
+                # Values refuse "*": one here is target-role.yaml's any region.
+                granted = evaluated.evaluate(expression).replace("*", region)
+                assert granted == used, (parameter, value, region)
+
+
+# Pieces the strategies join: the stack's own syntax, what the script strips
+# or reads otherwise (blanks, NBSP, line breaks, a non-BMP character), IAM's
+# wildcards and variables, a second s3://, placeholders twice, S3's
+# reserved names, and plain text that makes a value valid.
+HOSTILE_PIECES = (
+    "s3://",
+    "{account}",
+    "{region}",
+    "{",
+    "}",
+    "{accountx}",
+    "/",
+    "$",
+    "${aws:username}",
+    "*",
+    "?",
+    " ",
+    "\t",
+    "\u00a0",
+    "\u3000",
+    "\n",
+    "\r",
+    "\u2028",
+    "\x00",
+    "\x1f",
+    "\U0001d11e",
+    "é",
+    ".",
+    "..",
+    "-",
+    ":",
+    "=",
+    "%",
+    "xn--",
+    "-s3alias",
+    ".mrap",
+    "1.2.3.4",
+    "a",
+    "logs",
+    "temp/",
+    "0",
+    "A",
+    "arn:aws:sns:us-east-1:123456789012:topic",
+)
+# The job parameters each starter names in a role's resource, each with an
+# AllowedPattern (a new one needs its cases in REFUSED and ACCEPTED below).
+PATTERNED = {
+    "s3-cleanup": ["Bucket", "Prefix", "SnsTopicArn"],
+    "log-retention": [],
+    "access-key-audit": ["ReportPath"],
+    "blank": [],
+}
+
+
+def pattern_parameters(job: str) -> list[str]:
+    """The job parameters whose AllowedPattern guards a role's resource."""
+    template = baked_job(job)[0]
+    from_settings = set(setting_parameters(template).values())
+    common = {"TargetRoleName", "TargetRegions", "TargetAccounts", "AllowedAccountIds"}
+    return sorted(
+        name
+        for name, spec in template["Parameters"].items()
+        if "AllowedPattern" in spec and name in from_settings and name not in common
+    )
+
+
+def values_near(pattern: str) -> st.SearchStrategy[str]:
+    """Strings around what ``pattern`` accepts: joined pieces, any text, and
+    accepted values with a hostile piece put in anywhere."""
+    pieces = st.lists(st.sampled_from(HOSTILE_PIECES), max_size=10).map("".join)
+    accepted = st.from_regex(pattern, fullmatch=True)
+    spliced = st.tuples(accepted, st.sampled_from(HOSTILE_PIECES), st.integers(0, 80)).map(
+        lambda parts: parts[0][: parts[2]] + parts[1] + parts[0][parts[2] :]
+    )
+    doubled = st.tuples(accepted, st.integers(0, 80)).map(
+        lambda parts: parts[0][: parts[1]] + parts[0] + parts[0][parts[1] :]
+    )
+    return st.one_of(pieces, st.text(max_size=40), accepted, spliced, doubled)
+
+
+def test_every_starter_s_resource_settings_have_patterns() -> None:
+    """The property below covers each starter's resource parameters."""
+    assert {job: pattern_parameters(job) for job in STARTER_JOBS} == PATTERNED
+
+
+@pytest.mark.parametrize("job", [job for job in STARTER_JOBS if PATTERNED[job]])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_what_a_stack_parameter_accepts_the_script_reads_as_granted(job: str, data: Any) -> None:
+    template = baked_job(job)[0]
+    for parameter in pattern_parameters(job):
+        pattern = template["Parameters"][parameter]["AllowedPattern"]
+        value = data.draw(values_near(pattern), label=parameter)
+        check_read_as_granted(job, parameter, value)
+
+
+# Values a stack took while the script read them otherwise (or refused
+# them): each refused now, by the parameter of whichever starter has it.
+REFUSED = {
+    "Bucket": (
+        " logs",
+        "logs ",
+        "\u00a0logs",
+        "logs\n",
+        "lo/gs",
+        "logs$",
+        "{account}\n{account}",
+        "{region}\n-{region}",
+        "{account}-{account}",
+        "a",
+        "1.2.3.4",
+        "xn--logs",
+        "logs-s3alias",
+        "logs..{account}",
+        "-{region}",
+        "{accountx}",
+        "x" * 50 + "{region}",
+    ),
+    "Prefix": (
+        " temp/",
+        "temp/ ",
+        "te mp/",
+        "\u00a0",
+        "temp/\n",
+        "$temp/",
+        "${aws:username}/",
+        "/temp/",
+        "",
+        " ",
+        "temp/\U0001d11e",
+    ),
+    "SnsTopicArn": (
+        " ",
+        "\t",
+        "\u00a0",
+        " arn:aws:sns:us-east-1:123456789012:topic",
+        "arn:aws:sns:us-east-1:123456789012:topic ",
+        "arn:aws:sns:us-east-1:123456789012:topic\n",
+        "arn:aws:sns:us-east-1:123456789012:*",
+    ),
+    "ReportPath": (
+        "s3://reports/keys/s3://other/keys.jsonl",
+        "s3://reports/s3://x",
+        " s3://reports/keys.jsonl",
+        "s3://reports/keys.jsonl ",
+        "s3://reports/keys.jsonl\n",
+        "s3://re/ports",
+        "s3://reports/$keys.jsonl",
+        "s3://reports/keys/",
+        "s3://reports",
+        "s3://{account}\n{account}/keys.jsonl",
+        "s3://reports-{account}/{account}.jsonl",
+        "s3://reports/{region}\n{region}.jsonl",
+        "s3://Reports/keys.jsonl",
+        "s3://reports/key s.jsonl",
+    ),
+}
+ACCEPTED = {
+    "Bucket": ("logs", "cleanup-{account}-{region}", "{account}", "a.b-c", "x" * 63),
+    "Prefix": ("temp/", "logs/2024/", "year=2024/", "a", "x" * 1024),
+    "SnsTopicArn": (
+        "",
+        "arn:aws:sns:us-east-1:123456789012:topic",
+        "arn:aws-cn:sns:cn-north-1:123456789012:t.fifo",
+    ),
+    "ReportPath": (
+        "",
+        "s3://reports/keys.jsonl",
+        "s3://reports-{account}/{region}/keys.jsonl",
+        "s3://b.c/a/b/c",
+    ),
+}
+
+
+@pytest.mark.parametrize("job", [job for job in STARTER_JOBS if PATTERNED[job]])
+def test_values_the_script_reads_otherwise_are_refused_by_the_stack(job: str) -> None:
+    template, target = baked_job(job)[:2]
+    parameters = pattern_parameters(job)
+    assert set(parameters) <= set(REFUSED), parameters
+    for parameter in parameters:
+        for stack in (template, target):
+            spec = stack["Parameters"].get(parameter)
+            if spec is None:
+                continue
+            for value in REFUSED[parameter]:
+                assert not parameter_accepts(spec, value), (parameter, value)
+            for value in ACCEPTED[parameter]:
+                assert parameter_accepts(spec, value), (parameter, value)
+        for value in REFUSED[parameter] + ACCEPTED[parameter]:
+            check_read_as_granted(job, parameter, value)
+
+
+COMMON_NAMED = (("TargetRegions", "TARGET_REGIONS"), ("TargetRoleName", "TARGET_ROLE_NAME"))
+
+
+def check_common_setting(parameter: str, variable: str, spec: dict[str, Any], value: str) -> None:
+    """TargetRegions (the role's aws:RequestedRegion condition splits it on
+    commas) and TargetRoleName (the sts:AssumeRole resource): what the
+    stack takes, the script takes and reads as the role names it."""
+    _, _, config, job_module = baked_job("s3-cleanup")  # a regional job
+    if value == "" or not parameter_accepts(spec, value):
+        return
+    env = {variable: value, "S3_BUCKET": "logs-{account}-{region}"}
+    if variable == "TARGET_ROLE_NAME":
+        env |= {"TARGET_ACCOUNTS": ACCOUNT, "ALLOWED_ACCOUNT_IDS": ACCOUNT}
+    try:
+        common, _ = config.load(
+            argparse.Namespace(), env, job_module.JobSettings, job_module.SETTINGS
+        )
+    except config.ConfigError as error:
+        pytest.fail(f"{parameter}={value!r}: the stack takes it, the script refuses: {error}")
+    if variable == "TARGET_REGIONS":
+        assert common.target_regions == tuple(dict.fromkeys(value.split(","))), value
+    else:
+        assert common.target_role_name == value, value
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_what_target_regions_and_role_name_accept_the_script_reads_alike(data: Any) -> None:
+    template, target = baked_job("s3-cleanup")[:2]
+    for parameter, variable in COMMON_NAMED:
+        for stack in (template, target):
+            if parameter in stack["Parameters"]:
+                spec = stack["Parameters"][parameter]
+                value = data.draw(values_near(spec["AllowedPattern"]), label=parameter)
+                check_common_setting(parameter, variable, spec, value)
+
+
+def test_target_regions_take_region_names_with_no_spaces() -> None:
+    spec = baked_job("s3-cleanup")[0]["Parameters"]["TargetRegions"]
+    for value in ("", "us-east-1", "us-east-1,eu-west-1", "us-gov-west-1,us-gov-east-1"):
+        assert parameter_accepts(spec, value), value
+    for value in ("us-east-1, eu-west-1", " us-east-1", "us-east-1,", ",", "*", "us-east-1\n"):
+        assert not parameter_accepts(spec, value), value

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }} import job
@@ -185,11 +185,15 @@ def declared_form(resource: Any, template: dict[str, Any]) -> str:
 
 
 def marker(template: dict[str, Any], parameter: str) -> str:
-    """``{VARIABLE}`` for a parameter, as an s3:// URI where it takes only those."""
+    """``{VARIABLE}`` for a parameter, as an s3:// URI where it takes those."""
     variable = {parameter: name for name, parameter in environment(template).items()}[parameter]
     text = "{" + variable + "}"
-    spec = template["Parameters"][parameter]
-    return text if accepts(spec, text) or not accepts(spec, f"s3://{text}") else f"s3://{text}"
+    return f"s3://{text}" if takes_s3_uris(template["Parameters"][parameter]) else text
+
+
+def takes_s3_uris(spec: dict[str, Any]) -> bool:
+    """Whether a parameter takes s3://bucket/key URIs (and nothing else)."""
+    return accepts(spec, "s3://bucket/key") and not accepts(spec, "bucket")
 
 
 def grants(statements: list[Any], template: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
@@ -307,11 +311,17 @@ def test_parameters_named_in_a_resource_refuse_iam_wildcards(stack: str) -> None
     for parameter in sorted(named):
         pattern = parameters[parameter].get("AllowedPattern")
         assert pattern is not None, f"{parameter}: give it an AllowedPattern refusing * and ?"
-        # A parameter that takes only s3:// URIs is tried with one.
-        start = "" if re.fullmatch(pattern, "plain-value") else "s3://"
-        assert re.fullmatch(pattern, start + "plain-value"), parameter
-        assert not re.fullmatch(pattern, start + "any*"), parameter
-        assert not re.fullmatch(pattern, start + "one?"), parameter
+        # Tried with a value of the kind it takes: a name, an s3:// URI, an ARN.
+        (plain,) = [value for value in plain_values() if re.fullmatch(pattern, value)][:1]
+        for wildcard in ("*", "?", "$", "${aws:username}"):
+            assert not re.fullmatch(pattern, plain + wildcard), (parameter, wildcard)
+
+
+def plain_values() -> tuple[str, ...]:
+    """A valid value of each kind a resource parameter takes."""
+    region = config.DEFAULT_REGION
+    partition = aws.partition_of(region)
+    return ("plain-value", "s3://plain-value/key", f"arn:{partition}:sns:{region}:{ACCOUNT}:topic")
 
 
 _NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
@@ -479,14 +489,28 @@ def test_placeholders_in_a_parameter_become_the_role_s_own_account_and_region(
     stack_values = {name: value for name, value in values.items() if name in loaded["Parameters"]}
     if regions:
         stack_values["TargetRegions"] = config.DEFAULT_REGION
-    role = granted(Stack(loaded, stack_values), role_statements(stack, loaded))
-    expected = used(template, values, config.DEFAULT_REGION)
+    evaluated = Stack(loaded, stack_values)
+    role = granted(evaluated, role_statements(stack, loaded))
+    own_region = used(template, values, config.DEFAULT_REGION)
+    expected = own_region
     if stack == "target-role.yaml" or regions:
         expected = {
             action: resource.replace(config.DEFAULT_REGION, "*")
-            for action, resource in expected.items()
+            for action, resource in own_region.items()
         }
     assert role == expected
+    # A region wildcard in the runner's role comes with a condition that
+    # allows requests to the stack's region and TargetRegions only (a
+    # statement whose value has no {region} may carry it too).
+    bounded = {"StringEquals": {"aws:RequestedRegion": [config.DEFAULT_REGION] * 2}}
+    for statement in evaluated.evaluate(role_statements(stack, loaded)):
+        actions = statement["Action"]
+        wildcard = any(expected[action] != own_region[action] for action in actions)
+        if stack == "template.yaml":
+            allowed = [bounded] if wildcard else [None, bounded] if regions else [None]
+            assert statement.get("Condition") in allowed, statement
+        for action in actions:  # the account stays the role's own, never a wildcard
+            assert ACCOUNT in role[action] or ACCOUNT not in own_region[action], action
 
 
 def sub_variables(node: Any, name: str) -> list[Any]:
@@ -520,8 +544,7 @@ def test_every_value_a_placeholder_parameter_accepts_is_filled_in_exactly(
         for variable in dict.fromkeys(placeholders):
             parameter = environment(template)[variable]
             spec = loaded["Parameters"][parameter]
-            s3_only = not accepts(spec, "plain") and accepts(spec, "s3://plain")
-            text = f"s3://{value}" if s3_only else value
+            text = f"s3://{value}" if takes_s3_uris(spec) else value
             if not accepts(spec, text):
                 continue
             region = "*" if stack == "target-role.yaml" else config.DEFAULT_REGION
@@ -530,6 +553,66 @@ def test_every_value_a_placeholder_parameter_accepts_is_filled_in_exactly(
             filled_in = Stack(loaded, {parameter: text})
             for expression in sub_variables(loaded["Resources"], variable):
                 assert filled_in.evaluate(expression) == expected, (stack, text)
+
+
+# What a value may carry that the script would strip, refuse or read
+# otherwise: blanks, NBSP, line breaks, a character outside the BMP, IAM's
+# wildcards and variables, a second s3://, placeholders twice.
+_HOSTILE = (
+    " ",
+    "\u00a0",
+    "\t",
+    "\n",
+    "\U0001d11e",
+    "$",
+    "*",
+    "/",
+    "s3://",
+    "{account}",
+    "{region}",
+    "..",
+    ":",
+)
+
+
+def near(pattern: str) -> st.SearchStrategy[str]:
+    """Values the pattern accepts, with a hostile piece put in anywhere, or not."""
+    accepted = st.from_regex(pattern, fullmatch=True)
+    spliced = st.tuples(accepted, st.sampled_from(_HOSTILE), st.integers(0, 60)).map(
+        lambda parts: parts[0][: parts[2]] + parts[1] + parts[0][parts[2] :]
+    )
+    return st.one_of(accepted, spliced, st.lists(st.sampled_from(_HOSTILE)).map("".join))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_what_a_resource_parameter_accepts_the_script_reads_as_written(
+    template: dict[str, Any], data: st.DataObject
+) -> None:
+    """A value the stack takes is one the script's own validator takes, read
+    as exactly that string (nothing stripped), and the role grants exactly
+    what the run's session policy names."""
+    by_parameter = {parameter: name for name, parameter in environment(template).items()}
+    for parameter in resource_parameters(template):
+        spec = template["Parameters"][parameter]
+        value = data.draw(near(spec["AllowedPattern"]), label=parameter)
+        if not accepts(spec, value):
+            continue
+        values = {parameter: value}
+        env = {by_parameter[parameter]: value}
+        for other in resource_parameters(template):  # a required one: a valid value
+            if other != parameter and "Default" not in template["Parameters"][other]:
+                values[other] = env[by_parameter[other]] = "example-bucket"
+        try:
+            _, job_settings = config.load(
+                argparse.Namespace(), env, job.JobSettings, job.SETTINGS, regional=job.REGIONAL
+            )
+        except ConfigError as error:
+            pytest.fail(f"{parameter}={value!r}: the stack takes it, the script refuses: {error}")
+        (row, *_) = [row for row in job.SETTINGS if row.env[0] == by_parameter[parameter]]
+        assert getattr(job_settings, row.name) == (value or None), (parameter, value)
+        role = granted(Stack(template, values), job_policy(template))
+        assert role == used(template, values, config.DEFAULT_REGION), (parameter, value)
 
 
 LOCAL_AND_REMOTE_VALUES = (
