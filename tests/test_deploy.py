@@ -724,7 +724,7 @@ def baked_job(job: str) -> tuple[dict[str, Any], dict[str, Any], ModuleType, Mod
     return (
         stacks[0],
         stacks[1],
-        importlib.import_module(name + ".config"),
+        importlib.import_module(name + ".runtime.settings.config"),
         importlib.import_module(name + ".job"),
     )
 

@@ -375,8 +375,12 @@ def test_no_json_secret_reaches_the_output_at_debug(
     ).create_secret(Name=f"{bucket}-db", SecretString=json.dumps(SECRET_VALUE))
     script = (
         "import json, logging, sys\n"
-        f"from {project.context['package_name']} import aws, cli, config, job, logs\n"
-        "args = cli.build_parser().parse_args([])\n"
+        f"from {project.context['package_name']} import job\n"
+        f"from {project.context['package_name']}.runtime.access import aws\n"
+        f"from {project.context['package_name']}.runtime.output import logs\n"
+        f"from {project.context['package_name']}.runtime.run import cli\n"
+        f"from {project.context['package_name']}.runtime.settings import config\n"
+        "args = cli.build_parser(job).parse_args([])\n"
         "settings, _ = config.load(args, __import__('os').environ, job.JobSettings, job.SETTINGS)\n"
         "logs.setup('DEBUG', 'r')\n"
         "clients = aws.Clients(settings, 'r')\n"
