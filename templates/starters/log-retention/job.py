@@ -1,62 +1,26 @@
 """Log retention: give CloudWatch Logs log groups a retention period.
 
-Why it is built this way:
-- ``plan`` only reads: one ``DescribeLogGroups`` paginator (with
-  ``logGroupNamePrefix`` when ``LOG_GROUP_PREFIX`` is set), read through
-  ``stop_aware.pages`` so a stop ends the listing between pages, then one
-  ``ListTagsForResource`` per group whose retention ``RETENTION_MODE`` says
-  is wrong (only those: a group left alone needs no tag read), and one
-  ``Change`` per such group that is not exempt.
-- Groups that keep logs forever (no retention) are the main target: they
-  grow, and cost, without end. ``RETENTION_MODE`` says what happens to groups
-  that already have a retention: ``never-expire-only`` leaves them alone,
-  ``at-least`` raises those shorter than ``RETENTION_DAYS`` (and never
-  shortens one), ``exact`` brings every group to ``RETENTION_DAYS``.
-- Setting a retention deletes logs: once a group that kept its logs forever
-  (or longer) has ``RETENTION_DAYS``, CloudWatch Logs deletes its events
-  older than that. An apply run with the defaults does it to every
-  never-expire group of the region, audit logs included, so
-  ``DESCRIPTION`` (``--help``) says so, and every run logs how many groups
-  will start deleting logs (``start_deleting``) before it changes any.
-- A group tagged ``EXEMPT_TAG_KEY`` is never changed. The key is matched
-  whatever its case, and a key that only nearly matches (other spaces, a
-  compatibility form of the same characters) also keeps the group, with a
-  warning: a wrong exemption costs a line in the log, a wrong change
-  deletes logs.
-- Idempotent: ``PutRetentionPolicy`` sets a value, and a group already as
-  wanted is not planned, so a re-run after an apply plans nothing.
-- Dry-run sends no write call: each planned change is only logged.
-- One group's failure (access denied on that group, say) is counted
-  ``failed`` and logged, and the rest still go; the run then ends with
-  ``PartialFailure`` (exit 5). A group deleted since it was listed counts
-  as ``gone``, not failed. A failure that is about the account, not the
-  group (``item_errors.ItemErrors``) ends the run at once: expired or
-  invalid credentials (exit 2), an unreachable network (exit 3), and
-  access denied on ``DENIALS_IN_A_ROW`` groups in a row with no success
-  between (exit 4).
-- botocore is imported only inside the functions that call AWS: the CLI
-  answers ``--help`` and refuses bad settings without loading it.
+This module declares the job for the runtime: its settings (with their
+validators), the IAM grants it needs, its counts. It imports no AWS code,
+so ``--help`` and a refused configuration answer before boto3 is loaded.
+The work is in ``policies`` beside it (the plan, exemptions and the
+changes), which ``run`` imports once the settings are valid; its docstring
+says why the job is built the way it is.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .runtime.access import stop_aware, tag_keys
-from .runtime.access.item_errors import ItemErrors
-from .runtime.outcome.errors import AwsError, PartialFailure, StopRequest
+from .runtime.outcome.errors import StopRequest
 from .runtime.settings import validate
 from .runtime.settings.config import Setting, Settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_logs import CloudWatchLogsClient
-
     from .runtime.access.aws import Clients
 
 __all__ = [
@@ -66,13 +30,8 @@ __all__ = [
     "RETENTION_MODES",
     "SETTINGS",
     "VALID_RETENTION_DAYS",
-    "Change",
     "Counts",
-    "Exemption",
     "JobSettings",
-    "exemption",
-    "needs_change",
-    "plan",
     "run",
 ]
 
@@ -125,8 +84,6 @@ IAM_ACTIONS: dict[str, str] = {
 
 # CloudWatch Logs is regional: a fan-out runs once per account and region.
 REGIONAL = True
-
-log = logging.getLogger(__name__)
 
 
 def retention_days(raw: str) -> int:
@@ -240,246 +197,10 @@ class Counts:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
-class Change:
-    description: str
-    log_group: str
-    current: int | None  # days; None: never expire
-    wanted: int
-    apply: Callable[[], None]
-
-
-def needs_change(current: int | None, wanted: int, mode: str) -> bool:
-    """Whether a group with ``current`` days (None: never expire) gets ``wanted``."""
-    if current is None:
-        return True
-    if mode == AT_LEAST:
-        return current < wanted
-    if mode == EXACT:
-        return current != wanted
-    return False  # never-expire-only: a group with any retention is left alone
-
-
-def describe_retention(days: int | None) -> str:
-    return "never expire" if days is None else f"{days} days"
-
-
-def starts_deleting(current: int | None, wanted: int) -> bool:
-    """Whether setting ``wanted`` makes CloudWatch Logs delete logs it keeps
-    today: the group keeps them forever, or longer than ``wanted``."""
-    return current is None or current > wanted
-
-
-@dataclass(frozen=True)
-class Exemption:
-    exempt: bool
-    near_misses: tuple[str, ...]  # keys that only nearly match: exempt, with a warning
-
-
-def exemption(keys: Iterable[str], wanted: str) -> Exemption:
-    """Whether a group with tag ``keys`` is exempt: one of them is ``wanted``
-    in any letter case, or only nearly matches it (``tag_keys.nearly_matches``:
-    case, width, spaces and punctuation set aside, or a look-alike letter
-    from another script). A near miss
-    keeps the group too: a wrong exemption costs a warning, a wrong change
-    deletes logs."""
-    keys = list(keys)
-    if any(tag_keys.same_key(key, wanted) for key in keys):
-        return Exemption(exempt=True, near_misses=())
-    near = tuple(key for key in keys if tag_keys.nearly_matches(key, wanted))
-    return Exemption(exempt=bool(near), near_misses=near)
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    """A listed group whose retention would change."""
-
-    name: str
-    arn: str
-    current: int | None
-
-
-def plan(clients: Clients, job: JobSettings, counts: Counts, stop: StopRequest) -> list[Change]:
-    """List the log groups and read the tags of those that would change (all
-    read-only); return one change per group to fix that is not exempt.
-
-    A stop request ends the listing between pages and the tag reads between
-    groups (``Interrupted``). A group whose tags cannot be read is not
-    changed: deleted since it was listed, it counts ``gone``; otherwise
-    ``failed``, unless the error is about the account (``ItemErrors``)."""
-    logs_client = _logs(clients)
-    params: dict[str, Any] = {"PaginationConfig": {"PageSize": DESCRIBE_PAGE_SIZE}}
-    if job.log_group_prefix:
-        params["logGroupNamePrefix"] = job.log_group_prefix
-    candidates: list[_Candidate] = []
-    listing = logs_client.get_paginator("describe_log_groups").paginate(**params)
-    for page in stop_aware.pages(listing, stop):
-        for group in page.get("logGroups", []):
-            name = group.get("logGroupName")
-            if not name:
-                continue
-            counts.checked += 1
-            current = group.get("retentionInDays")
-            if needs_change(current, job.retention_days, job.retention_mode):
-                candidates.append(_Candidate(name, _group_arn(group), current))
-    log.info(
-        "listed log groups",
-        extra={"log_groups": counts.checked, "prefix": job.log_group_prefix},
-    )
-    changes: list[Change] = []
-    errors = ItemErrors()
-    for candidate in candidates:
-        stop.check()  # one tag read per group: a stop ends the reads between groups
-        keys = _tag_keys(logs_client, candidate, counts, errors)
-        if keys is None:
-            continue
-        found = exemption(keys, job.exempt_tag_key)
-        if found.near_misses:
-            log.warning(
-                "log group kept: a tag key nearly matches EXEMPT_TAG_KEY",
-                extra={
-                    "log_group": candidate.name,
-                    "tag_keys": list(found.near_misses),
-                    "exempt_tag_key": job.exempt_tag_key,
-                },
-            )
-        if found.exempt:
-            counts.exempt += 1
-            log.info("log group exempt", extra={"log_group": candidate.name})
-            continue
-        counts.planned += 1
-        change = _change(logs_client, candidate.name, candidate.current, job.retention_days)
-        changes.append(change)
-    counts.start_deleting = sum(starts_deleting(c.current, c.wanted) for c in changes)
-    return changes
-
-
-def _group_arn(group: Mapping[str, Any]) -> str:
-    """The group's ARN as ListTagsForResource takes it (no trailing ``:*``)."""
-    arn = group.get("logGroupArn") or str(group.get("arn") or "").removesuffix(":*")
-    if not isinstance(arn, str) or not arn:
-        raise AwsError(
-            f"malformed DescribeLogGroups answer: no ARN for {group.get('logGroupName')!r}"
-        )
-    return arn
-
-
-def _tag_keys(
-    logs_client: CloudWatchLogsClient, candidate: _Candidate, counts: Counts, errors: ItemErrors
-) -> list[str] | None:
-    """The group's tag keys; None when they cannot be read (counted)."""
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
-
-    try:
-        tags = logs_client.list_tags_for_resource(resourceArn=candidate.arn).get("tags", {})
-    except (ClientError, BotoCoreError) as error:
-        counts.planned += 1  # it needs a change; whether it is exempt cannot be told
-        code = _error_code(error)
-        if code == GONE:
-            counts.gone += 1
-            log.warning("log group gone", extra={"log_group": candidate.name, "error_code": code})
-            return None
-        counts.failed += 1
-        log.warning(
-            "could not read tags; log group not changed",
-            extra={
-                "log_group": candidate.name,
-                "error_code": code or type(error).__name__,
-                "error": str(error),
-            },
-        )
-        errors.failed(error)  # raises when the error is about the account, not this group
-        return None
-    errors.succeeded()
-    return list(tags)
-
-
-def _change(
-    logs_client: CloudWatchLogsClient, name: str, current: int | None, wanted: int
-) -> Change:
-    def apply() -> None:
-        logs_client.put_retention_policy(logGroupName=name, retentionInDays=wanted)
-
-    description = f"{name}: {describe_retention(current)} -> {describe_retention(wanted)}"
-    return Change(description, name, current, wanted, apply)
-
-
-def _logs(clients: Clients) -> CloudWatchLogsClient:
-    """The run's CloudWatch Logs client, with the run's timeouts and retries."""
-    client: CloudWatchLogsClient = clients.session.client("logs", config=clients.config)
-    return client
-
-
-def _error_code(error: BaseException) -> str:
-    response = getattr(error, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
 def run(
     settings: Settings, job: JobSettings, clients: Clients, counts: Counts, stop: StopRequest
 ) -> None:
-    """Set (or, in dry-run, report) the retention of every group that needs it."""
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
+    """Give every planned log group its retention (or, in dry-run, log it)."""
+    from . import policies  # noqa: PLC0415 - the work imports AWS code: only once settings are valid
 
-    changes = plan(clients, job, counts, stop)
-    log.info(
-        "retention planned",
-        extra={
-            "retention_days": job.retention_days,
-            "retention_mode": job.retention_mode,
-            "planned": counts.planned,
-            "exempt": counts.exempt,
-        },
-    )
-    _say_what_is_deleted(settings, job, counts)
-    errors = ItemErrors()
-    for change in changes:
-        stop.check()  # a signal stops between changes, never halfway through one
-        if settings.dry_run:
-            log.info("would change", extra={"change": change.description})
-            continue
-        try:
-            change.apply()
-        except (ClientError, BotoCoreError) as error:
-            code = _error_code(error)
-            if code == GONE:  # deleted since it was listed: nothing left to change
-                counts.gone += 1
-                log.warning(
-                    "log group gone",
-                    extra={"change": change.description, "log_group": change.log_group},
-                )
-                continue
-            counts.failed += 1
-            log.warning(
-                "could not change",
-                extra={
-                    "change": change.description,
-                    "log_group": change.log_group,
-                    "error_code": code or type(error).__name__,
-                    "error": str(error),
-                },
-            )
-            errors.failed(error)  # raises when the error is about the account, not this group
-            continue
-        errors.succeeded()
-        counts.changed += 1
-        log.info("changed", extra={"change": change.description})
-    if counts.failed:
-        raise PartialFailure(f"{counts.failed} log group(s) could not be changed")
-
-
-def _say_what_is_deleted(settings: Settings, job: JobSettings, counts: Counts) -> None:
-    """One line, before any change: how many groups will start deleting logs."""
-    days, groups = job.retention_days, counts.start_deleting
-    message = (
-        "with --apply, %d log group(s) would start deleting logs older than %d days"
-        if settings.dry_run
-        else "%d log group(s) will start deleting logs older than %d days"
-    )
-    log.log(
-        logging.WARNING if groups else logging.INFO,
-        message,
-        groups,
-        days,
-        extra={"start_deleting": groups, "retention_days": days},
-    )
+    policies.run(settings, job, clients, counts, stop)

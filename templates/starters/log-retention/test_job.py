@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }} import job, policies
 from {{ cookiecutter.package_name }}.runtime.access.aws import (
     Clients,
     session_policy,
@@ -400,20 +400,20 @@ def test_tags_are_read_only_for_groups_that_would_change(
 
 def test_exemption_matches_any_case_and_keeps_near_misses() -> None:
     wanted = "log-retention:exempt"
-    assert job.exemption(["Log-Retention:EXEMPT"], wanted) == job.Exemption(True, ())
-    assert job.exemption(["a", "b"], wanted) == job.Exemption(False, ())
-    assert job.exemption([], wanted) == job.Exemption(False, ())
+    assert policies.exemption(["Log-Retention:EXEMPT"], wanted) == policies.Exemption(True, ())
+    assert policies.exemption(["a", "b"], wanted) == policies.Exemption(False, ())
+    assert policies.exemption([], wanted) == policies.Exemption(False, ())
     near = " log-retention:exempt"
-    assert job.exemption([near, "other"], wanted) == job.Exemption(True, (near,))
-    assert job.exemption([near, wanted], wanted) == job.Exemption(True, ())
-    assert job.exemption(["keep  forever"], "Keep Forever") == job.Exemption(
+    assert policies.exemption([near, "other"], wanted) == policies.Exemption(True, (near,))
+    assert policies.exemption([near, wanted], wanted) == policies.Exemption(True, ())
+    assert policies.exemption(["keep  forever"], "Keep Forever") == policies.Exemption(
         True, ("keep  forever",)
     )
     # punctuation set aside, as the key audit's rule does: a near miss, kept and warned
-    assert job.exemption(["log-retention-exempt"], wanted) == job.Exemption(
+    assert policies.exemption(["log-retention-exempt"], wanted) == policies.Exemption(
         True, ("log-retention-exempt",)
     )
-    assert job.exemption(["log-retention:keep"], wanted) == job.Exemption(False, ())
+    assert policies.exemption(["log-retention:keep"], wanted) == policies.Exemption(False, ())
 
 
 @pytest.mark.parametrize("days", ["2", "0", "-1", "31", "3654", " ", "30x", "thirty", "1.5"])
@@ -465,7 +465,7 @@ def test_a_group_denied_is_counted_failed_one_deleted_gone_and_the_rest_still_ch
             raise client_error(operation_name, "AccessDeniedException", 400)
         return send(operation_name, api_params)
 
-    real_plan = job.plan
+    real_plan = policies.plan
 
     def plan_then_delete(
         clients: Clients, settings: job.JobSettings, counts: job.Counts, stop: StopRequest
@@ -475,7 +475,7 @@ def test_a_group_denied_is_counted_failed_one_deleted_gone_and_the_rest_still_ch
         return planned
 
     intercept(monkeypatch, deny_one)
-    monkeypatch.setattr(job, "plan", plan_then_delete)
+    monkeypatch.setattr(policies, "plan", plan_then_delete)
     done = run_cli("--apply")
     assert done.code == 5
     summary = done.summary
@@ -498,7 +498,7 @@ def test_a_group_denied_is_counted_failed_one_deleted_gone_and_the_rest_still_ch
     )
     assert retention() == {"a": 30, "b-denied": None, "d": 30}
 
-    monkeypatch.setattr(job, "plan", real_plan)  # a re-run plans only what is left
+    monkeypatch.setattr(policies, "plan", real_plan)  # a re-run plans only what is left
     again = run_cli("--apply")
     assert (again.summary["planned"], again.summary["failed"]) == (1, 1)  # still denied
     denied.clear()  # the permission is granted
@@ -679,27 +679,30 @@ def test_a_stop_request_ends_the_run_between_changes(
 ) -> None:
     make_groups("first", "second", "third")
     stop = StopRequest()
-    real_plan = job.plan
+    real_plan = policies.plan
 
     def plan_then_signal(
         c: Clients, j: job.JobSettings, n: job.Counts, s: StopRequest
-    ) -> list[job.Change]:
+    ) -> list[policies.Change]:
         first, *rest = real_plan(c, j, n, s)
 
         def apply_then_signal() -> None:
             first.apply()
             stop.request(15)  # as if SIGTERM arrived during the first change
 
-        return [job.Change(first.description, first.log_group, None, 30, apply_then_signal), *rest]
+        return [
+            policies.Change(first.description, first.log_group, None, 30, apply_then_signal),
+            *rest,
+        ]
 
-    monkeypatch.setattr(job, "plan", plan_then_signal)
+    monkeypatch.setattr(policies, "plan", plan_then_signal)
     settings, job_settings = load("--apply")
     counts = job.Counts()
     with pytest.raises(Interrupted):
         job.run(settings, job_settings, Clients(settings, "test-run"), counts, stop)
     assert (counts.planned, counts.changed) == (3, 1)
     assert retention() == {"first": 30, "second": None, "third": None}
-    monkeypatch.setattr(job, "plan", real_plan)
+    monkeypatch.setattr(policies, "plan", real_plan)
     assert run_job("--apply").changed == 2  # a re-run finishes the rest
 
 
