@@ -118,3 +118,64 @@ def test_an_allow_list_of_only_commas_exits_1_and_changes_nothing(cli: Any, buck
     assert_contract(run, 1)
     assert "ALLOWED_ACCOUNT_IDS" in run.stderr
     assert keys_in(bucket) == {"temp/old"}
+
+
+def test_a_port_of_thousands_of_digits_exits_1_naming_where_it_is(cli: Any, tmp_path: Path) -> None:
+    """Leading zeros past int()'s 4,300 digits: botocore's signer crashed on
+    the port at the first call (exit 99). Refused first, wherever it is set."""
+    long_port = "http://127.0.0.1:" + "0" * 5000 + "5000"
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        run = cli(S3_BUCKET="some-bucket", **{name: long_port})
+        assert_contract(run, 1)
+        assert f"error: {name}: " in run.stderr
+    config = tmp_path / "config"
+    config.write_text(f"[profile ops]\nendpoint_url = {long_port}\n", encoding="utf-8")
+    run = cli(S3_BUCKET="some-bucket", AWS_CONFIG_FILE=str(config), AWS_PROFILE="ops")
+    assert_contract(run, 1)
+    assert f"endpoint_url of profile 'ops' in {config}" in run.stderr
+
+
+def role_profile(tmp_path: Path, extra: str = "") -> Path:
+    """An AWS config file whose profile ``ops`` assumes a role from ``src``'s keys."""
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile src]\naws_access_key_id = test\naws_secret_access_key = test\n"
+        f"[profile ops]\nrole_arn = arn:aws:iam::{ACCOUNT}:role/ops\nsource_profile = src\n"
+        f"{extra}",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_retry_settings_the_script_accepts_reach_botocore_s_own_clients(
+    cli: Any, bucket: str, tmp_path: Path
+) -> None:
+    """botocore assumes the profile's role with an STS client it makes itself;
+    it parsed AWS_MAX_ATTEMPTS and AWS_RETRY_MODE again for it, and refused
+    what the script accepts (exit 99, exit 5)."""
+    config = role_profile(tmp_path)
+    for variables in ({"AWS_MAX_ATTEMPTS": "0" * 5000 + "2"}, {"AWS_RETRY_MODE": "STANDARD"}):
+        run = cli(S3_BUCKET=bucket, AWS_CONFIG_FILE=str(config), AWS_PROFILE="ops", **variables)
+        assert_contract(run, 0)
+    broken = role_profile(tmp_path, "max_attempts = abc\n")
+    run = cli(S3_BUCKET=bucket, AWS_CONFIG_FILE=str(broken), AWS_PROFILE="ops")
+    assert_contract(run, 1)
+    assert f"error: max_attempts of profile 'ops' in {broken}: " in run.stderr
+
+
+def test_a_profile_whose_credentials_cannot_be_had_exits_2_naming_it(
+    cli: Any, bucket: str, tmp_path: Path
+) -> None:
+    helper = tmp_path / "helper"
+    helper.write_text("#!/bin/sh\necho 'not json'\n", encoding="utf-8")
+    helper.chmod(0o755)
+    for process in (str(helper), str(tmp_path / "missing-helper"), f'"{helper}'):
+        config = tmp_path / "config"
+        config.write_text(f"[profile ops]\ncredential_process = {process}\n", encoding="utf-8")
+        run = cli("--profile", "ops", S3_BUCKET=bucket, AWS_CONFIG_FILE=str(config))
+        assert_contract(run, 2)
+        (error,) = [line for line in run.lines if line["level"] == "ERROR"]
+        assert error["message"].startswith(
+            f"credentials: profile 'ops' (credential_process; {config}): "
+        )
+        assert not [line for line in run.lines if "exception" in line]

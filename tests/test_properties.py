@@ -359,6 +359,10 @@ def test_generated_account_ids_rule(parts: list[str]) -> None:
     assert accepts(generated_validate().account_ids, raw) is ok, raw
 
 
+# Ports of many digits, leading zeros included, around the 640 a port may have.
+LONG_PORTS = [":" + "0" * zeros + "5000" for zeros in (636, 637, 5000)]
+
+
 @MANY
 @given(
     st.builds(
@@ -383,14 +387,16 @@ def test_generated_account_ids_rule(parts: list[str]) -> None:
                 ".".join(["a" * 63] * 3 + ["b" * 63]),
             ]
         ),
-        st.sampled_from(["", ":5000", ":99999", ":port", ":"]),
+        st.sampled_from(["", ":5000", ":99999", ":port", ":", *LONG_PORTS]),
         st.sampled_from(["", "/", "/path", "\n", " ", "?q", "#f", "/%zz"]),
     )
 )
 def test_generated_endpoint_url_rule(url: str) -> None:
     """http(s), a host botocore takes (DNS labels of 1 to 63 letters, digits
     and inner hyphens, 255 characters in all, or an IPv6 address), a real
-    port if any, no credentials, query, fragment, bad escape, spaces or controls."""
+    port if any (in at most 640 digits: int() reads no more than 4,300, and
+    PYTHONINTMAXSTRDIGITS may lower that to 640), no credentials, query,
+    fragment, bad escape, spaces or controls."""
     scheme, _, rest = url.partition("://")
     authority = rest.split("/", 1)[0]
     host, port = authority, ""
@@ -408,7 +414,10 @@ def test_generated_endpoint_url_rule(url: str) -> None:
         scheme.lower() in {"http", "https"}
         and "@" not in authority
         and (host == "[::1]" or dns_name)
-        and (port == "" or (port.isdigit() and int(port) <= 65535))
+        and (
+            port == ""
+            or (port.isdigit() and len(port) <= 640 and int(port.lstrip("0") or "0") <= 65535)
+        )
         and not any(ch in url for ch in " \n?#%\u00a0")
     )
     assert accepts(generated_validate().endpoint_url, url) is ok, url

@@ -6,7 +6,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import re
+import shlex
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,7 @@ from {{ cookiecutter.package_name }}.runtime.settings import (
 )
 
 from .conftest import ACCOUNT_ID, JOB_ENV, PARTITION, RunCli
+from .test_config import LONG_PORT, NOWHERE
 
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/cleanup"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -274,7 +279,7 @@ class ConfigCase:
 
 ENDPOINT_CASES = [
     dataclasses.replace(case, url=url)
-    for url in ("http://-/", "http://%zz/", "http://" + "a" * 64 + "/")
+    for url in ("http://-/", "http://%zz/", "http://" + "a" * 64 + "/", LONG_PORT)
     for case in (
         ConfigCase(
             "profile",
@@ -388,3 +393,203 @@ def test_an_unusable_aws_config_or_credentials_file_exits_2_naming_it(
     assert line.startswith(f"error: {MEANINGS[ExitCode.CREDENTIALS]}: ")
     assert named.format(file=path) in line
     assert line.endswith("(exit 2)")
+
+
+# A profile whose credentials come from a role: botocore makes the STS
+# client that assumes it itself, from the session the run made.
+ROLE_PROFILE = (
+    f"[profile src]\n{CREDENTIALS}"
+    f"[profile ops]\nrole_arn = arn:{PARTITION}:iam::{ACCOUNT_ID}:role/ops\nsource_profile = src\n"
+)
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"AWS_MAX_ATTEMPTS": "0" * 5000 + "3"},  # past int()'s digit limit, read by the script
+        {"AWS_MAX_ATTEMPTS": " 3\t"},
+        {"AWS_RETRY_MODE": "STANDARD"},
+        {"AWS_RETRY_MODE": " adaptive "},
+    ],
+    ids=["max-attempts-zeros", "max-attempts-blanks", "retry-mode-upper", "retry-mode-blanks"],
+)
+def test_retry_settings_the_script_accepts_reach_every_client_as_it_read_them(
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    aws_file: Callable[[str, str], Path],
+    variables: dict[str, str],
+) -> None:
+    """botocore reads AWS_MAX_ATTEMPTS and AWS_RETRY_MODE itself for every
+    client made without them, such as the STS client it makes to assume a
+    profile's role, and refused what the script had accepted (exit 99 or 5)."""
+    aws_file(CONFIG, ROLE_PROFILE)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)  # where botocore reads them
+    monkeypatch.setenv("AWS_PROFILE", "ops")
+    result = run_cli(env=JOB_ENV)
+    assert result.code == 0, result.stderr
+    loaded = settings(**variables)
+    session = Clients(loaded, "run").session._session  # the botocore session
+    own = session.create_client("sts", region_name=loaded.region)  # as botocore makes one
+    cfg: Any = own.meta.config
+    assert cfg.retries == {"mode": loaded.retry_mode, "total_max_attempts": loaded.max_attempts}
+    assert (cfg.connect_timeout, cfg.read_timeout) == (loaded.connect_timeout, loaded.read_timeout)
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("max_attempts = abc", "max_attempts of profile 'ops' in {file}: must be a whole number"),
+        ("max_attempts = 0", "max_attempts of profile 'ops' in {file}: must be a whole number"),
+        (
+            "max_attempts = " + "0" * 5000 + "3",
+            "max_attempts of profile 'ops' in {file}: must be a whole number",
+        ),
+        ("retry_mode = STANDARD", "retry_mode of profile 'ops' in {file}: must be one of"),
+        ("retry_mode = fast", "retry_mode of profile 'ops' in {file}: must be one of"),
+    ],
+)
+def test_a_retry_setting_of_the_profile_botocore_cannot_read_exits_1_naming_it(
+    run_cli: RunCli,
+    api_calls: list[str],
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+    aws_file: Callable[[str, str], Path],
+    line: str,
+    problem: str,
+) -> None:
+    path = aws_file(CONFIG, f"[profile ops]\n{CREDENTIALS}{line}\n")
+    monkeypatch.setenv("AWS_PROFILE", "ops")
+    result = run_cli(env=JOB_ENV)
+    assert result.code == 1, result.stderr
+    assert api_calls == []
+    (error,) = [line for line in result.lines if line["level"] == "ERROR"]
+    (found,) = error["problems"]
+    assert found.startswith(problem.format(file=path)), found
+    assert len(found) < 400  # a long value is quoted cut short
+
+
+def python_command(tmp_path: Path, name: str, program: str) -> str:
+    """A ``credential_process`` line that runs ``program`` with this Python."""
+    script = tmp_path / f"{name}.py"
+    script.write_text(program, encoding="utf-8")
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}"
+
+
+# A profile whose credentials cannot be had, and what the error says about it.
+UNUSABLE_PROFILES = {
+    "process-missing": ("credential_process = {tmp}/no-such-helper --json", "no-such-helper"),
+    "process-not-json": (
+        "credential_process = {python:print('not json')}",
+        "credential_process",
+    ),
+    "process-json-list": ("credential_process = {python:print('[1]')}", "credential_process"),
+    "process-json-null": ("credential_process = {python:print('null')}", "credential_process"),
+    "process-quoting": ('credential_process = "{tmp}/helper --x', "credential_process"),
+    "process-empty": ("credential_process = ''", "credential_process"),
+    "process-fails": (
+        "credential_process = {python:raise SystemExit('helper is out of order')}",
+        "helper is out of order",
+    ),
+    "web-identity-token-missing": (
+        "role_arn = arn:aws:iam::{account}:role/ops\nweb_identity_token_file = {tmp}/no-such-token",
+        "no-such-token",
+    ),
+    "role-without-source": (
+        "role_arn = arn:aws:iam::{account}:role/ops",
+        "source_profile or credential_source",
+    ),
+    "role-with-a-missing-source": (
+        "role_arn = arn:aws:iam::{account}:role/ops\nsource_profile = nowhere",
+        "nowhere",
+    ),
+}
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("case", sorted(UNUSABLE_PROFILES))
+def test_a_profile_whose_credentials_cannot_be_had_exits_2_naming_it(
+    run_cli: RunCli,
+    api_calls: list[str],
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+    aws_file: Callable[[str, str], Path],
+    tmp_path: Path,
+    case: str,
+) -> None:
+    """A credential_process that is missing, fails, has bad quoting or
+    prints no credentials, a web identity token file that is missing, a role
+    with no source: exit 2 naming the profile and its file, not a traceback
+    (exit 99), whether the profile is named by AWS_PROFILE or --profile."""
+    text, detail = UNUSABLE_PROFILES[case]
+    if text.startswith("credential_process = {python:"):
+        program = text.removeprefix("credential_process = {python:").removesuffix("}")
+        text = f"credential_process = {python_command(tmp_path, case, program)}"
+    text = text.replace("{tmp}", str(tmp_path)).replace("{account}", ACCOUNT_ID)
+    path = aws_file(CONFIG, f"[profile ops]\n{text}\n")
+    for argv, variable in (((), "ops"), (("--profile", "ops"), None)):
+        if variable:
+            monkeypatch.setenv("AWS_PROFILE", variable)
+        else:
+            monkeypatch.delenv("AWS_PROFILE")
+        terminal = Terminal()
+        monkeypatch.setattr("sys.stderr", terminal)
+        result = run_cli(*argv, env=JOB_ENV)
+        assert result.code == 2, terminal.getvalue()
+        assert api_calls == []
+        assert not [line for line in result.lines if "exception" in line]
+        (error,) = [line for line in result.lines if line["level"] == "ERROR"]
+        assert error["message"].startswith("credentials: profile 'ops' (")
+        assert str(path) in error["message"]
+        assert detail in error["message"]
+        (stderr_line,) = terminal.getvalue().splitlines()
+        assert stderr_line.startswith(f"error: {MEANINGS[ExitCode.CREDENTIALS]}: profile 'ops' (")
+        assert stderr_line.endswith("(exit 2)")
+
+
+def test_a_profile_asking_for_an_mfa_code_with_no_terminal_exits_2_naming_it(
+    tmp_path: Path,
+) -> None:
+    """botocore asks for a role profile's MFA code (its mfa_serial) on the
+    terminal, or on stdin when there is none: with neither (a scheduler, a
+    pipe that is closed) its prompt raised EOFError, exit 99. A process of
+    its own, with no controlling terminal and nothing on stdin."""
+    config_file = tmp_path / "config"
+    config_file.write_text(
+        ROLE_PROFILE + f"mfa_serial = arn:{PARTITION}:iam::{ACCOUNT_ID}:mfa/ops\n",
+        encoding="utf-8",
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **JOB_ENV,
+        **NOWHERE,  # were a call made, it would fail with exit 3, not 2
+        "AWS_CONFIG_FILE": str(config_file),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        "AWS_PROFILE": "ops",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "ALLOWED_ACCOUNT_IDS": ACCOUNT_ID,
+    }
+    package = "{{ cookiecutter.package_name }}"
+    program = (
+        f"import sys; from {package} import job; from {package}.runtime.run.cli import main; "
+        "sys.exit(main(job, []))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    (error,) = [line for line in lines if line["level"] == "ERROR"]
+    assert error["message"].startswith("credentials: profile 'ops' (")
+    assert "mfa_serial" in error["message"]
+    assert str(config_file) in error["message"]
+    assert "no terminal" in error["message"]

@@ -243,8 +243,12 @@ def test_no_setting_crashes_on_a_number_of_thousands_of_digits(
 
 # Endpoints botocore refuses when it makes a client (a ValueError, exit 99,
 # before this check): a non-breaking space in the host, a label of 64, a
-# host of 256 (its dot counted), a % escape, a label that is a hyphen.
+# host of 256 (its dot counted), a % escape, a label that is a hyphen; and
+# a port of more digits than int() reads, which botocore's signer meets at
+# the first call.
+LONG_PORT = "http://127.0.0.1:" + "0" * 5000 + "5000"
 BAD_ENDPOINTS = [
+    LONG_PORT,
     "http://a\u00a0b.example.com/",
     "http://" + "a" * 64 + ".example.com/",
     "http://" + ".".join(["a" * 63] * 4) + "./",

@@ -102,6 +102,27 @@ def test_unknown_or_malformed_overrides_are_refused_all_at_once(
     ]
 
 
+def test_a_refused_event_is_reported_with_the_function_s_own_problems(
+    aws: None,
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The function's settings are still read: a bad one of its own is
+    reported with the event's refusal, not on the next invocation."""
+    monkeypatch.setenv("ENVIRONMENT", "qa")
+    monkeypatch.setenv("MAX_WORKERS", "0")
+    summary, lines = invoke({"settings": {"DRY_RUM": "false"}, "Settings": {}}, capsys)
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert [problem.split(":")[0] for problem in problems(lines)] == [
+        "event key 'Settings'",
+        "DRY_RUM",
+        "ENVIRONMENT",
+        "MAX_WORKERS / --max-workers",
+    ]
+
+
 def test_an_event_that_is_not_an_object_is_refused(
     aws: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

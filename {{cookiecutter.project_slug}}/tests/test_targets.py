@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import botocore.handlers
 import pytest
 
 from {{ cookiecutter.package_name }} import job
@@ -157,6 +158,62 @@ def test_listed_accounts_outside_the_allow_list_are_refused_before_any_call(
     assert done.code == ExitCode.CONFIG
     assert "210987654321 not in ALLOWED_ACCOUNT_IDS" in done.stderr
     assert api_calls == []
+
+
+# Two profiles with keys of their own, beside the keys in the environment.
+DEFAULT_KEY = "AKIADEFAULTPROFILE01"  # pragma: allowlist secret
+OPS_KEY = "AKIAOPSPROFILE000001"  # pragma: allowlist secret
+PROFILE_CREDENTIALS = (
+    f"[default]\naws_access_key_id = {DEFAULT_KEY}\naws_secret_access_key = default-secret\n"
+    f"[ops]\naws_access_key_id = {OPS_KEY}\naws_secret_access_key = ops-secret\n"
+)
+
+
+def keys_signing(monkeypatch: pytest.MonkeyPatch, event: str) -> list[str]:
+    """The access key id each request of ``event`` (``before-send.sts.AssumeRole``)
+    is signed with, read from its Authorization header: every botocore
+    session made from now on reports its requests here."""
+    keys: list[str] = []
+
+    def record(request: Any, **_: Any) -> None:
+        header = request.headers.get("Authorization", b"")
+        text = header.decode() if isinstance(header, bytes) else str(header)
+        keys.append(text.split("Credential=", 1)[1].split("/", 1)[0])
+
+    handlers = [*botocore.handlers.BUILTIN_HANDLERS, (event, record)]
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
+    return keys
+
+
+@pytest.mark.parametrize("how", ["flag", "variable"])
+def test_a_named_profile_is_where_every_target_s_credentials_and_settings_come_from(
+    organization: Organization,
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    how: str,
+) -> None:
+    """The profile's key assumes every target's role, never the default
+    profile's or the environment's; and each target's session is the
+    profile's, with its settings: the default profile's endpoint (where no
+    server listens) is never used."""
+    credentials = tmp_path / "credentials"
+    credentials.write_text(PROFILE_CREDENTIALS, encoding="utf-8")
+    config_file = tmp_path / "config"
+    config_file.write_text(
+        "[default]\nendpoint_url = http://127.0.0.1:9\n[profile ops]\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config_file))
+    argv: tuple[str, ...] = ("--profile", "ops")
+    if how == "variable":
+        monkeypatch.setenv("AWS_PROFILE", "ops")
+        argv = ()
+    signed = keys_signing(monkeypatch, "before-send.sts.AssumeRole")
+    done = run_cli(*argv, env=org_env(organization, AWS_MAX_ATTEMPTS="1"))
+    assert finished(done.lines) == dict.fromkeys(((a, REGION) for a in organization.active), 0)
+    assert done.code == 0
+    assert signed == [OPS_KEY] * len(organization.active)
 
 
 def test_regions_alone_fan_out_in_the_run_s_own_account(

@@ -8,6 +8,7 @@ import json
 import re
 import string
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import botocore.session
 import pytest
@@ -282,11 +283,15 @@ def test_numbers_are_ascii_digits_only(raw: str) -> None:
 
 
 def botocore_accepts(url: str) -> bool:
-    """botocore's own check, made before it creates any client with ``url``."""
+    """botocore's own check, made before it creates any client with ``url``,
+    and the port as its signer reads it for every request (``urlsplit(url).port``,
+    whose int() refuses more than 4,300 digits, leading zeros included)."""
     try:
-        return bool(is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url))
-    except ValueError:  # urlsplit's refusal (an unmatched bracket): botocore raises it too
+        valid = bool(is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url))
+        urlsplit(url).port  # noqa: B018 - read for what it raises
+    except ValueError:  # urlsplit's refusal (an unmatched bracket, a port it cannot read)
         return False
+    return valid
 
 
 def accepted(url: str) -> bool:
@@ -312,6 +317,13 @@ HOSTS = st.one_of(
     st.ip_addresses(v=6).map(lambda address: f"[{address.exploded.upper()}%25eth0]"),
     st.text(alphabet="0123456789abcdefv:.%[]", max_size=45).map(lambda text: f"[{text}]"),
 )
+# Ports of thousands of digits, most of them leading zeros: around int()'s
+# limit of 4,300 digits, which botocore's signer meets reading the port.
+LONG_PORTS = st.builds(
+    lambda zeros, port: ":" + "0" * zeros + port,
+    st.one_of(st.integers(0, 5000), st.sampled_from([635, 636, 4295, 4296, 4297, 4300])),
+    st.sampled_from(["5000", "80", "0", "65536", "1"]),
+)
 URLS = st.one_of(
     st.text(max_size=40),
     st.builds(
@@ -319,7 +331,10 @@ URLS = st.one_of(
         st.sampled_from(["http://", "https://", "HTTPS://", "ftp://", "", "http:/", "http:///"]),
         HOSTS,
         st.sampled_from(["", ".", ".."]),
-        st.sampled_from(["", ":", ":0", ":80", ":65535", ":65536", ":0080", ":x", ":1:2"]),
+        st.one_of(
+            st.sampled_from(["", ":", ":0", ":80", ":65535", ":65536", ":0080", ":x", ":1:2"]),
+            LONG_PORTS,
+        ),
         st.one_of(st.just(""), st.text(alphabet=string.printable + "\u00a0", max_size=12)),
     ),
 )
@@ -335,6 +350,9 @@ MANY = settings(max_examples=300, deadline=None)
 @example("http://-/")
 @example("http://\u212a/")  # the Kelvin sign: botocore takes it, DNS does not
 @example("http://[v1.x]/")  # an IPvFuture literal: urlsplit takes it
+@example("http://127.0.0.1:" + "0" * 5000 + "5000")  # int() cannot read this port
+@example("http://127.0.0.1:" + "0" * 4296 + "5000")  # 4,300 digits: int() reads it
+@example("http://[::1]:" + "0" * 4297 + "5000/")
 def test_every_endpoint_the_validator_accepts_botocore_accepts(url: str) -> None:
     """Whatever passes here passes botocore's own check, so a run never
     fails later, when botocore makes its first client, with a traceback."""
@@ -412,6 +430,8 @@ def test_an_accepted_endpoint_makes_a_client(url: str) -> None:
         ("http://[::1]x/", "with a host"),
         ("http://h:65536/", "port up to 65535"),
         ("http://h:" + "9" * 5000 + "/", "port up to 65535"),
+        ("http://h:" + "0" * 5000 + "5000/", "port has at most 640 digits"),
+        ("http://[::1]:" + "0" * 637 + "5000", "port has at most 640 digits"),
         ("http://h/?x=1", "no query"),
         ("http://h/#x", "no query"),
         ("http://h/%zz", "path"),

@@ -16,6 +16,20 @@ so are ``AWS_ENDPOINT_URL_<SERVICE>`` and a profile's ``endpoint_url`` in the
 AWS config file, which every session checks as ``config`` checks the
 variables, before its first client (see ``configured_endpoint_problems``).
 
+Every session is made for the run's profile (``--profile``, ``AWS_PROFILE``),
+a target's too, so the profile's settings apply to every client. Every client
+on it, the ones botocore makes itself to fetch a profile's credentials (its
+role's STS, SSO) included, carries the run's timeouts, retries and app id:
+botocore never reads ``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE`` or a profile's
+``max_attempts`` and ``retry_mode`` again, after ``config`` accepted (and
+normalised) what it would refuse. A profile's own value botocore could not
+read is refused (``configured_retry_problems``).
+
+Credentials that cannot be had from where the run was pointed (a profile's
+``credential_process`` that fails, an MFA prompt with no terminal) raise
+``CredentialError`` naming the profile, exit 2: ``Clients.loading_credentials``
+is the one place that knows what botocore raises then.
+
 Before any work, ``Clients.guard`` asks STS who we are and refuses the wrong
 account, and in prod refuses long-term keys and a missing allow-list.
 """
@@ -30,7 +44,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -41,13 +55,25 @@ from botocore.config import Config
 from botocore.credentials import (
     AssumeRoleCredentialFetcher,
     CredentialProvider,
+    CredentialResolver,
     Credentials,
     DeferredRefreshableCredentials,
+    ReadOnlyCredentials,
 )
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import (
+    CredentialRetrievalError,
+    InvalidConfigError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    RefreshWithMFAUnsupportedError,
+    SSOError,
+    TokenRetrievalError,
+    UnknownCredentialError,
+)
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
-from ..outcome.errors import ConfigError, SafetyRefusal
+from ..outcome.errors import ConfigError, CredentialError, SafetyRefusal
 from ..output import logs
 from ..settings import validate
 from ..settings.config import Settings
@@ -65,6 +91,7 @@ __all__ = [
     "Identity",
     "client_config",
     "configured_endpoint_problems",
+    "configured_retry_problems",
     "parse_timestamp",
     "partition_of",
     "read_json_secret",
@@ -80,6 +107,47 @@ _IAM_WILDCARD = re.compile(r"[*?$]")
 # The timestamps S3 lists (LastModified) and STS returns: 2026-01-31T12:00:00.000Z
 _ISO_8601 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)", re.ASCII)
 
+# botocore's retry modes, spelt as it takes them (in lower case; ``config``
+# also takes them in upper case, and passes them on lower-cased).
+BOTOCORE_RETRY_MODES = ("legacy", "standard", "adaptive")
+# What botocore raises when the credentials a profile names cannot be had:
+# its own errors (a role with no source or two, a source profile that is
+# missing, SSO not logged in), and what escapes it unwrapped: from a
+# ``credential_process`` that cannot be run or has bad quoting or none
+# (OSError, ValueError, IndexError), prints no JSON or JSON that is not an
+# object of credentials (ValueError, AttributeError, TypeError, KeyError);
+# from a web identity token file that cannot be read (OSError); and from
+# an MFA prompt with nothing to read the code from (EOFError).
+UNUSABLE_CREDENTIALS: tuple[type[Exception], ...] = (
+    CredentialRetrievalError,
+    InvalidConfigError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    RefreshWithMFAUnsupportedError,
+    SSOError,
+    TokenRetrievalError,
+    UnknownCredentialError,
+    OSError,
+    ValueError,
+    LookupError,
+    AttributeError,
+    TypeError,
+    EOFError,
+)
+# The settings of a profile that say where its credentials come from: an
+# error message names those the profile has.
+CREDENTIAL_SETTINGS = (
+    "aws_access_key_id",
+    "credential_process",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "web_identity_token_file",
+    "mfa_serial",
+    "sso_session",
+    "sso_start_url",
+)
+
 log = logging.getLogger(__name__)
 
 
@@ -90,19 +158,30 @@ class Identity:
 
 
 def client_config(settings: Settings) -> Config:
-    """Timeouts, retries and app id that every client of the run shares.
-
-    Explicit values here win over botocore's environment variables, so the
-    script reads ``AWS_MAX_ATTEMPTS`` and ``AWS_RETRY_MODE`` itself (see
-    ``config``) and passes them on: they are honoured, and validated first.
-    """
+    """Timeouts, retries and app id that every client of the run shares,
+    its region and a connection pool sized for the job's workers."""
     options: dict[str, Any] = {
         "region_name": settings.region,
+        "max_pool_connections": max(MAX_POOL_CONNECTIONS, settings.max_workers + 2),
+    }
+    return session_config(settings).merge(Config(**options))
+
+
+def session_config(settings: Settings) -> Config:
+    """Timeouts, retries and app id: the default of every client a session
+    makes, botocore's own included (see ``_botocore_session``).
+
+    Explicit values here win over botocore's environment variables and the
+    profile, so the script reads ``AWS_MAX_ATTEMPTS`` and ``AWS_RETRY_MODE``
+    itself (see ``config``) and passes them on: they are honoured, validated
+    first, and botocore never parses them again (it would refuse some that
+    ``config`` takes: leading zeros past int()'s digit limit, upper case).
+    """
+    options: dict[str, Any] = {
         "connect_timeout": settings.connect_timeout,
         "read_timeout": settings.read_timeout,
         "retries": {"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
         "user_agent_appid": APP_ID[:50],  # not in botocore-stubs' signature yet
-        "max_pool_connections": max(MAX_POOL_CONNECTIONS, settings.max_workers + 2),
     }
     return Config(**options)
 
@@ -125,13 +204,17 @@ def parse_timestamp(value: str | float) -> datetime:
     return parsed
 
 
-def _botocore_session(profile: str | None = None) -> botocore.session.Session:
-    """A botocore session whose clients parse timestamps with ``parse_timestamp``,
-    refused (ConfigError) if its profile names an endpoint botocore would refuse."""
-    session = botocore.session.Session(profile=profile)
-    problems = configured_endpoint_problems(session)
+def _botocore_session(settings: Settings) -> botocore.session.Session:
+    """A botocore session for the run's profile whose clients parse
+    timestamps with ``parse_timestamp`` and carry ``session_config``, the
+    ones botocore makes itself to fetch credentials included; refused
+    (ConfigError) if the profile holds an endpoint or a retry setting
+    botocore would refuse."""
+    session = botocore.session.Session(profile=settings.profile)
+    problems = configured_endpoint_problems(session) + configured_retry_problems(session)
     if problems:
         raise ConfigError(problems)
+    session.set_default_client_config(session_config(settings))
     factory = session.get_component("response_parser_factory")
     factory.set_parser_defaults(timestamp_parser=parse_timestamp)
     return session
@@ -178,6 +261,52 @@ def configured_endpoint_problems(session: botocore.session.Session) -> list[str]
         except validate.InvalidValue as error:
             problems.append(f"{where}: {error}")
     return problems
+
+
+def configured_retry_problems(session: botocore.session.Session) -> list[str]:
+    """The profile's ``max_attempts`` and ``retry_mode`` that botocore could
+    not read, each problem naming the profile and the file.
+
+    The run's clients do not use them (``session_config`` decides every
+    client's retries), but a value botocore cannot read is a broken profile
+    that every other tool using it trips over: refused now, with where it is,
+    rather than taken as if it were not there.
+    """
+    profile = session.get_scoped_config()
+    name = session.profile or "default"
+    path = os.path.expanduser(str(session.get_config_variable("config_file")))
+    problems: list[str] = []
+    where = f"of profile {name!r} in {path}"
+    if "max_attempts" in profile:
+        value = profile["max_attempts"]
+        attempts = _whole_number(value) if isinstance(value, str) else None
+        if attempts is None or attempts < 1:
+            problems.append(
+                f"max_attempts {where}: must be a whole number of at least 1 "
+                f"(total attempts per call), got {_shown(value)}"
+            )
+    if "retry_mode" in profile:
+        value = profile["retry_mode"]
+        if value not in BOTOCORE_RETRY_MODES:
+            problems.append(
+                f"retry_mode {where}: must be one of {', '.join(BOTOCORE_RETRY_MODES)} "
+                f"(in lower case), got {_shown(value)}"
+            )
+    return problems
+
+
+def _whole_number(text: str) -> int | None:
+    """The number botocore reads from ``text`` (with int()), or None where it cannot."""
+    try:
+        return int(text)
+    except ValueError:  # not a number, or more digits than int() reads
+        return None
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        return validate.shown(value)
+    return "a block of settings"
 
 
 def session_policy(
@@ -276,12 +405,14 @@ class Clients:
     def session(self) -> boto3.Session:
         credentials: Credentials
         if self.source is None:
-            base = _botocore_session(profile=self.settings.profile)
+            base = _botocore_session(self.settings)
             self._watch(base)
             if self.settings.assume_role_arn is None:
                 return boto3.Session(botocore_session=base, region_name=self.settings.region)
+            with self.loading_credentials():
+                source_credentials = base.get_credentials()
             credentials = self._assume_role(
-                base.get_credentials(),
+                source_credentials,
                 self.settings.assume_role_arn,
                 functools.partial(
                     base.create_client, region_name=self.settings.region, config=self.config
@@ -294,10 +425,12 @@ class Clients:
                 credentials = self._assume_role(
                     credentials, self.role_arn, lambda *_, **__: sts, mfa=False
                 )
-        target = _botocore_session()
+        # The run's profile, for its settings (endpoints, say): the
+        # credentials are the ones made here, and no others.
+        target = _botocore_session(self.settings)
         self._watch(target)
-        resolver = target.get_component("credential_provider")
-        resolver.insert_before("env", _FixedCredentialsProvider(credentials))
+        resolver = CredentialResolver(providers=[_FixedCredentialsProvider(credentials)])
+        target.register_component("credential_provider", resolver)
         return boto3.Session(botocore_session=target, region_name=self.settings.region)
 
     def _watch(self, session: botocore.session.Session) -> None:
@@ -305,10 +438,46 @@ class Clients:
             self.watchdog.register(session)
 
     def credentials(self) -> Credentials:
-        credentials = self.session.get_credentials()
+        """The run's credentials as botocore holds them (a ``credential_process``
+        runs here); a role's are fetched at their first use."""
+        session = self.session
+        with self.loading_credentials():
+            credentials = session.get_credentials()
         if credentials is None:
             raise NoCredentialsError()
         return credentials
+
+    def frozen_credentials(self) -> ReadOnlyCredentials:
+        """The credentials' current values: a role's (a profile's ``role_arn``)
+        are fetched here the first time, its MFA code asked for."""
+        credentials = self.credentials()
+        with self.loading_credentials():
+            return credentials.get_frozen_credentials()
+
+    @contextlib.contextmanager
+    def loading_credentials(self) -> Iterator[None]:
+        """Turn what botocore raises when the profile's credentials cannot be
+        had (``UNUSABLE_CREDENTIALS``) into a ``CredentialError`` (exit 2)
+        that names the profile, the settings it takes credentials from and its
+        files. The one place that knows those exceptions: every credential
+        lookup and fetch of the run goes through it. Errors AWS answers
+        with (an AssumeRole denied) and network errors keep their own codes."""
+        try:
+            yield
+        except UNUSABLE_CREDENTIALS as error:
+            raise CredentialError(self._credential_problem(error)) from error
+
+    def _credential_problem(self, error: BaseException) -> str:
+        if isinstance(error, EOFError):
+            reason = "it asks for an MFA code (mfa_serial) and there is no terminal to type it on"
+        elif type(error).__module__.startswith("botocore."):  # its message says what failed
+            reason = str(error)
+        else:
+            reason = f"{type(error).__name__}: {error}"
+        profile = _profile_named(self.settings.profile)
+        if profile:
+            return f"{profile}: its credentials could not be loaded: {reason}"
+        return f"credentials could not be loaded: {reason}"
 
     def _assume_role(
         self,
@@ -320,7 +489,8 @@ class Clients:
     ) -> DeferredRefreshableCredentials:
         if source_credentials is None:
             raise NoCredentialsError()
-        source_frozen = source_credentials.get_frozen_credentials()
+        with self.loading_credentials():
+            source_frozen = source_credentials.get_frozen_credentials()
         logs.register_secret(source_frozen.secret_key)
         logs.register_secret(source_frozen.token)
         fetcher = AssumeRoleCredentialFetcher(
@@ -332,7 +502,8 @@ class Clients:
         )
 
         def fetch() -> dict[str, Any]:
-            fetched: dict[str, Any] = fetcher.fetch_credentials()
+            with self.loading_credentials():  # refreshes too: the source's may fail then
+                fetched: dict[str, Any] = fetcher.fetch_credentials()
             logs.register_secret(fetched.get("secret_key"))
             logs.register_secret(fetched.get("token"))
             return fetched
@@ -393,7 +564,7 @@ class Clients:
         applying_in_prod = settings.environment == "prod" and not settings.dry_run
         if applying_in_prod and not settings.allowed_account_ids:
             raise SafetyRefusal("ENVIRONMENT=prod: applying requires ALLOWED_ACCOUNT_IDS")
-        frozen = self.credentials().get_frozen_credentials()
+        frozen = self.frozen_credentials()
         logs.register_secret(frozen.secret_key)
         logs.register_secret(frozen.token)
         identity = self.identity()
@@ -415,6 +586,30 @@ class Clients:
                 "session token); use a role or SSO, or set ALLOW_LONG_TERM_CREDENTIALS=true"
             )
         return identity
+
+
+def _profile_named(profile: str | None) -> str:
+    """How a credential error names the profile, when one is involved: the
+    one the run was given, or the default one if it holds credential
+    settings; with its settings that say where credentials come from and
+    the files that exist. Empty when no profile is involved (keys in the
+    environment, a container's role)."""
+    session = botocore.session.Session(profile=profile)
+    name = session.profile
+    try:
+        settings = session.get_scoped_config()
+    except Exception:  # noqa: BLE001 - a message must not fail: the profile is unreadable
+        settings = {}
+    keys = [key for key in CREDENTIAL_SETTINGS if key in settings]
+    if name is None and not keys:
+        return ""
+    files = [
+        path
+        for variable in ("config_file", "credentials_file")
+        if os.path.isfile(path := os.path.expanduser(str(session.get_config_variable(variable))))
+    ]
+    details = "; ".join(filter(None, (", ".join(keys), ", ".join(files))))
+    return f"profile {name or 'default'!r}" + (f" ({details})" if details else "")
 
 
 def read_secret(clients: Clients, secret_id: str) -> str:
@@ -446,8 +641,24 @@ def read_json_secret(clients: Clients, secret_id: str) -> dict[str, Any]:
     return value
 
 
+class _RaisedRefreshFailure(logging.Filter):
+    """Drops botocore's warning, with its traceback, that a mandatory refresh
+    of credentials failed: botocore raises that failure right after, and
+    the run reports it once, as a credential error naming the profile
+    (``Clients.loading_credentials``). An advisory refresh that fails is
+    not raised, so its warning stays: it is the only record of it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and record.args == ("mandatory",))
+
+
+logging.getLogger("botocore.credentials").addFilter(_RaisedRefreshFailure())
+
+
 class _FixedCredentialsProvider(CredentialProvider):
-    """Hands botocore credentials made here (assumed-role, refreshable) before anything else."""
+    """Hands botocore credentials made here (assumed-role, refreshable): a
+    target's session holds it as its only provider, so nothing else (the
+    environment's keys, the profile's own) can sign its calls."""
 
     METHOD = "assume-role"
     CANONICAL_NAME = "custom-assume-role"

@@ -16,6 +16,7 @@ __all__ = [
     "SIGPIPE",
     "AwsError",
     "ConfigError",
+    "CredentialError",
     "FindingsRemain",
     "Interrupted",
     "OutOfTime",
@@ -36,6 +37,13 @@ class ConfigError(Exception):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = tuple(problems)
         super().__init__("; ".join(self.problems))
+
+
+class CredentialError(Exception):
+    """The credentials the run is pointed at cannot be had: a profile's
+    ``credential_process`` that cannot run or prints no credentials, a role
+    profile with no source, an MFA code that cannot be asked for. Exit 2,
+    like missing or expired credentials; the message names the profile."""
 
 
 class SafetyRefusal(Exception):

@@ -17,6 +17,7 @@ from enum import IntEnum
 from .errors import (
     SIGPIPE,
     ConfigError,
+    CredentialError,
     FindingsRemain,
     Interrupted,
     OutOfTime,
@@ -105,28 +106,30 @@ def most_severe(codes: Iterable[ExitCode]) -> ExitCode:
     return max(codes, key=SEVERITY.index, default=ExitCode.OK)
 
 
+# The script's own failures, each with its code; looked up in this order.
+_OWN_ERRORS: tuple[tuple[type[BaseException], ExitCode], ...] = (
+    (OutputFailed, ExitCode.OUTPUT_FAILED),
+    (ConfigError, ExitCode.CONFIG),
+    (CredentialError, ExitCode.CREDENTIALS),
+    (SafetyRefusal, ExitCode.REFUSED),
+    (PartialFailure, ExitCode.AWS_ERROR),
+    (FindingsRemain, ExitCode.FINDINGS),
+    (OutOfTime, ExitCode.NETWORK),
+    (KeyboardInterrupt, ExitCode.INTERRUPTED),
+)
+
+
 def exit_code_for(error: BaseException | None) -> ExitCode:
     """Map a failure to the documented exit code; most specific first."""
     if error is None:
         return ExitCode.OK
-    if isinstance(error, OutputFailed):
-        return ExitCode.OUTPUT_FAILED
-    if isinstance(error, ConfigError):
-        return ExitCode.CONFIG
-    if isinstance(error, SafetyRefusal):
-        return ExitCode.REFUSED
-    if isinstance(error, PartialFailure):
-        return ExitCode.AWS_ERROR
-    if isinstance(error, FindingsRemain):
-        return ExitCode.FINDINGS
     if isinstance(error, Interrupted):
         if error.signum == SIGPIPE:
             return ExitCode.OUTPUT_CLOSED
         return ExitCode.TERMINATED if error.signum == signal.SIGTERM else ExitCode.INTERRUPTED
-    if isinstance(error, OutOfTime):
-        return ExitCode.NETWORK
-    if isinstance(error, KeyboardInterrupt):
-        return ExitCode.INTERRUPTED
+    for kind, code in _OWN_ERRORS:
+        if isinstance(error, kind):
+            return code
     if "botocore" in sys.modules:  # otherwise it cannot be a botocore error
         aws_code = _aws_exit_code(error)
         if aws_code is not None:

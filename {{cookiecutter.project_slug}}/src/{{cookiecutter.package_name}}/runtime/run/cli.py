@@ -135,11 +135,7 @@ def execute(
     restore_signals = stop_on_first_signal(stop, watch.force)
     failure: BaseException | None = None
     try:
-        env = with_overrides(env, overrides, job.SETTINGS)
-        args = build_parser(job).parse_args(argv)
-        settings, job_settings = config.load(
-            args, env, job.JobSettings, job.SETTINGS, regional=job.REGIONAL
-        )
+        settings, job_settings = _load(job, argv, env, overrides)
         run.dry_run = settings.dry_run
         log = log_to_stdout(settings.log_level, *logs.choose_format(settings.log_format, env))
         watch.bound = settings.worst_case_call_seconds()
@@ -161,6 +157,30 @@ def execute(
         return _end(run, code, failure, stop)
     finally:
         restore_signals()
+
+
+def _load(
+    job: Job, argv: Sequence[str] | None, env: Mapping[str, str], overrides: object
+) -> tuple[config.Settings, Any]:
+    """The run's settings, or one ConfigError naming every problem at once.
+
+    Overrides that are refused (a Lambda event's) apply none of them, and
+    the settings are still loaded without them: the function's own bad
+    settings are reported with the refused overrides, not on the next try.
+    """
+    refused: tuple[str, ...] = ()
+    try:
+        env = with_overrides(env, overrides, job.SETTINGS)
+    except ConfigError as error:
+        refused = error.problems
+    args = build_parser(job).parse_args(argv)
+    try:
+        loaded = config.load(args, env, job.JobSettings, job.SETTINGS, regional=job.REGIONAL)
+    except ConfigError as error:
+        raise ConfigError([*refused, *error.problems]) from None
+    if refused:
+        raise ConfigError(refused)
+    return loaded
 
 
 def _end(

@@ -21,8 +21,10 @@ whoever may invoke the function must not be able to undo that. So:
   event's ``detail.settings``) refuses the event: ignored, it would turn a
   request for a dry run into a live run.
 
-Every problem is reported at once as a ``ConfigError`` (exit 1) before any
-setting is loaded, so a refused override sends nothing to AWS.
+Every problem is reported at once as a ``ConfigError`` (exit 1), and none of
+the overrides is applied: a refused override sends nothing to AWS. The run
+(``cli``) still reads its settings without them, so the function's own
+problems are reported in the same breath.
 """
 
 from __future__ import annotations

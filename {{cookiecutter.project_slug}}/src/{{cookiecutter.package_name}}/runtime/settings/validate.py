@@ -104,6 +104,11 @@ _IPV6 = re.compile(
 # RFC 3986 path characters: unreserved, sub-delims, ":", "@", "/" and %XX escapes.
 _URL_PATH = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*")
 _PORT_MAX = 65535
+# Digits a port may have, leading zeros included: botocore signs each request
+# with the port as ``urlsplit(url).port`` reads it, and int() refuses more
+# than 4,300 digits (Python's default limit, which PYTHONINTMAXSTRDIGITS may
+# lower to 640 and no lower), so a port takes no more than the lowest limit.
+_PORT_DIGITS_MAX = 640
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP_ADDRESS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")  # "formatted as an IP address"
 _BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -205,10 +210,18 @@ def endpoint_url(raw: str) -> str:
     authority = _AUTHORITY.fullmatch(parts.netloc)
     if authority is None or not authority["host"]:
         raise InvalidValue(expected)
-    port = (authority["port"] or "").lstrip("0")  # int() refuses 4,301 digits and more
-    if len(port) > len(str(_PORT_MAX)) or (port and int(port) > _PORT_MAX):
+    port = authority["port"] or ""
+    significant = port.lstrip("0")  # int() refuses 4,301 digits and more
+    if len(significant) > len(str(_PORT_MAX)) or (significant and int(significant) > _PORT_MAX):
         raise InvalidValue(
             f"must be an http:// or https:// URL with a port up to {_PORT_MAX}, {got}"
+        )
+    if len(port) > _PORT_DIGITS_MAX:
+        # botocore reads the port as ``urlsplit(url).port`` does, with int():
+        # leading zeros past its digit limit end the first call with a traceback.
+        raise InvalidValue(
+            f"must be an http:// or https:// URL whose port has at most {_PORT_DIGITS_MAX} "
+            f"digits, leading zeros included, got a port of {len(port)} digits"
         )
     host = authority["host"].lower()
     if host.startswith("["):
