@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 
-from {{ cookiecutter.package_name }} import job
+from {{ cookiecutter.package_name }} import job, own_keys, reporting
 from {{ cookiecutter.package_name }}.runtime.access import (
     item_errors,
 )
@@ -900,7 +900,7 @@ def test_the_chain_reaches_through_an_mfa_role_to_its_source() -> None:
         refresh_using=create_mfa_serial_refresher(fetcher.fetch_credentials),
         method="assume-role",
     )
-    assert job.credential_chain(role) == [role, source]
+    assert own_keys.credential_chain(role) == [role, source]
 
 
 def test_a_role_whose_source_cannot_be_found_is_warned_about(
@@ -910,7 +910,7 @@ def test_a_role_whose_source_cannot_be_found_is_warned_about(
 
     role = DeferredRefreshableCredentials(refresh_using=dict, method="assume-role")
     with caplog.at_level(logging.WARNING):
-        assert job.credential_chain(role) == [role]
+        assert own_keys.credential_chain(role) == [role]
     (record,) = caplog.records
     assert "not protected" in record.getMessage()
 
@@ -1149,7 +1149,7 @@ def test_unused_days_is_never_negative(
 
 @pytest.fixture
 def no_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(job, "REPORT_RETRY_SECONDS", 0)
+    monkeypatch.setattr(reporting, "REPORT_RETRY_SECONDS", 0)
 
 
 def undo_records(stderr: str) -> list[dict[str, Any]]:
@@ -1201,7 +1201,7 @@ def test_an_s3_report_that_fails_only_at_the_end_leaves_the_undo_record_exit_8(
     done = run_cli("--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl"})
 
     assert done.code == 8
-    assert len(puts) == 1 + job.REPORT_ATTEMPTS  # the first report, then every retry
+    assert len(puts) == 1 + reporting.REPORT_ATTEMPTS  # the first report, then every retry
     assert done.summary["deactivated"] == len(STALE)
     check_undo_record(done, {keys[name]: user_of(name)[0] for name in STALE})
     (problem,) = [line for line in done.lines if line["message"].startswith("output_failed")]
@@ -1211,15 +1211,16 @@ def test_an_s3_report_that_fails_only_at_the_end_leaves_the_undo_record_exit_8(
 def test_a_final_write_that_works_on_a_retry_is_enough(
     keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert (job.REPORT_ATTEMPTS, job.REPORT_RETRY_SECONDS) == (3, 0.5)  # as the README says
-    monkeypatch.setattr(job, "REPORT_RETRY_SECONDS", 0)
+    # as the README says
+    assert (reporting.REPORT_ATTEMPTS, reporting.REPORT_RETRY_SECONDS) == (3, 0.5)
+    monkeypatch.setattr(reporting, "REPORT_RETRY_SECONDS", 0)
     s3 = boto3.client("s3", region_name=REGION)
     make_bucket(s3, "audit-reports")
-    puts = put_object_failing_after(monkeypatch, good=1, failures=job.REPORT_ATTEMPTS - 1)
+    puts = put_object_failing_after(monkeypatch, good=1, failures=reporting.REPORT_ATTEMPTS - 1)
 
     done = run_cli("--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl"})
 
-    assert (done.code, len(puts)) == (0, 1 + job.REPORT_ATTEMPTS)
+    assert (done.code, len(puts)) == (0, 1 + reporting.REPORT_ATTEMPTS)
     body = s3.get_object(Bucket="audit-reports", Key="keys.jsonl")["Body"].read().decode()
     assert {json.loads(line)["action"] for line in body.splitlines()} == {"deactivated"}
     assert undo_records(done.stderr) == []
@@ -1248,7 +1249,7 @@ def test_a_local_report_that_fails_only_at_the_end_leaves_the_undo_record_exit_8
     assert done.code == 8
     check_undo_record(done, {keys[name]: user_of(name)[0] for name in STALE})
     writes = [line for line in done.lines if line["message"] == "report not written"]
-    assert [line["attempt"] for line in writes] == list(range(1, job.REPORT_ATTEMPTS + 1))
+    assert [line["attempt"] for line in writes] == list(range(1, reporting.REPORT_ATTEMPTS + 1))
 
 
 def test_a_report_denied_before_the_first_change_changes_nothing_exit_8(
@@ -1288,7 +1289,7 @@ def test_a_stop_after_some_changes_still_leaves_the_undo_record(
 
     assert done.code == 130  # a stop outranks 8, and the record still reached stderr
     assert len(changed) == 1
-    assert len(puts) == 1 + job.REPORT_ATTEMPTS
+    assert len(puts) == 1 + reporting.REPORT_ATTEMPTS
     check_undo_record(done, changed)
 
 
@@ -1709,7 +1710,7 @@ def test_a_report_whose_owner_cannot_be_kept_is_replaced_with_a_warning(
 
 def test_the_temporary_name_stays_short_whatever_the_report_name() -> None:
     for name in ("r.jsonl", "\U0001f600" * 63, "\u4e00" * 85, "x" * 255):
-        temporary = job._temporary_name(name)
+        temporary = job.temporary_name(name)
         assert len(os.fsencode(temporary)) <= 118
         assert temporary.startswith(".")
         assert temporary.endswith(".tmp")
