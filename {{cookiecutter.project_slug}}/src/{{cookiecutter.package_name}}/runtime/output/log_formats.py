@@ -29,7 +29,7 @@ from typing import Any
 
 from .log_fields import BASE_FIELDS, line_fields
 
-__all__ = ["JsonFormatter", "TextFormatter", "encodable"]
+__all__ = ["JsonFormatter", "TextFormatter", "encodable", "printable"]
 
 _LINE_BREAKING = {code: f"\\u{code:04x}" for code in (*range(0x80, 0xA0), 0x2028, 0x2029)}
 _LEVEL_COLOURS = {

@@ -24,7 +24,27 @@ if TYPE_CHECKING:
     from ..outcome.errors import StopRequest
     from ..settings.config import Setting, Settings
 
-__all__ = ["Job"]
+__all__ = ["INTERFACE", "Job"]
+
+# The runtime's modules a job may import from, by ``runtime.<group>.<module>``;
+# from each, the names in its ``__all__``. This is the runtime's interface: a
+# module or name here that moves or is renamed keeps its old name for one
+# release (``moved``), while anything else under runtime/ may change in any
+# release. ``tests/test_layout.py`` holds every module of the job to it.
+INTERFACE = frozenset(
+    {
+        "access.aws",
+        "access.item_errors",
+        "access.stop_aware",
+        "access.tag_keys",
+        "outcome.errors",
+        "outcome.exit_codes",
+        "output.log_formats",
+        "output.logs",
+        "settings.config",
+        "settings.validate",
+    }
+)
 
 
 class Job(Protocol):

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMON_SETTINGS",
+    "SAMPLE_ACCOUNT",
     "Setting",
     "Settings",
     "add_flags",
