@@ -504,7 +504,7 @@ def in_use(clients: Clients, caller: Identity) -> InUse:
 
     SSO, a web identity, a container or instance role, and session
     credentials made elsewhere have no long-term key the run can see: the
-    README says so.
+    job page (docs/job.md) says so.
     """
     keys: dict[str, str] = {}
     users: dict[str, str] = {}
@@ -632,7 +632,7 @@ class Exemption:
     exact: bool  # the same key as IAM compares keys (in any case); else a near miss
 
 
-tag_skeleton = tag_keys.skeleton  # the names this job's tests and README use
+tag_skeleton = tag_keys.skeleton  # the names this job's tests and docs/job.md use
 nearly_matches = tag_keys.nearly_matches
 
 

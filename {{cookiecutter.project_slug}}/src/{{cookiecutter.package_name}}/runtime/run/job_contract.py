@@ -28,7 +28,7 @@ __all__ = ["Job"]
 
 
 class Job(Protocol):
-    """The names a job module declares for the runtime (see the README's job guide)."""
+    """The names a job module declares for the runtime (see docs/writing-your-job.md)."""
 
     @property
     def DESCRIPTION(self) -> str:  # noqa: N802 - a module constant, by the contract's name
