@@ -71,7 +71,7 @@ def sigint_at_default() -> None:
 
     A suite started with SIGINT ignored (a shell script's ``cmd &``, some CI
     launchers) passes that on to every child, and the baked CLI keeps an
-    ignored SIGINT ignored (its README, "Signals"): a test that sends one as
+    ignored SIGINT ignored (its docs/safety.md, "Signals"): a test that sends one as
     Ctrl-C would then see nothing happen.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -1,4 +1,7 @@
-"""Follow the generated README's "Writing your job" guide as written.
+"""Follow the generated project's "Writing your job" guide as written.
+
+The guide is a page of its own, ``docs/writing-your-job.md`` (the README
+links to it).
 
 The guide's blocks say where they go on their first line:
 ``# <file>: in place of <name>, <name>`` replaces those top-level
@@ -18,7 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-GUIDE_HEADING = "## Writing your job"
+GUIDE_PAGE = "docs/writing-your-job.md"
+GUIDE_HEADING = "# Writing your job"
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 _PLACE = re.compile(r"# (?P<path>\S+): in place of (?P<names>.+)")
 IMPORTS = "the imports"
@@ -36,11 +40,11 @@ class Command:
     line: str
 
 
-def section(readme: str) -> str:
-    """The guide: from its heading to the next heading of the same level."""
-    start = readme.index(GUIDE_HEADING)
-    end = readme.find("\n## ", start + len(GUIDE_HEADING))
-    return readme[start : end if end != -1 else len(readme)]
+def section(page: str) -> str:
+    """The guide: its whole page, which opens with the guide's heading."""
+    if not page.startswith(GUIDE_HEADING + "\n"):
+        raise AssertionError(f"{GUIDE_PAGE} does not open with {GUIDE_HEADING!r}")
+    return page
 
 
 def steps(guide: str) -> Iterator[Edit | Command]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import itertools
 import json
+import posixpath
 import re
 import string
 import sys
@@ -14,12 +16,22 @@ from typing import Any
 
 import pytest
 import yaml
+from cookiecutter.environment import StrictEnvironment
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markdown_it import MarkdownIt
 
-from .combinations import COMBINATIONS, HOSTILE_TEXT, STARTER_JOBS, TEMPLATE, Combination
+from .combinations import (
+    COMBINATIONS,
+    DEPLOY_TARGETS,
+    HOSTILE_TEXT,
+    STARTER_JOBS,
+    TEMPLATE,
+    Combination,
+)
 from .conftest import CloudFormationLoader, bake
 
 
@@ -46,8 +58,18 @@ DEPLOY_FILES = {
     "lambda": ["Makefile", "src/{package}/handler.py", "tests/test_handler.py"],
     "ecs-fargate": [],
 }
+# The README's pages, each linked from it (docs/job.md is the owner's).
+DOCS_PAGES = [
+    "docs/job.md",
+    "docs/settings.md",
+    "docs/safety.md",
+    "docs/operations.md",
+    "docs/writing-your-job.md",
+    "docs/updating.md",
+]
 ALWAYS = [
     "README.md",
+    *DOCS_PAGES,
     "pyproject.toml",
     ".gitignore",
     "tests/conftest.py",
@@ -142,11 +164,11 @@ def test_nothing_unrendered_survives(project: Any) -> None:
         assert match is None, f"{path.relative_to(project.path)}: {match and match.group(0)!r}"
 
 
-def test_the_readme_shows_the_baked_iam_policy(project: Any) -> None:
-    """The README's IAM permissions block is iam-policy.json as baked (from
+def test_the_job_page_shows_the_baked_iam_policy(project: Any) -> None:
+    """docs/job.md's IAM permissions block is iam-policy.json as baked (from
     then on both are the project's: the policy file is regenerated from the
     job, and its own test keeps it current)."""
-    section = project.read("README.md").split("### IAM permissions", 1)[1]
+    section = project.read("docs/job.md").split("\n## IAM permissions\n", 1)[1]
     block = section.split("```json\n", 1)[1].split("```", 1)[0]
     assert json.loads(block) == json.loads(project.read("iam-policy.json"))
 
@@ -539,10 +561,10 @@ TEMPLATE_HEADER = "# Maintained by the template: a template update replaces this
 
 
 def test_every_file_says_whose_it_is(cookies: Any) -> None:
-    """The owner's files (``[tool.cruft] skip``, the README's ownership table)
-    are the job and its tests, and exist; every other Python file of the
-    package and the tests opens with the template's header, and no owner file
-    does."""
+    """The owner's files (``[tool.cruft] skip``, the ownership table of
+    docs/updating.md) are the job's modules, its tests and its page, and
+    exist; every other Python file of the package and the tests opens with
+    the template's header, and no owner file does."""
     for combination in COMBINATIONS[:3]:
         project = bake(cookies, combination)
         package = project.context["package_name"]
@@ -555,11 +577,14 @@ def test_every_file_says_whose_it_is(cookies: Any) -> None:
             *modules,
             "tests/test_job.py",
             "tests/job_fixtures.py",
+            "docs/job.md",
         ]
         assert all(project.has_file(path) for path in skip)
-        readme = project.read("README.md")
-        table = readme.split("## Layout", 1)[1].split("| Path | Owner |", 1)[0]
+        updating = project.read("docs/updating.md")
+        table = updating.split("## Layout", 1)[1].split("| Path | Owner |", 1)[0]
         assert re.findall(r"^\| `([^`]+)` \|", table, re.MULTILINE) == skip
+        for path in skip:
+            assert project.has_file(path), path
         owned = set(skip)
         sources = [*(project.path / "src").rglob("*.py"), *(project.path / "tests").rglob("*.py")]
         for path in sources:
@@ -570,13 +595,13 @@ def test_every_file_says_whose_it_is(cookies: Any) -> None:
 
 def test_the_docs_name_every_runtime_module(cookies: Any) -> None:
     """CONTRIBUTING's table of the runtime's groups is the layout, and the
-    generated README's "Layout" names every group and module of it."""
+    generated docs/updating.md's "Layout" names every group and module of it."""
     contributing = (TEMPLATE / "CONTRIBUTING.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| `(\w+)` \| (`\w+`(?:, `\w+`)*) \|$", contributing, re.MULTILINE)
     listed = {group: sorted(re.findall(r"`(\w+)`", names)) for group, names in rows}
     assert listed == {group: sorted(modules) for group, modules in RUNTIME_MODULES.items()}
-    readme = bake(cookies, COMBINATIONS[0]).read("README.md")
-    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    updating = bake(cookies, COMBINATIONS[0]).read("docs/updating.md")
+    layout = updating.split("## Layout", 1)[1].split("\n## ", 1)[0]
     for group, modules in RUNTIME_MODULES.items():
         row = next(line for line in layout.splitlines() if line.startswith(f"| `runtime/{group}/`"))
         for module in modules:
@@ -589,3 +614,141 @@ def starter_modules(job: str) -> list[str]:
     declared = re.search(r"set modules = (\[[^\]]*\])", manifest)
     assert declared is not None, f"{job}: job.j2 sets modules"
     return list(ast.literal_eval(declared.group(1)))
+
+
+# --- the README: a day-one page; the rest in docs/, every link resolving ------------
+
+README_MAX_LINES = 200
+README_SECTIONS = [
+    "Quick start",
+    "What it does",
+    "Settings",
+    "Exit codes",
+    "Safety",
+    "Documentation",
+]
+SWITCHES = ("include_github_actions", "include_pre_commit", "include_dockerfile")
+# Each starter with each deploy target, every switch on (the longest README).
+STARTER_TARGETS = [
+    Combination(
+        f"docs-{job}-{target}",
+        {"starter_job": job, "deploy_target": target, **dict.fromkeys(SWITCHES, True)},
+    )
+    for job in STARTER_JOBS
+    for target in DEPLOY_TARGETS
+]
+
+
+def rendered_readme(answers: dict[str, Any]) -> str:
+    """The README as cookiecutter renders it for these answers, without a
+    bake: its context (every answer rendered, no input), environment and
+    loader. No hook touches the README, so this is the baked README, which
+    the day-one test below holds true for every declared combination."""
+    context = generate_context(str(TEMPLATE / "cookiecutter.json"), extra_context=answers)
+    context["cookiecutter"] = prompt_for_config(context, no_input=True)
+    env = StrictEnvironment(context=context, keep_trailing_newline=True)
+    project_dir = TEMPLATE / "{{cookiecutter.project_slug}}"
+    env.loader = FileSystemLoader([str(project_dir), str(TEMPLATE / "templates")])
+    return env.get_template("README.md").render(**context)
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation other than
+    ``-`` and ``_`` dropped, each space a ``-``."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def links_and_headings(markdown: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """A page's link targets, and its headings as (tag, text), as a CommonMark
+    renderer reads them (a link in a code block or span is no link)."""
+    tokens = MARKDOWN.parse(markdown)
+    links: list[str] = []
+    headings: list[tuple[str, str]] = []
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            headings.append((token.tag, tokens[index + 1].content))
+        for child in token.children or []:
+            if child.type == "link_open":
+                links.append(str(child.attrs["href"]))
+    return links, headings
+
+
+def check_day_one_readme(readme: str) -> None:
+    lines = readme.splitlines()
+    assert len(lines) <= README_MAX_LINES, f"the README has {len(lines)} lines"
+    _, headings = links_and_headings(readme)
+    assert [text for tag, text in headings if tag == "h2"] == README_SECTIONS
+
+
+def check_docs(project: Any) -> None:
+    """Every relative link of the README and of docs/ names a file of the
+    project (and, with an anchor, a heading of that page); every page of
+    docs/ is linked from the README, and opens with its title and one line
+    saying whom it is for."""
+    pages = {"README.md": project.read("README.md")}
+    for path in sorted((project.path / "docs").glob("*")):
+        pages[f"docs/{path.name}"] = path.read_text(encoding="utf-8")
+    assert sorted(pages) == sorted(["README.md", *DOCS_PAGES])
+    parsed = {name: links_and_headings(text) for name, text in pages.items()}
+    linked_from_readme: set[str] = set()
+    for name, (links, _) in parsed.items():
+        for link in links:
+            if re.match(r"[a-z][a-z0-9+.-]*:", link):  # https:, mailto:
+                continue
+            path, _, anchor = link.partition("#")
+            assert not path.startswith("/"), f"{name}: {link} is not relative"
+            target = name  # an anchor alone: this page
+            if path:
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(name), path))
+            assert not target.startswith(".."), f"{name}: {link} leaves the project"
+            assert project.has_file(target), f"{name}: {link} names no file"
+            if anchor:
+                assert target in parsed, f"{name}: {link}: an anchor in a file that is no page"
+                anchors = {github_anchor(text) for _, text in parsed[target][1]}
+                assert anchor in anchors, f"{name}: {link}: {target} has no such heading"
+            if name == "README.md":
+                linked_from_readme.add(target)
+    assert set(DOCS_PAGES) <= linked_from_readme, set(DOCS_PAGES) - linked_from_readme
+    for name in DOCS_PAGES:
+        title, blank, for_line, after = pages[name].split("\n", 4)[:4]
+        assert title.startswith("# "), f"{name}: no title"
+        assert (blank, after) == ("", ""), f"{name}: the line saying whom it is for is not one line"
+        assert for_line.startswith("For "), f"{name}: no line saying whom it is for"
+
+
+def test_the_readme_is_a_day_one_page_linking_the_docs(
+    project: Any, combination: Combination
+) -> None:
+    readme = project.read("README.md")
+    check_day_one_readme(readme)
+    assert rendered_readme(combination.context) == readme
+    check_docs(project)
+
+
+@pytest.mark.parametrize("combo", STARTER_TARGETS, ids=lambda combo: combo.id)
+def test_each_starter_with_each_deploy_target_has_a_day_one_readme(
+    cookies: Any, combo: Combination
+) -> None:
+    project = bake(cookies, combo)
+    check_day_one_readme(project.read("README.md"))
+    check_docs(project)
+
+
+def test_the_readme_fits_its_lines_for_every_combination_of_answers() -> None:
+    """Every starter, deploy target, switch and allow-list (what the README
+    varies with), rendered as cookiecutter renders it."""
+    choices = itertools.product(
+        STARTER_JOBS,
+        DEPLOY_TARGETS,
+        *[(True, False)] * len(SWITCHES),
+        ("", "111111111111, 222222222222"),
+    )
+    for job, target, *switches, allowed in choices:
+        answers = {
+            "starter_job": job,
+            "deploy_target": target,
+            "allowed_account_ids": allowed,
+            **dict(zip(SWITCHES, switches, strict=True)),
+        }
+        lines = len(rendered_readme(answers).splitlines())
+        assert lines <= README_MAX_LINES, (answers, lines)

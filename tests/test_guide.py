@@ -1,4 +1,5 @@
-"""The generated README's "Writing your job" guide, followed as written.
+"""The generated project's "Writing your job" guide (docs/writing-your-job.md,
+linked from the README), followed as written.
 
 A blank bake gets the guide's blocks put in place and its commands run,
 nothing else: the project's own tests (with the example's), ruff and mypy
@@ -30,9 +31,9 @@ def test_a_blank_bake_with_no_deploy_target_follows_the_guide() -> None:
 
 
 @pytest.mark.parametrize("starter", STARTER_JOBS)
-def test_every_project_s_readme_has_the_guide(cookies: Any, starter: str) -> None:
+def test_every_project_has_the_guide(cookies: Any, starter: str) -> None:
     project = bake(cookies, Combination(f"guide-{starter}", {"starter_job": starter}))
-    steps = list(guide.steps(guide.section(project.read("README.md"))))
+    steps = list(guide.steps(guide.section(project.read(guide.GUIDE_PAGE))))
     package = project.context["package_name"]
     edited = {
         (step.path, name) for step in steps if isinstance(step, guide.Edit) for name in step.names
@@ -63,7 +64,7 @@ def test_the_guide_s_example_passes_the_project_s_checks(
         "PYTEST_ADDOPTS": f"-p no:cacheprovider --junitxml={report}",
     }
     guide_tests: list[str] = []
-    for step in guide.steps(guide.section(project.read("README.md"))):
+    for step in guide.steps(guide.section(project.read(guide.GUIDE_PAGE))):
         if isinstance(step, guide.Edit):
             guide.apply(project.path, step)
             if step.path.startswith("tests/test_"):

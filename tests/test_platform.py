@@ -570,9 +570,10 @@ def test_plain_cookiecutter_project_can_be_linked_later(
     assert "<= 600" in edited.stdout
 
 
-def readme_link_command(project: Path) -> str:
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Keeping up with the template") :]
+def updating_page_link_command(project: Path) -> str:
+    """The ``cruft link`` command of the generated docs/updating.md."""
+    page = (project / "docs" / "updating.md").read_text(encoding="utf-8")
+    section = page[page.index("## Keeping up with the template") :]
     block = re.search(r"^```bash\n(cruft link .*?)\n```", section, re.M | re.S)
     assert block is not None
     return block.group(1)
@@ -582,8 +583,8 @@ def test_a_plain_project_links_to_the_commit_it_was_baked_from(
     template_repo: Path, tmp_path: Path
 ) -> None:
     """Bake with plain cookiecutter, change the template, then link with the
-    generated README's command: cruft sees the project as behind, and
-    ``cruft update`` brings the change made after the bake."""
+    command of the generated docs/updating.md: cruft sees the project as
+    behind, and ``cruft update`` brings the change made after the bake."""
     baked_at = git(template_repo, "rev-parse", "HEAD").strip()
     project = Path(
         cookiecutter(str(template_repo), no_input=True, output_dir=str(tmp_path / "out"))
@@ -596,7 +597,7 @@ def test_a_plain_project_links_to_the_commit_it_was_baked_from(
     readme.write_text(readme.read_text() + "\n## Runbook\n\nPage the platform team.\n")
     commit_all(template_repo, "add a runbook section")
 
-    command = readme_link_command(project).replace("<template-url>", str(template_repo))
+    command = updating_page_link_command(project).replace("<template-url>", str(template_repo))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     linked = subprocess.run(
         ["bash", "-c", command], cwd=project, env=env, capture_output=True, text=True, check=False

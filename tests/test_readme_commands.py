@@ -1,10 +1,13 @@
-"""The generated README's command blocks, as written, for the answers they
-were baked with.
+"""The generated documentation's command blocks, as written, for the
+answers they were baked with.
 
-Blocks are taken from the rendered README by their fence's language, never
-copied into a test by hand. Every ``bash`` block belongs to a section this
-module knows: it is run here, checked here, or run by the test named for
-its section; a new block in another section fails until it is given one.
+Blocks are taken from the rendered README and the pages of ``docs/`` by
+their fence's language, never copied into a test by hand. Every ``bash``
+block belongs to a section this module knows, on the page it names: it is
+run here, checked here, or run by the test named for its section; a new
+block in another section, or on another page, fails until it is given one.
+"Run against a local moto server", "Many accounts and regions" and
+"Running it on a schedule" are sections of ``docs/operations.md``.
 
 - "Run against a local moto server" runs whole, as written, in a fresh
   virtualenv holding only the project (the block installs moto's server
@@ -53,6 +56,7 @@ import botocore.session
 import pytest
 import yaml
 
+from . import guide
 from .baked_project import BakedProject
 from .combinations import COMBINATIONS, STARTER_JOBS, Combination, interpreter
 from .conftest import CloudFormationLoader, bake
@@ -61,31 +65,43 @@ from .e2e import free_port
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 PLACEHOLDER = re.compile(r"<([A-Za-z][^<>\n]*)>")
 
+OPERATIONS = "docs/operations.md"
 LOCAL = "Run against a local moto server"
 DEPLOY = "Running it on a schedule"
 FAN_OUT = "Many accounts and regions"
-# Sections whose bash blocks are run elsewhere, and where.
+# (page, section) whose bash blocks are run elsewhere, and where.
 RUN_ELSEWHERE = {
     # uv runs the same install, then the same checks: test_generated.py
-    "Quick start": "test_generated.py",
-    "Keeping up with the template": "test_platform.py (cruft link)",
-    "Writing your job": "test_guide.py",
+    ("README.md", "Quick start"): "test_generated.py",
+    ("docs/updating.md", "Keeping up with the template"): "test_platform.py (cruft link)",
+    (guide.GUIDE_PAGE, "Writing your job"): "test_guide.py",
 }
 MOTO_ACCOUNT = "123456789012"
 
 
-def command_blocks(readme: str, language: str = "bash") -> Iterator[tuple[str, str]]:
-    """(section heading, body) of each fenced block in ``language``."""
-    for match in FENCE.finditer(readme):
+def pages(project: BakedProject) -> dict[str, str]:
+    """The README and every page of ``docs/``, by path."""
+    found = {"README.md": project.read("README.md")}
+    for path in sorted((project.path / "docs").glob("*.md")):
+        found[f"docs/{path.name}"] = path.read_text(encoding="utf-8")
+    return found
+
+
+def command_blocks(page: str, language: str = "bash") -> Iterator[tuple[str, str]]:
+    """(section heading, body) of each fenced block in ``language``: the
+    section is the last heading of level 1 or 2 before the block, outside
+    fenced blocks (a ``# comment`` line in one is no heading)."""
+    for match in FENCE.finditer(page):
         if match.group(1) != language:
             continue
-        headings = re.findall(r"^## (.+)$", readme[: match.start()], re.MULTILINE)
+        prose = FENCE.sub("", page[: match.start()])
+        headings = re.findall(r"^#{1,2} (.+)$", prose, re.MULTILINE)
         yield (headings[-1] if headings else ""), match.group(2)
 
 
-def section_blocks(readme: str, heading: str) -> str:
-    """The bash blocks of one section, one after the other."""
-    return "".join(body for section, body in command_blocks(readme) if section == heading)
+def section_blocks(page: str, heading: str) -> str:
+    """The bash blocks of one section of a page, one after the other."""
+    return "".join(body for section, body in command_blocks(page) if section == heading)
 
 
 def filled(block: str) -> str:
@@ -122,18 +138,26 @@ def test_every_command_block_is_tested_and_deploy_and_fan_out_blocks_hold(
     block parses and is run or checked somewhere; the deploy commands and the
     fan-out example fit the stacks and the partition."""
     project = bake(cookies, combination)
-    readme = project.read("README.md")
-    sections = [section for section, _ in command_blocks(readme)]
-    known = {LOCAL, DEPLOY, FAN_OUT, *RUN_ELSEWHERE}
-    for section, block in command_blocks(readme):
-        assert section in known, f"a bash block under {section!r} that no test runs or checks"
+    found = [
+        (page, section, block)
+        for page, text in pages(project).items()
+        for section, block in command_blocks(text)
+    ]
+    sections = [(page, section) for page, section, _ in found]
+    known = {(OPERATIONS, LOCAL), (OPERATIONS, DEPLOY), (OPERATIONS, FAN_OUT), *RUN_ELSEWHERE}
+    for page, section, block in found:
+        assert (page, section) in known, (
+            f"a bash block under {section!r} in {page} that no test runs or checks"
+        )
         checked = subprocess.run(
             ["bash", "-n"], input=filled(block), capture_output=True, text=True, check=False
         )
-        assert checked.returncode == 0, f"{section}: {checked.stderr}\n{block}"
-    assert sections.count(LOCAL) == 1
-    assert sections.count(FAN_OUT) == 1
-    assert (DEPLOY in sections) is (combination.answer("deploy_target") != "none")
+        assert checked.returncode == 0, f"{page}, {section}: {checked.stderr}\n{block}"
+    assert sections.count((OPERATIONS, LOCAL)) == 1
+    assert sections.count((OPERATIONS, FAN_OUT)) == 1
+    assert ((OPERATIONS, DEPLOY) in sections) is (combination.answer("deploy_target") != "none")
+    for elsewhere in RUN_ELSEWHERE:
+        assert elsewhere in sections, f"no bash block in {elsewhere}: {RUN_ELSEWHERE[elsewhere]}"
     if DEPLOY in sections:
         check_deploy_commands(project)
     check_fan_out_example(project)
@@ -199,7 +223,7 @@ def needed_capability(stack: dict[str, Any]) -> str | None:
 def check_deploy_commands(project: BakedProject) -> None:
     """Each stack gets every parameter it requires, none it lacks, literal
     values it allows, and the capabilities its IAM resources need."""
-    block = section_blocks(project.read("README.md"), DEPLOY)
+    block = section_blocks(project.read(OPERATIONS), DEPLOY)
     deployed = list(deploy_commands(block))
     assert {stack for stack, _, _ in deployed} == {"template.yaml", "target-role.yaml"}
     for stack_file, passed, capabilities in deployed:
@@ -281,7 +305,7 @@ def check_api_options(words: list[str]) -> None:
 
 def check_fan_out_example(project: BakedProject) -> None:
     """Regions of the project's partition, starting with its own; its accounts."""
-    (words,) = commands(section_blocks(project.read("README.md"), FAN_OUT))
+    (words,) = commands(section_blocks(project.read(OPERATIONS), FAN_OUT))
     assignments = list(itertools.takewhile(lambda word: re.match(r"[A-Z_]+=", word), words))
     env = dict(word.split("=", 1) for word in assignments)
     assert words[len(assignments)] == project.context["project_slug"]
@@ -453,7 +477,7 @@ def run_local_block(
 ) -> BlockRun:
     """The local block, as written but for its port, in a fresh virtualenv,
     from a shell with nothing but ``extra_env`` and how to reach the index."""
-    block = section_blocks(project.read("README.md"), LOCAL)
+    block = section_blocks(project.read(OPERATIONS), LOCAL)
     assert re.search(r"\b5000\b", block), "the block's port moved: change it here too"
     block = re.sub(r"\b5000\b", str(port), block)
 

@@ -343,7 +343,7 @@ def test_a_sigint_ignored_at_start_stays_ignored_and_sigterm_still_ends_the_run(
     project: Any, start_hook: Path, tmp_path: Path
 ) -> None:
     """As a shell script's ``cmd &`` starts it: a Ctrl-C meant for the script
-    leaves the run alone (README, "Signals")."""
+    leaves the run alone (docs/safety.md, "Signals")."""
     command = [str(project.venv_bin / SLUG), "--version"]
     for point in (f"{PACKAGE}.runtime.run.cli", "importlib.metadata", EXIT):
         env = {**sealed_env(project.venv_bin, tmp_path), "SIGNAL_AT": point, "SIGNAL_NUMBER": "2"}

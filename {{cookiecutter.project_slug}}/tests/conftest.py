@@ -71,7 +71,7 @@ def sigint_as_at_a_terminal() -> Iterator[None]:
     """Tests send SIGINT as Ctrl-C at a terminal would, however pytest was started.
 
     A shell script's ``pytest &`` (and some CI launchers) starts it with
-    SIGINT ignored, and the run keeps an ignored SIGINT ignored (README,
+    SIGINT ignored, and the run keeps an ignored SIGINT ignored (docs/safety.md,
     "Signals"): without this, every test that sends one would fail there.
     """
     if signal.getsignal(signal.SIGINT) != signal.SIG_IGN:

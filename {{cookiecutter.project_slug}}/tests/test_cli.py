@@ -374,7 +374,7 @@ def test_first_signal_requests_a_stop_and_a_second_forces_the_end() -> None:
 
 
 def test_an_ignored_sigint_stays_ignored_and_sigterm_is_answered() -> None:
-    """A shell script's ``cmd &`` starts the run with SIGINT ignored (README, "Signals")."""
+    """A shell script's ``cmd &`` starts the run with SIGINT ignored (docs/safety.md, "Signals")."""
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     restore = signals.stop_on_first_signal(StopRequest(), lambda _: None)
     try:

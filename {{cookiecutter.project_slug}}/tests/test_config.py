@@ -40,7 +40,7 @@ def test_defaults_are_safe() -> None:
     assert settings.read_timeout <= 60
     assert settings.profile is None
     assert settings.assume_role_arn is None
-    # 4 attempts of 5 s + 15 s, plus backoffs of 2, 4 and 8 s: the README's figure
+    # 4 attempts of 5 s + 15 s, plus backoffs of 2, 4 and 8 s: the docs' figure
     assert settings.worst_case_call_seconds() == 94
 
 

@@ -680,9 +680,10 @@ def test_a_resource_parameter_with_a_default_refuses_the_empty_string(
 
 
 def deploy_commands() -> list[tuple[str, set[str]]]:
-    """(template file, parameters it passes) for each deploy command in README.md."""
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```bash\n(.*?)```", readme, re.DOTALL)
+    """(template file, parameters it passes) for each deploy command in
+    docs/operations.md."""
+    page = (PROJECT_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", page, re.DOTALL)
     found: list[tuple[str, set[str]]] = []
     for line in "\n".join(blocks).replace("\\\n", " ").splitlines():
         if "create-stack-set" in line:
@@ -696,7 +697,7 @@ def deploy_commands() -> list[tuple[str, set[str]]]:
     return found
 
 
-def test_every_readme_deploy_command_passes_every_required_parameter() -> None:
+def test_every_documented_deploy_command_passes_every_required_parameter() -> None:
     commands = deploy_commands()
     assert {name for name, _ in commands} == {"template.yaml", "target-role.yaml"}
     for name, passed_keys in commands:
@@ -934,15 +935,15 @@ def test_the_image_is_compiled_at_build_time_and_ships_no_pip() -> None:
     assert "pip uninstall --yes pip setuptools" in runtime  # the base image's
 
 
-def test_the_readme_builds_the_image_for_the_task_s_architecture(
+def test_the_docs_build_the_image_for_the_task_s_architecture(
     template: dict[str, Any],
 ) -> None:
     task = template["Resources"]["TaskDefinition"]["Properties"]
     platform = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}[
         task["RuntimePlatform"]["CpuArchitecture"]
     ]
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    assert f"docker build --platform {platform} " in readme
+    page = (PROJECT_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert f"docker build --platform {platform} " in page
 
 
 def test_the_schedule_does_not_retry_and_a_stop_has_time_to_settle(

@@ -394,9 +394,10 @@ def test_counts_of_targets_add_up() -> None:
     assert total.as_dict()[first] == 5
 
 
-def test_the_readme_fan_out_example_is_a_configuration_the_script_accepts() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Many accounts and regions\n", 1)[1]
+def test_the_docs_fan_out_example_is_a_configuration_the_script_accepts() -> None:
+    """The example of docs/operations.md, "Many accounts and regions"."""
+    page = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
+    section = page.read_text(encoding="utf-8").split("\n## Many accounts and regions\n", 1)[1]
     example = section.split("```bash\n", 1)[1].split("```", 1)[0]
     words = shlex.split(example.replace("\\\n", " "))
     assignments = list(itertools.takewhile(lambda word: "=" in word, words))

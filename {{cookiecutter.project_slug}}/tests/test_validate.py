@@ -237,9 +237,10 @@ def test_endpoint_url_refuses_credentials_in_it() -> None:
 
 
 def dry_run_table() -> dict[str, list[str]]:
-    """The README's table of what a true/false setting accepts: meaning -> words."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("**True/false values.**", 1)[1].split("\n\n", 2)[1]
+    """docs/settings.md's table of what a true/false setting accepts: meaning -> words."""
+    page = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
+    section = page.read_text(encoding="utf-8").split("**True/false values.**", 1)[1]
+    section = section.split("\n\n", 2)[1]
     table: dict[str, list[str]] = {}
     for row in section.splitlines()[2:]:
         words, meaning = (cell.strip() for cell in row.strip("|").split("|"))
@@ -247,7 +248,7 @@ def dry_run_table() -> dict[str, list[str]]:
     return table
 
 
-def test_the_readme_lists_exactly_the_words_a_true_false_setting_accepts() -> None:
+def test_the_docs_list_exactly_the_words_a_true_false_setting_accepts() -> None:
     table = dry_run_table()
     assert sorted(table) == ["false", "refused (exit 1)", "true"]
     for meaning in ("true", "false"):

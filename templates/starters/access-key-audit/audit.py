@@ -133,7 +133,7 @@ class Exemption:
     exact: bool  # the same key as IAM compares keys (in any case); else a near miss
 
 
-tag_skeleton = tag_keys.skeleton  # the names this job's tests and README use
+tag_skeleton = tag_keys.skeleton  # the names this job's tests and docs/job.md use
 nearly_matches = tag_keys.nearly_matches
 
 

@@ -80,7 +80,7 @@ def in_use(clients: Clients, caller: Identity) -> InUse:
 
     SSO, a web identity, a container or instance role, and session
     credentials made elsewhere have no long-term key the run can see: the
-    README says so.
+    job page (docs/job.md) says so.
     """
     keys: dict[str, str] = {}
     users: dict[str, str] = {}

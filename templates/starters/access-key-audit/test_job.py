@@ -607,17 +607,19 @@ def test_date_times_in_log_lines_are_written_like_time(
     assert logged[keys["old"][-4:]]["last_used"] is not None
 
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+JOB_PAGE = DOCS / "job.md"  # what the job does
+OPERATIONS_PAGE = DOCS / "operations.md"  # its "Run against a local moto server" block
 
 
-def test_the_readme_moto_example_runs_without_a_configured_region(
+def test_the_docs_moto_example_runs_without_a_configured_region(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = README.read_text(encoding="utf-8")
+    text = OPERATIONS_PAGE.read_text(encoding="utf-8")
     (line,) = [line for line in text.splitlines() if line.startswith('python -c "import boto3')]
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.delenv("AWS_REGION", raising=False)
-    exec(line.removeprefix('python -c "').removesuffix('"'), {})  # noqa: S102 - our README
+    exec(line.removeprefix('python -c "').removesuffix('"'), {})  # noqa: S102 - our docs
     assert iam().list_access_keys(UserName="example-user")["AccessKeyMetadata"]
 
 
@@ -1211,12 +1213,13 @@ def test_an_s3_report_that_fails_only_at_the_end_leaves_the_undo_record_exit_8(
 def test_a_final_write_that_works_on_a_retry_is_enough(
     keys: dict[str, str], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # as the README says
+    # as docs/job.md says
     assert (reporting.REPORT_ATTEMPTS, reporting.REPORT_RETRY_SECONDS) == (3, 0.5)
     monkeypatch.setattr(reporting, "REPORT_RETRY_SECONDS", 0)
     s3 = boto3.client("s3", region_name=REGION)
     make_bucket(s3, "audit-reports")
-    puts = put_object_failing_after(monkeypatch, good=1, failures=reporting.REPORT_ATTEMPTS - 1)
+    # as docs/job.md says
+    assert (reporting.REPORT_ATTEMPTS, reporting.REPORT_RETRY_SECONDS) == (3, 0.5)
 
     done = run_cli("--apply", env={"REPORT_PATH": "s3://audit-reports/keys.jsonl"})
 
@@ -1741,7 +1744,7 @@ def test_a_dry_run_sends_no_write_call_but_the_report_put_object(
     assert [(name, params["Bucket"], params["Key"]) for name, params in writes] == [
         ("PutObject", "audit-reports", "keys.jsonl")
     ]
-    text = " ".join(README.read_text(encoding="utf-8").split())
+    text = " ".join(JOB_PAGE.read_text(encoding="utf-8").split())
     assert (
         "A dry-run changes nothing in the account; it still writes its report "
         "(one PutObject for an s3:// REPORT_PATH)." in text.replace("`", "")
@@ -1855,7 +1858,7 @@ def test_access_denied_again_and_again_ends_the_apply_with_4(
     done = run_cli("--apply", env={"REPORT_PATH": str(report)})
 
     assert done.code == 4
-    assert len(updates) == item_errors.DENIALS_IN_A_ROW == 3  # as the README says
+    assert len(updates) == item_errors.DENIALS_IN_A_ROW == 3  # as docs/job.md says
     actions = sorted(line["action"] for line in report_lines(report))
     assert actions == ["failed"] * item_errors.DENIALS_IN_A_ROW + ["not reached"]
     assert key_status("another-user", extra) == "Active"

@@ -291,16 +291,24 @@ def test_the_help_says_what_the_default_run_deletes() -> None:
     assert load()[1].retention_days == 30  # the default the help names
 
 
-def test_the_readme_says_what_the_default_run_deletes() -> None:
-    readme = flat((Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8"))
+def test_the_docs_say_what_the_default_run_deletes() -> None:
+    """docs/job.md in full; the README, in brief."""
+    root = Path(__file__).resolve().parent.parent
+    job_page = flat((root / "docs" / "job.md").read_text("utf-8"))
+    readme = flat((root / "README.md").read_text("utf-8"))
     assert (
         "gives 30 days to every log group of the region that keeps its logs forever, audit "
         "and compliance logs included: with `--apply`, each of them starts deleting its logs "
         "older than 30 days. Every mode does this to groups that keep logs forever; `exact` "
         "also shortens longer retentions."
+    ) in job_page
+    assert "`with --apply, N log group(s) would start deleting logs older than 30 days`" in job_page
+    assert (
+        "**Setting a retention deletes logs**: with `--apply`, the default run makes every log "
+        "group of the region that keeps its logs forever start deleting those older than 30 days."
     ) in readme
-    assert "`with --apply, N log group(s) would start deleting logs older than 30 days`" in readme
-    assert "the only one that can make CloudWatch Logs delete logs sooner" not in readme
+    for text in (job_page, readme):
+        assert "the only one that can make CloudWatch Logs delete logs sooner" not in text
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ INTERFACE = frozenset(
 
 
 class Job(Protocol):
-    """The names a job module declares for the runtime (see the README's job guide)."""
+    """The names a job module declares for the runtime (see docs/writing-your-job.md)."""
 
     @property
     def DESCRIPTION(self) -> str:  # noqa: N802 - a module constant, by the contract's name

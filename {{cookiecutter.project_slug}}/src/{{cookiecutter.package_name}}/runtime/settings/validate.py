@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 # The words a true/false setting (DRY_RUN, ...) accepts, case and spaces aside;
-# the README's table lists exactly these.
+# docs/settings.md's table lists exactly these.
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 # Every partition's region names: a prefix the partition owns, a direction,
