@@ -24,8 +24,9 @@ Why it is built this way:
   its status) or a missing bucket stop it: every later call would fail the
   same way. So does a network that cannot be reached (refused, reset,
   connect timeout), once the batch that met it is settled: exit 3.
-- A stop request ends the listing before its next page
-  (``stop_aware.pages``) and the deleting before its next batch.
+- A stop request ends every listing before its next page
+  (``stop_aware.pages``), the one that settles a failed batch too, and the
+  deleting before its next batch.
 - Answers are checked: a listing item without a key, date or ETag, or a
   delete answer naming a key that was never sent, is an ``AwsError`` (exit
   5), never a crash or an impossible count.
@@ -51,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import logs, stop_aware, validate
 from .config import Setting, Settings
-from .errors import AwsError, PartialFailure, StopRequest
+from .errors import AwsError, Interrupted, OutOfTime, OutputFailed, PartialFailure, StopRequest
 from .exit_codes import CREDENTIAL_ERROR_CODES
 
 if TYPE_CHECKING:
@@ -412,7 +413,7 @@ class Cleanup:
                 self.stop.check()
                 self.counts.matched += len(batch)
                 task = logs.carrying_context(delete_batch)
-                pending.append(pool.submit(task, self.s3, bucket, prefix, batch))
+                pending.append(pool.submit(task, self.s3, bucket, prefix, batch, self.stop))
 
             try:
                 batch: list[ObjectIdentifierTypeDef] = []
@@ -561,7 +562,11 @@ class _Unsettled(Exception):
 
 
 def delete_batch(
-    s3: S3Client, bucket: str, prefix: str, objects: list[ObjectIdentifierTypeDef]
+    s3: S3Client,
+    bucket: str,
+    prefix: str,
+    objects: list[ObjectIdentifierTypeDef],
+    stop: StopRequest,
 ) -> BatchResult:
     """Delete up to 1,000 objects; say what became of each one.
 
@@ -571,6 +576,7 @@ def delete_batch(
     batch can take, at most three calls' worst case); a call
     that still fails is settled by listing the batch's key range. Deleting
     a key twice is harmless, so no retry does more than the first call meant.
+    ``stop`` is looked at between the pages of that listing.
     """
     if len(objects) > DELETE_BATCH_LIMIT:
         raise ValueError(
@@ -588,7 +594,7 @@ def delete_batch(
         else:
             batchable.append(item)
     if batchable and result.fatal is None:
-        _delete_in_pieces(s3, bucket, prefix, batchable, result)
+        _delete_in_pieces(s3, bucket, prefix, batchable, result, stop=stop)
     log.debug("deleted batch", extra={"bucket": bucket, "size": len(objects)})
     return result
 
@@ -600,6 +606,7 @@ def _delete_in_pieces(
     objects: list[ObjectIdentifierTypeDef],
     result: BatchResult,
     *,
+    stop: StopRequest,
     may_split: bool = True,
 ) -> None:
     from botocore.exceptions import ReadTimeoutError  # noqa: PLC0415 - loaded by now
@@ -618,13 +625,15 @@ def _delete_in_pieces(
                 extra={"bucket": bucket, "keys": len(keys)},
             )
             half = len(keys) // 2
-            _delete_in_pieces(s3, bucket, prefix, keys[:half], result, may_split=False)
+            first, second = keys[:half], keys[half:]
+            _delete_in_pieces(s3, bucket, prefix, first, result, stop=stop, may_split=False)
             if result.fatal is None:
-                _delete_in_pieces(s3, bucket, prefix, keys[half:], result, may_split=False)
+                _delete_in_pieces(s3, bucket, prefix, second, result, stop=stop, may_split=False)
             return
         failed_before = len(result.failed)
-        _settle(s3, bucket, prefix, unsettled, result)
-        if _lost_the_connection(unsettled.error) and len(result.failed) > failed_before:
+        _settle(s3, bucket, prefix, unsettled, result, stop=stop)
+        lost = _lost_the_connection(unsettled.error)
+        if lost and len(result.failed) > failed_before and result.fatal is None:
             # The batch is counted by what is still listed; a network that
             # cannot be reached fails every later batch the same way, so the
             # run ends here with exit 3 instead of trying each of them.
@@ -692,6 +701,8 @@ def _settle(
     prefix: str,
     unsettled: _Unsettled,
     result: BatchResult,
+    *,
+    stop: StopRequest,
 ) -> None:
     """Count a batch whose call failed for good by what is still listed.
 
@@ -700,6 +711,9 @@ def _settle(
     key no longer there counts as deleted, one there with another ETag as
     skipped, one unchanged as failed. When that listing fails too, or the
     batch is of versions, every key counts as failed; a re-run finishes.
+    A stop (a signal, the deadline, a log that failed) ends that listing
+    before its next page, like every listing: the keys it did not settle
+    count as failed, and the stop ends the run once the batch is counted.
     """
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
 
@@ -717,9 +731,12 @@ def _settle(
     listed: dict[str, str] | None = None
     if not any("VersionId" in item for item in objects):
         try:
-            listed = _listed_etags(s3, bucket, prefix, [item["Key"] for item in objects])
+            listed = _listed_etags(s3, bucket, prefix, [item["Key"] for item in objects], stop)
         except (ClientError, BotoCoreError, AwsError):
             listed = None
+        except (Interrupted, OutOfTime, OutputFailed) as stopped:  # stop.check's
+            listed = None
+            result.fatal = stopped
     for item in objects:
         if listed is not None and item["Key"] not in listed:
             result.deleted.append(dict(item))
@@ -729,8 +746,15 @@ def _settle(
             result.failed += _failures([item], error)
 
 
-def _listed_etags(s3: S3Client, bucket: str, prefix: str, keys: list[str]) -> dict[str, str] | None:
-    """The ETag of each of ``keys`` still in the bucket; None if too far to read."""
+def _listed_etags(
+    s3: S3Client, bucket: str, prefix: str, keys: list[str], stop: StopRequest
+) -> dict[str, str] | None:
+    """The ETag of each of ``keys`` still in the bucket; None if too far to read.
+
+    Listed through ``stop_aware.pages``: a stop ends the listing before its
+    next page (up to ``SETTLE_PAGES`` pages, each a call the stop would
+    otherwise wait for).
+    """
     wanted, last = set(keys), max(keys)
     start = min(keys)[:-1]  # every key from min(keys) on sorts after it
     pages = s3.get_paginator("list_objects_v2").paginate(
@@ -740,7 +764,7 @@ def _listed_etags(s3: S3Client, bucket: str, prefix: str, keys: list[str]) -> di
         PaginationConfig={"PageSize": LIST_PAGE_SIZE, "MaxItems": SETTLE_PAGES * LIST_PAGE_SIZE},
     )
     found: dict[str, str] = {}
-    for page in pages:
+    for page in stop_aware.pages(pages, stop):
         for item in page.get("Contents", []):
             key = checked(item, "Key", str, bucket)
             if key > last:

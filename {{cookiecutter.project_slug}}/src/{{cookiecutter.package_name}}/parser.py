@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import config, job
+from . import closed_output, config, job
 from .errors import ConfigError
 from .log_formats import encodable
 
@@ -74,10 +74,8 @@ def _answer(text: str, stream: SupportsWrite[str] | None = None) -> None:
     try:
         if target is None:  # Python found no stdout at start: it was closed
             raise BrokenPipeError(32, "standard output is closed")  # noqa: TRY301
-        target.write(encodable(text, getattr(target, "encoding", None), json_lines=False))
-        flush = getattr(target, "flush", None)
-        if flush is not None:
-            flush()
+        answer = encodable(text, getattr(target, "encoding", None), json_lines=False)
+        closed_output.write_whole(target, answer)  # all of it, or an error: never cut short
     except Exception as error:  # whatever it was, the answer is not out
         raise AnswerNotWritten(error) from error
 
