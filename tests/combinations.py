@@ -35,6 +35,12 @@ class Combination:
     # The README's "Writing your job" guide is applied to it as written
     # (tests/test_guide.py): a blank bake with no deploy target.
     follows_guide: bool = False
+    # Regions of other partitions the starter's own tests (tests/test_job.py)
+    # also run in: the combination is baked again with each as its
+    # aws_region and those tests run in this combination's installed
+    # environment (tests/test_generated.py): one run of those tests per
+    # region, not another installed combination's install and whole suite.
+    also_regions: tuple[str, ...] = ()
 
     def answer(self, key: str) -> Any:
         defaults = {
@@ -136,6 +142,7 @@ COMBINATIONS = (
             "deploy_target": "ecs-fargate",
         },
         install=True,
+        also_regions=("cn-north-1",),
     ),
     Combination(
         "access-key-audit-lambda-govcloud",

@@ -8,6 +8,7 @@ backend (the server shares it), which can backdate them.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,27 @@ def test_a_profile_whose_credentials_cannot_be_had_exits_2_naming_it(
             f"credentials: profile 'ops' (credential_process; {config}): "
         )
         assert not [line for line in run.lines if "exception" in line]
+
+
+def test_bytes_that_are_not_utf8_in_any_setting_exit_1_naming_each(cli: Any) -> None:
+    """A variable or an argument holding a byte that is not UTF-8 (a latin-1
+    shell, a mangled secret): Python reads it as a lone surrogate, which S3_PREFIX's
+    byte-length check could not encode (exit 99). Every setting refuses it
+    (exit 1), each named, and the line on stderr shows the byte."""
+    bad = os.fsdecode(b"temp/\xff/")  # the byte 0xFF in the child's environment
+    run = cli(
+        "--region",
+        os.fsdecode(b"eu-west-\xe9"),
+        S3_BUCKET="some-bucket",
+        S3_PREFIX=bad,
+        ENVIRONMENT=os.fsdecode(b"d\xc3ev"),
+        AWS_PROFILE=os.fsdecode(b"\x80ops"),
+    )
+    assert_contract(run, 1)
+    problems = run.stderr.splitlines()
+    for name in ("S3_PREFIX", "ENVIRONMENT", "AWS_PROFILE", "AWS_REGION"):
+        assert [line for line in problems if line.startswith(f"error: {name}")], problems
+    assert "error: S3_PREFIX / --prefix: must be UTF-8 text; character 6 is the byte 0xff" in (
+        run.stderr
+    )
+    assert "Traceback" not in run.stderr

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import os
 from typing import Any
 
 import pytest
 
 from . import environment_names
 from .combinations import TEMPLATE, Combination, installable
+from .conftest import bake
 
 
 @pytest.mark.parametrize("combination", installable(), ids=lambda combo: combo.id)
@@ -32,6 +35,47 @@ def test_project_passes_its_own_tests_lint_and_types(
     project.run(bin_dir / "ruff", "format", "--check", ".")
     project.run(bin_dir / "mypy")
     project.run(bin_dir / "lint-imports", "--no-cache")
+
+
+ELSEWHERE = [(combo, region) for combo in installable() for region in combo.also_regions]
+
+
+@pytest.mark.parametrize(
+    ("combination", "region"), ELSEWHERE, ids=[f"{c.id}-{r}" for c, r in ELSEWHERE]
+)
+def test_the_starter_tests_pass_in_the_other_partitions(
+    cookies: Any, installed: Any, combination: Combination, region: str
+) -> None:
+    """The starter's own tests, baked for a region of another partition, in
+    the installed environment (the same dependencies: only the region
+    differs). moto keeps each partition's IAM and ARNs apart, as AWS does,
+    so a fixture that writes ``aws`` where the region's partition is
+    ``aws-cn`` or ``aws-us-gov`` fails here."""
+    venv_bin = installed(combination).venv_bin
+    context = {**combination.context, "aws_region": region}
+    elsewhere = bake(cookies, dataclasses.replace(combination, context=context))
+    assert elsewhere.context["aws_region"] == region
+    # The package of this bake, not the installed one: first on the path.
+    env = {**os.environ, "PYTHONPATH": str(elsewhere.path / "src")}
+    package = elsewhere.context["package_name"]
+    where = elsewhere.run(
+        venv_bin / "python", "-c", f"import {package}; print({package}.__file__)", env=env
+    )
+    assert where.stdout.strip().startswith(str(elsewhere.path)), where.stdout
+    done = elsewhere.run(
+        venv_bin / "python",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_job.py",
+        env=env,
+    )
+    summary = done.stdout.strip().splitlines()[-1]
+    assert " passed" in summary, summary
+    assert "failed" not in summary, summary
+    assert "skipped" not in summary, summary
 
 
 @pytest.mark.parametrize("combination", installable(), ids=lambda combo: combo.id)

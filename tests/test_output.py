@@ -16,6 +16,7 @@ import pty
 import re
 import resource
 import select
+import signal
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -140,6 +141,18 @@ def test_a_stdout_closed_from_the_start_changes_nothing(
     assert set(expired) <= keys_in(bucket)
 
 
+def test_a_closed_stdout_with_a_refused_setting_exits_141_as_its_line_says(
+    project: Any, tmp_path: Path
+) -> None:
+    env = {**sealed_env(project.venv_bin, tmp_path), "S3_BUCKET": "Not A Bucket"}
+    process = start(project, env, "--apply", stdout=None, preexec_fn=lambda: os.close(1))
+    _, stderr = process.communicate(timeout=120)
+    problem, closed = stderr.splitlines()
+    assert problem.startswith("error: S3_BUCKET")
+    assert closed == CLOSED_MESSAGE
+    assert process.returncode == 141
+
+
 def full_disk_line(reason: str, made: str) -> str:
     return f"error: the log could not be written ({reason}); {made} (exit 8)"
 
@@ -193,6 +206,60 @@ def test_a_log_that_fails_mid_run_stops_it_before_its_next_delete(
     assert proxy.seen["delete_objects"] == 2
     assert len(set(expired) & keys_in(bucket)) == 1000
     assert json.loads(log.read_text().splitlines()[0])["message"] == "run started"
+
+
+def file_size_limit(limit: int) -> Any:
+    """For ``preexec_fn``: the child's files may grow to ``limit`` bytes, and a
+    write past it fails with EFBIG instead of killing the child (SIGXFSZ)."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+@pytest.mark.parametrize("stdout_buffering", ["buffered", "PYTHONUNBUFFERED=1"])
+def test_a_line_cut_short_stops_the_run_before_its_next_change(
+    project: Any, endpoint: str, bucket: str, tmp_path: Path, stdout_buffering: str
+) -> None:
+    """The log file's size limit falls in the middle of "cleanup started",
+    the last line before the first delete: the write is short, the rest of
+    the line fails, and the run makes no change (exit 8). Unbuffered (as the
+    Dockerfile runs it), the text layer drops what a short write left over
+    without an error; the line must still count as failed at once, not at
+    the next line, one batch of deletes later."""
+    expired = [f"temp/{index:05d}.log" for index in range(1500)]  # two batches
+    with FaultProxy(endpoint) as proxy:
+        env = {**base_env(project, proxy.url, tmp_path), "S3_BUCKET": bucket, "MAX_WORKERS": "1"}
+        if stdout_buffering != "buffered":
+            env["PYTHONUNBUFFERED"] = "1"
+        # A run with nothing to delete yet shows where the line falls: it and
+        # every line before it have the same length in each run (times and
+        # run ids have fixed widths).
+        measured = tmp_path / "measured.log"
+        with measured.open("w") as out:
+            assert start(project, env, "--apply", stdout=out).wait(120) == 0
+        lines = measured.read_bytes().splitlines(keepends=True)
+        index = [json.loads(line)["message"] for line in lines].index("cleanup started")
+        offset = sum(map(len, lines[:index]))
+        limit = offset + len(lines[index]) // 2
+        seed(bucket, expired, age_days=90)
+        log = tmp_path / "run.log"
+        with log.open("w") as out:
+            process = start(project, env, "--apply", stdout=out, preexec_fn=file_size_limit(limit))
+            _, stderr = process.communicate(timeout=120)
+    written = log.read_bytes()
+    assert len(written) == limit
+    # The lines before it are whole, and it is cut short: the limit fell mid-line.
+    assert written[:offset].count(b"\n") == index
+    assert written[offset:].startswith(b'{"time": ')
+    assert b"\n" not in written[offset:]
+    assert process.returncode == 8, stderr
+    made = "no change was made"
+    assert stderr.splitlines() == [full_disk_line("[Errno 27] File too large", made)]
+    assert proxy.seen["delete_objects"] == 0
+    assert set(expired) <= keys_in(bucket)
 
 
 # How stdout ends up unable to carry every character, and what it is then.

@@ -204,6 +204,22 @@ UNWRITTEN: dict[str, tuple[OSError, ExitCode, str]] = {
 }
 
 
+def test_a_closed_stdout_while_the_settings_are_refused_exits_141_as_its_line_says(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal's problems are on stderr; the closed stdout's line promises
+    141, and 141 it is (a closed stdout ranks above a refusal, as a full one
+    does: exit 8)."""
+    _, code, closed_line = UNWRITTEN["closed"]
+    monkeypatch.setattr(sys, "stdout", _Failing(BrokenPipeError(32, "Broken pipe")))
+    assert main([], {**JOB_ENV, "LOG_LEVEL": "LOUD"}) == code
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2
+    assert err[0].startswith("error: LOG_LEVEL")
+    assert err[1] == closed_line
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["--print-iam-policy"]])
 @pytest.mark.parametrize("stdout", UNWRITTEN)
 def test_an_answer_that_cannot_be_written_exits_with_one_line_and_no_traceback(

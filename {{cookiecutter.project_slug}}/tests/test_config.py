@@ -158,6 +158,52 @@ def test_every_setting_of_only_separators_is_refused_or_a_real_value(
     assert not isinstance(value, tuple | list), f"{name}: a list from separators only"
 
 
+def not_utf8(valid: str) -> str:
+    """``valid`` with a byte that is not UTF-8 in it, as Python reads one from a
+    variable or an argument (surrogateescape); built at run time, so no
+    string constant of this file holds a lone surrogate."""
+    return valid[:1] + bytes([0xFF]).decode("utf-8", "surrogateescape") + valid[1:]
+
+
+# A value each variable would take (the job's own, where JOB_ENV has one).
+TAKEN = {"ENVIRONMENT": "dev", "AWS_PROFILE": "ops", **JOB_ENV}
+
+
+@pytest.mark.parametrize(("row", "name"), EVERY_VARIABLE, ids=[n for _, n in EVERY_VARIABLE])
+def test_every_setting_holding_a_byte_that_is_not_utf8_is_refused_naming_it(
+    row: config.Setting, name: str
+) -> None:
+    """Refused with exit 1 like any bad value, never handed to a validator
+    that encodes it (exit 99)."""
+    loaded = outcome({**JOB_ENV, name: not_utf8(TAKEN.get(name, row.default or "value"))})
+    assert isinstance(loaded, ConfigError), name
+    mine = [p for p in loaded.problems if p.startswith(row.describe() + ":")]
+    assert mine, loaded.problems
+    assert all("must be UTF-8 text; character 2 is the byte 0xff" in p for p in mine), mine
+
+
+FLAGGED = [
+    row for row in (*config.COMMON_SETTINGS, *job.SETTINGS) if row.flag and not row.flag_const
+]
+
+
+@pytest.mark.parametrize("row", FLAGGED, ids=[str(row.flag) for row in FLAGGED])
+def test_every_flag_holding_a_byte_that_is_not_utf8_is_refused_naming_it(
+    row: config.Setting,
+) -> None:
+    assert row.flag is not None
+    with pytest.raises(ConfigError) as caught:
+        load({}, row.flag, not_utf8(row.default or "value"))
+    assert [p for p in caught.value.problems if p.startswith(row.describe() + ":")]
+
+
+def test_a_lone_surrogate_from_an_event_is_refused_too() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load({"ENVIRONMENT": "d" + chr(0xD800)})
+    (problem,) = caught.value.problems
+    assert problem.startswith("ENVIRONMENT: must be UTF-8 text; character 2 is a lone surrogate")
+
+
 @pytest.mark.parametrize("value", [",", " , ", " "])
 def test_an_allow_list_of_only_separators_is_refused_not_switched_off(value: str) -> None:
     with pytest.raises(ConfigError) as caught:

@@ -343,6 +343,70 @@ def test_a_write_failure_with_no_run_to_stop_is_one_line_on_stderr(
     logs.setup("INFO", "r", io.StringIO())
 
 
+class _SizeLimitedFile(io.RawIOBase):
+    """A file that takes at most ``limit`` bytes in all and, like a file under
+    a size limit, writes short at the limit and refuses every byte after."""
+
+    def __init__(self, limit: int, per_call: int | None = None) -> None:
+        super().__init__()
+        self.data = bytearray()
+        self.limit = limit
+        self.per_call = per_call  # how many bytes one call takes at most
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        room = self.limit - len(self.data)
+        if room <= 0:
+            raise OSError(27, "File too large")
+        taken = bytes(data)[: min(room, self.per_call or room)]
+        self.data += taken
+        return len(taken)
+
+
+def unbuffered(raw: io.RawIOBase) -> io.TextIOWrapper:
+    """A text stream straight over ``raw``, as ``sys.stdout`` is under
+    PYTHONUNBUFFERED=1 (the Dockerfile sets it) or ``python -u``."""
+    return io.TextIOWrapper(raw, encoding="utf-8", write_through=True)  # type: ignore[arg-type]
+
+
+def test_a_line_cut_short_by_a_short_write_stops_the_run_at_that_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file takes the first line and half of the second: the run is told
+    at the second line, not at the third (one more change too late)."""
+    monkeypatch.setattr(logging, "raiseExceptions", True)
+    probe = io.StringIO()
+    logs.setup("INFO", "r", probe).info("line 0")
+    first = len(probe.getvalue().encode())
+    failed: list[str] = []
+    raw = _SizeLimitedFile(first + first // 2)
+    log = logs.setup("INFO", "r", unbuffered(raw), on_output_failed=failed.append)
+    log.info("line 0")
+    assert failed == []
+    log.info("line 1")
+    assert failed == ["[Errno 27] File too large"]  # at the line cut short, not the next
+    log.info("line 2")
+    assert len(failed) == 1
+    assert capsys.readouterr().err == ""
+    logs.setup("INFO", "r", io.StringIO())
+
+
+def test_short_writes_are_retried_until_every_line_is_whole() -> None:
+    raw = _SizeLimitedFile(10**6, per_call=7)  # every call takes at most 7 bytes
+    failed: list[str] = []
+    log = logs.setup("INFO", "r", unbuffered(raw), on_output_failed=failed.append)
+    for index in range(5):
+        log.info("line %d caf\u00e9 \U0001f680", index)
+    assert failed == []
+    text = raw.data.decode()
+    assert [json.loads(line)["message"] for line in text.splitlines()] == [
+        f"line {index} caf\u00e9 \U0001f680" for index in range(5)
+    ]
+    logs.setup("INFO", "r", io.StringIO())
+
+
 # Last, a lone surrogate: how Python reads an undecodable byte in a variable.
 NON_ASCII = "caf\u00e9 \u2014 \U0001f680 \u65e5\u672c " + chr(0xDCFF)
 # Text lines at a terminal: what the encoding cannot carry, as printable() escapes it.

@@ -115,8 +115,16 @@ def strings_in(value: Any) -> Iterator[str]:
 
 
 def in_urls(value: str) -> set[str]:
-    """``value`` as URL builders percent-encode it, with upper- and lower-case hex."""
-    upper = {quote(value, safe=""), quote(value, safe="/"), quote_plus(value)}
+    """``value`` as URL builders percent-encode it, with upper- and lower-case hex.
+
+    A JSON secret may hold a lone surrogate (a ``\\ud800`` escape): it is
+    encoded as the runtime registers it (``surrogatepass``), not refused.
+    """
+    upper = {
+        quote(value, safe="", errors="surrogatepass"),
+        quote(value, safe="/", errors="surrogatepass"),
+        quote_plus(value, errors="surrogatepass"),
+    }
     lower = {re.sub("%[0-9A-F]{2}", lambda match: match.group().lower(), form) for form in upper}
     return upper | lower
 

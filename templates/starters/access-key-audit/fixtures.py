@@ -10,13 +10,15 @@ the job contract's tests run against.
 
 from __future__ import annotations
 
+import functools
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-__all__ = ["BAD_JOB_INPUTS", "FAN_OUT_ENV", "JOB_ENV", "many_pages", "seed_key"]
+__all__ = ["BAD_JOB_INPUTS", "FAN_OUT_ENV", "JOB_ENV", "many_pages", "moto_iam_region", "seed_key"]
 
 # What the job needs, on top of the defaults, to run successfully.
 JOB_ENV: dict[str, str] = {}
@@ -57,21 +59,64 @@ def seed_key(
     account: str = DEFAULT_ACCOUNT_ID,
 ) -> str:
     """Give ``user`` (made if missing) an access key created ``age_days`` ago,
-    last used ``used_days_ago`` (None: never); return the key's id."""
-    from moto.iam.models import AccessKeyLastUsed, iam_backends
+    last used ``used_days_ago`` (None: never); return the key's id.
 
-    backend: Any = iam_backends[account]["aws"]
+    Everything is made where moto serves the run's IAM calls from
+    (``moto_iam_region``): moto keeps one IAM per partition, as AWS does, and
+    names a user's ARN after the region it was made in, so a user made in
+    another partition is one the run never sees.
+    """
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
+    from moto.utilities.utils import get_partition
+
+    region = moto_iam_region()
+    backend: Any = iam_backends[account][get_partition(region)]
     if user not in backend.users:
-        backend.create_user(None, user, path="/", tags=[])
+        backend.create_user(region, user, path="/", tags=[])
     if tags:
         backend.tag_user(user, [{"Key": key, "Value": value} for key, value in tags.items()])
     key = backend.create_access_key(user, prefix="AKIA", status=status)
     now = datetime.now(UTC).replace(tzinfo=None)
     key.create_date = now - timedelta(days=age_days)
     if used_days_ago is not None:
-        key.last_used = AccessKeyLastUsed(now - timedelta(days=used_days_ago), service, "us-east-1")
+        key.last_used = AccessKeyLastUsed(now - timedelta(days=used_days_ago), service, region)
     access_key_id: str = key.access_key_id
     return access_key_id
+
+
+def moto_iam_region() -> str:
+    """The region moto reads in the run's IAM calls, whose partition's IAM
+    answers them.
+
+    moto reads the region in the endpoint's host name, else the signing
+    region. For ``cn-north-1`` both give ``aws-cn``, as AWS does; GovCloud's
+    IAM endpoint, ``iam.us-gov.amazonaws.com``, names ``us-gov``, which moto
+    serves from ``aws``, while through an endpoint URL (moto's server) the
+    signing region gives ``aws-us-gov``. Asking moto's own rule, with the
+    host botocore calls, keeps the seeded users where the run looks.
+    """
+    from moto.core.responses import BaseResponse
+
+    from .conftest import REGION  # conftest imports this module: not at import time
+
+    if os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL"):
+        return REGION  # no region in the host: moto reads the signing region
+    host, signing_region = _iam_endpoint(REGION)
+    in_host = BaseResponse.region_regex.search(f"https://{host}")
+    return in_host.group("region") if in_host else signing_region
+
+
+@functools.cache
+def _iam_endpoint(region: str) -> tuple[str, str]:
+    """IAM's host name and signing region for ``region``, from botocore's
+    endpoint data (no session: the test's AWS profile and files stay unread)."""
+    from botocore.loaders import create_loader
+    from botocore.regions import EndpointResolver
+
+    resolver = EndpointResolver(create_loader().load_data("endpoints"))
+    endpoint: Any = resolver.construct_endpoint("iam", region) or {}
+    scope = endpoint.get("credentialScope", {}).get("region", region)
+    return str(endpoint.get("hostname", "")), str(scope)
 
 
 @pytest.fixture

@@ -36,14 +36,19 @@ __all__ = [
 ]
 
 # --help shows it: what the run does, and what that deletes.
+# The exemption tag's key unless EXEMPT_TAG_KEY says otherwise. ``--help``
+# names it (EXEMPT_TAG_KEY has no flag to show it by): a reader protecting a
+# group must know which tag to put on it.
+DEFAULT_EXEMPT_TAG_KEY = "log-retention:exempt"
 DESCRIPTION = (
     "Set a retention of RETENTION_DAYS on CloudWatch Logs log groups "
     "(under LOG_GROUP_PREFIX) that keep logs forever, or as RETENTION_MODE says. "
     "CloudWatch Logs then deletes their logs older than RETENTION_DAYS: with --apply "
     "and the defaults (no LOG_GROUP_PREFIX, 30 days), every log group of the region "
     "that keeps logs forever, audit logs included, starts deleting its logs older than "
-    "30 days. Groups tagged EXEMPT_TAG_KEY are left alone; a dry-run (the default) says "
-    "how many groups would start deleting logs."
+    f"30 days. Groups tagged EXEMPT_TAG_KEY (default {DEFAULT_EXEMPT_TAG_KEY!r}; any value, "
+    "the key in any case) are left alone; a dry-run (the default) says how many groups "
+    "would start deleting logs."
 )
 
 # The only retention periods CloudWatch Logs accepts (PutRetentionPolicy).
@@ -166,7 +171,7 @@ SETTINGS: tuple[Setting, ...] = (
         "exempt_tag_key",
         ("EXEMPT_TAG_KEY",),
         tag_key,
-        default="log-retention:exempt",
+        default=DEFAULT_EXEMPT_TAG_KEY,
         help="log groups carrying this tag (any value, the key in any case) are never changed",
     ),
 )

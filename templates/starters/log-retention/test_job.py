@@ -279,7 +279,8 @@ def test_with_nothing_to_delete_the_line_says_0_at_info(aws: None, run_cli: RunC
     assert (line["level"], line["start_deleting"]) == ("INFO", 0)
 
 
-def test_the_help_says_what_the_default_run_deletes() -> None:
+def test_the_help_says_what_the_default_run_deletes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # one line: no name broken at its hyphen
     shown = flat(build_parser(job).format_help())
     assert (
         "CloudWatch Logs then deletes their logs older than RETENTION_DAYS: with --apply "
@@ -287,8 +288,18 @@ def test_the_help_says_what_the_default_run_deletes() -> None:
         "that keeps logs forever, audit logs included, starts deleting its logs older than "
         "30 days."
     ) in shown
-    assert "Groups tagged EXEMPT_TAG_KEY are left alone" in shown
     assert load()[1].retention_days == 30  # the default the help names
+
+
+def test_the_help_names_the_default_exemption_tag_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the flags' help shows their defaults: tagging a group to protect it
+    needs the key, and EXEMPT_TAG_KEY has no flag whose help would show it."""
+    monkeypatch.setenv("COLUMNS", "1000")
+    shown = flat(build_parser(job).format_help())
+    default = load()[1].exempt_tag_key
+    assert default == "log-retention:exempt"
+    assert f"Groups tagged EXEMPT_TAG_KEY (default {default!r}; any value, " in shown
+    assert "the key in any case) are left alone" in shown
 
 
 def test_the_docs_say_what_the_default_run_deletes() -> None:

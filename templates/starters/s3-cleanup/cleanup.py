@@ -24,8 +24,9 @@ Why it is built this way:
   its status) or a missing bucket stop it: every later call would fail the
   same way. So does a network that cannot be reached (refused, reset,
   connect timeout), once the batch that met it is settled: exit 3.
-- A stop request ends the listing before its next page
-  (``stop_aware.pages``) and the deleting before its next batch.
+- A stop request ends every listing before its next page
+  (``stop_aware.pages``), the one that settles a failed batch too, and the
+  deleting before its next batch.
 - Answers are checked: a listing item without a key, date or ETag, or a
   delete answer naming a key that was never sent, is an ``AwsError`` (exit
   5), never a crash or an impossible count.
@@ -287,7 +288,7 @@ class Cleanup:
                 self.stop.check()
                 self.counts.matched += len(batch)
                 task = logs.carrying_context(deleting.delete_batch)
-                pending.append(pool.submit(task, self.s3, bucket, prefix, batch))
+                pending.append(pool.submit(task, self.s3, bucket, prefix, batch, self.stop))
 
             try:
                 batch: list[ObjectIdentifierTypeDef] = []

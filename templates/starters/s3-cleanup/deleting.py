@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import listing
-from .runtime.outcome.errors import AwsError
+from .runtime.access import stop_aware
+from .runtime.outcome.errors import AwsError, Interrupted, OutOfTime, OutputFailed, StopRequest
 from .runtime.outcome.exit_codes import CREDENTIAL_ERROR_CODES
 
 if TYPE_CHECKING:
@@ -64,7 +65,11 @@ class _Unsettled(Exception):
 
 
 def delete_batch(
-    s3: S3Client, bucket: str, prefix: str, objects: list[ObjectIdentifierTypeDef]
+    s3: S3Client,
+    bucket: str,
+    prefix: str,
+    objects: list[ObjectIdentifierTypeDef],
+    stop: StopRequest,
 ) -> BatchResult:
     """Delete up to 1,000 objects; say what became of each one.
 
@@ -74,6 +79,7 @@ def delete_batch(
     batch can take, at most three calls' worst case); a call
     that still fails is settled by listing the batch's key range. Deleting
     a key twice is harmless, so no retry does more than the first call meant.
+    ``stop`` is looked at between the pages of that listing.
     """
     if len(objects) > DELETE_BATCH_LIMIT:
         raise ValueError(
@@ -91,7 +97,7 @@ def delete_batch(
         else:
             batchable.append(item)
     if batchable and result.fatal is None:
-        _delete_in_pieces(s3, bucket, prefix, batchable, result)
+        _delete_in_pieces(s3, bucket, prefix, batchable, result, stop=stop)
     log.debug("deleted batch", extra={"bucket": bucket, "size": len(objects)})
     return result
 
@@ -103,6 +109,7 @@ def _delete_in_pieces(
     objects: list[ObjectIdentifierTypeDef],
     result: BatchResult,
     *,
+    stop: StopRequest,
     may_split: bool = True,
 ) -> None:
     from botocore.exceptions import ReadTimeoutError  # noqa: PLC0415 - loaded by now
@@ -121,13 +128,15 @@ def _delete_in_pieces(
                 extra={"bucket": bucket, "keys": len(keys)},
             )
             half = len(keys) // 2
-            _delete_in_pieces(s3, bucket, prefix, keys[:half], result, may_split=False)
+            first, second = keys[:half], keys[half:]
+            _delete_in_pieces(s3, bucket, prefix, first, result, stop=stop, may_split=False)
             if result.fatal is None:
-                _delete_in_pieces(s3, bucket, prefix, keys[half:], result, may_split=False)
+                _delete_in_pieces(s3, bucket, prefix, second, result, stop=stop, may_split=False)
             return
         failed_before = len(result.failed)
-        _settle(s3, bucket, prefix, unsettled, result)
-        if _lost_the_connection(unsettled.error) and len(result.failed) > failed_before:
+        _settle(s3, bucket, prefix, unsettled, result, stop=stop)
+        lost = _lost_the_connection(unsettled.error)
+        if lost and len(result.failed) > failed_before and result.fatal is None:
             # The batch is counted by what is still listed; a network that
             # cannot be reached fails every later batch the same way, so the
             # run ends here with exit 3 instead of trying each of them.
@@ -195,6 +204,8 @@ def _settle(
     prefix: str,
     unsettled: _Unsettled,
     result: BatchResult,
+    *,
+    stop: StopRequest,
 ) -> None:
     """Count a batch whose call failed for good by what is still listed.
 
@@ -203,6 +214,9 @@ def _settle(
     key no longer there counts as deleted, one there with another ETag as
     skipped, one unchanged as failed. When that listing fails too, or the
     batch is of versions, every key counts as failed; a re-run finishes.
+    A stop (a signal, the deadline, a log that failed) ends that listing
+    before its next page, like every listing: the keys it did not settle
+    count as failed, and the stop ends the run once the batch is counted.
     """
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded by now
 
@@ -220,9 +234,12 @@ def _settle(
     listed: dict[str, str] | None = None
     if not any("VersionId" in item for item in objects):
         try:
-            listed = _listed_etags(s3, bucket, prefix, [item["Key"] for item in objects])
+            listed = _listed_etags(s3, bucket, prefix, [item["Key"] for item in objects], stop)
         except (ClientError, BotoCoreError, AwsError):
             listed = None
+        except (Interrupted, OutOfTime, OutputFailed) as stopped:  # stop.check's
+            listed = None
+            result.fatal = stopped
     for item in objects:
         if listed is not None and item["Key"] not in listed:
             result.deleted.append(dict(item))
@@ -232,8 +249,15 @@ def _settle(
             result.failed += _failures([item], error)
 
 
-def _listed_etags(s3: S3Client, bucket: str, prefix: str, keys: list[str]) -> dict[str, str] | None:
-    """The ETag of each of ``keys`` still in the bucket; None if too far to read."""
+def _listed_etags(
+    s3: S3Client, bucket: str, prefix: str, keys: list[str], stop: StopRequest
+) -> dict[str, str] | None:
+    """The ETag of each of ``keys`` still in the bucket; None if too far to read.
+
+    Listed through ``stop_aware.pages``: a stop ends the listing before its
+    next page (up to ``SETTLE_PAGES`` pages, each a call the stop would
+    otherwise wait for).
+    """
     wanted, last = set(keys), max(keys)
     start = min(keys)[:-1]  # every key from min(keys) on sorts after it
     pages = s3.get_paginator("list_objects_v2").paginate(
@@ -246,7 +270,7 @@ def _listed_etags(s3: S3Client, bucket: str, prefix: str, keys: list[str]) -> di
         },
     )
     found: dict[str, str] = {}
-    for page in pages:
+    for page in stop_aware.pages(pages, stop):
         for item in page.get("Contents", []):
             key = listing.checked(item, "Key", str, bucket)
             if key > last:

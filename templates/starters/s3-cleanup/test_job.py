@@ -244,7 +244,7 @@ def test_access_denied_keys_are_not_retried(
         return {"Errors": errors}
 
     monkeypatch.setattr(s3, "delete_objects", deny_all)
-    result = deleting.delete_batch(s3, BUCKET, "temp/", [{"Key": key} for key in OLD])
+    result = deleting.delete_batch(s3, BUCKET, "temp/", [{"Key": key} for key in OLD], StopRequest())
     assert (len(result.deleted), len(result.failed)) == (0, 3)
     assert calls == [3]
 
@@ -318,7 +318,7 @@ def test_every_call_the_job_makes_is_covered_by_iam_actions(harness: Harness) ->
 
 def test_delete_batch_refuses_more_than_1000_keys(harness: Harness) -> None:
     with pytest.raises(ValueError, match="at most 1000"):
-        deleting.delete_batch(harness.clients.s3, BUCKET, "temp/", [{"Key": "k"}] * 1001)
+        deleting.delete_batch(harness.clients.s3, BUCKET, "temp/", [{"Key": "k"}] * 1001, StopRequest())
     assert harness.recorder.writes() == []
 
 
@@ -987,6 +987,40 @@ def test_a_failed_batch_is_settled_key_by_key_by_one_listing(
     assert isinstance(error, ConnectionClosedError)  # keys left failed: the run ends, exit 3
     assert (counts.deleted, counts.failed, counts.skipped) == (1, 1, 1)
     assert seeded.remaining() & set(OLD) == {OLD[0], OLD[2]}
+
+
+def test_a_stop_ends_the_listing_that_settles_a_failed_batch_before_its_next_page(
+    seeded: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of two keys, so settling the batch's range would take two pages;
+    a stop (SIGTERM) that comes while the first is read ends the listing
+    there. The keys it did not settle count as failed, and the run stops."""
+    from botocore.exceptions import ConnectionClosedError
+
+    s3 = seeded.clients.s3
+    stop = StopRequest()
+    settle_pages: list[str] = []
+
+    def reset(**_: Any) -> Any:
+        raise ConnectionClosedError(endpoint_url="http://127.0.0.1:1/")
+
+    def stop_at_the_settling_listing(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "ListObjectsV2" and "StartAfter" in params:
+            settle_pages.append(params["StartAfter"])
+            stop.request(15)
+
+    monkeypatch.setattr(s3, "delete_objects", reset)
+    monkeypatch.setattr(listing, "LIST_PAGE_SIZE", 2)
+    s3.meta.events.register("before-parameter-build", stop_at_the_settling_listing)
+    args = build_parser().parse_args(["--apply", "--max-workers", "1"])
+    settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
+    counts = job.Counts()
+    with pytest.raises(Interrupted):
+        job.run(settings, job_settings, seeded.clients, counts, stop)
+    assert len(settle_pages) == 1  # the stop came before the second page was asked for
+    assert (counts.matched, counts.deleted, counts.failed) == (3, 0, 3)
+    assert_true_counts(counts)
+    assert seeded.remaining() == set(OLD + NEW + OUTSIDE)
 
 
 def test_a_failed_batch_of_versions_counts_every_version_as_failed(

@@ -111,6 +111,7 @@ class StopRequest(threading.Event):
 
     signum = 0
     out_of_time = False
+    output_closed = False  # stdout was found closed: 141 unless a signal outranks it
     output_failure = ""  # why the log could not be written; empty while it can
 
     def __init__(self) -> None:
@@ -123,6 +124,11 @@ class StopRequest(threading.Event):
     def request(self, signum: int) -> None:
         self.signum = signum
         self.set()
+
+    def request_for_closed_output(self) -> None:
+        """stdout was found closed: stop as SIGPIPE would (exit 141)."""
+        self.output_closed = True
+        self.request(SIGPIPE)
 
     def request_for_deadline(self) -> None:
         self.out_of_time = True

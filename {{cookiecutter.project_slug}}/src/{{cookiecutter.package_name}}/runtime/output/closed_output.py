@@ -15,6 +15,14 @@ fails to write, the exit included; and one line says so on stderr.
 ``discard_stdout`` serves a log that failed for another reason (a full
 disk) the same way: what is still buffered goes to ``/dev/null``, so the
 interpreter's last flush cannot fail (exit 120, with a traceback).
+
+``write_whole`` is how every line and answer is written: all of its bytes
+reach the output, or the write raises, at once. A text stream over an
+unbuffered file (``PYTHONUNBUFFERED=1``, as the Dockerfile sets, or
+``python -u``) hands each write to the file once and silently drops what a
+short write left over (a file size limit or a full disk met mid-line): the
+line would be cut short with no error, and the run would make one more
+change before the next line failed.
 """
 
 from __future__ import annotations
@@ -26,15 +34,18 @@ import stat
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
 
 __all__ = [
     "MESSAGE",
     "discard_stdout",
+    "end_watch",
     "is_closed_output_error",
     "is_process_stdout",
     "output_closed",
     "set_stop_callback",
     "watch_stdout",
+    "write_whole",
 ]
 
 MESSAGE = "error: standard output was closed; stopping the run (exit 141)"
@@ -70,6 +81,21 @@ def set_stop_callback(on_closed: Callable[[], None] | None) -> None:
     with _lock:
         _state["on_closed"] = on_closed
         _state["noticed"] = False
+
+
+def end_watch() -> bool:
+    """End this run's watch, and say whether stdout was found closed in it.
+
+    The run's exit code must be the one the stderr line promised (141):
+    the runtime asks once it has written its summary, and a reader that
+    leaves after that (when every line is out) stops nothing and prints
+    nothing, so no "exit 141" line can come with another exit code.
+    """
+    with _lock:
+        noticed = bool(_state["noticed"])
+        _state["noticed"] = True
+        _state["on_closed"] = None
+    return noticed
 
 
 def output_closed(*, silence_stdout: bool = True) -> None:
@@ -137,3 +163,60 @@ def discard_stdout() -> None:
         pass
     if sys.stdout is None or getattr(sys.stdout, "closed", False):
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+
+
+def write_whole(stream: Any, text: str) -> None:
+    """Write all of ``text`` to ``stream`` and flush it, or raise.
+
+    For a text stream with a binary layer, the text is encoded as the stream
+    would encode it and written to that layer, the rest again after each
+    short write, until every byte is out; a write that fails after part of
+    the text raises like one that wrote nothing. What the text layer still
+    holds (a ``print``) is flushed first, so lines keep their order. An
+    encoding that starts its output with a byte order mark (UTF-16) would
+    repeat it on every line this way, so such a stream, and one with no
+    binary layer (a buffer in memory), is written through its own ``write``,
+    whose count, when it gives one, is checked the same way.
+    """
+    binary = getattr(stream, "buffer", None)
+    encoding = getattr(stream, "encoding", None)
+    if binary is None or not isinstance(encoding, str) or _marks_byte_order(encoding):
+        _write_text(stream, text)
+        return
+    stream.flush()
+    data = memoryview(text.encode(encoding, getattr(stream, "errors", None) or "strict"))
+    while data:
+        written = binary.write(data)
+        if written is None:  # a non-blocking output that is full: wait until it takes more
+            _wait_until_writable(binary)
+            continue
+        if written <= 0:
+            raise OSError(errno.EIO, "the output took no byte of the line")
+        data = data[written:]
+    binary.flush()
+
+
+def _write_text(stream: Any, text: str) -> None:
+    rest = text
+    while rest:
+        written = stream.write(rest)
+        if not isinstance(written, int) or written >= len(rest):
+            break  # no count to check (some streams return None), or all of it
+        if written <= 0:
+            raise OSError(errno.EIO, "the output took no character of the line")
+        rest = rest[written:]
+    flush = getattr(stream, "flush", None)
+    if flush is not None:
+        flush()
+
+
+def _marks_byte_order(encoding: str) -> bool:
+    try:
+        return "".encode(encoding) != b""
+    except LookupError:  # an encoding Python does not know: the write will say so
+        return False
+
+
+def _wait_until_writable(binary: Any) -> None:
+    fileno = binary.fileno()  # a stream with no file behind it cannot be waited on: raises
+    select.select([], [fileno], [])

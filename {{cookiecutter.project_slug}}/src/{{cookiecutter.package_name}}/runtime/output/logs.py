@@ -22,7 +22,10 @@ Why these choices:
   (``closed_output``). Any other failure to write a line (a full disk, a
   file size limit, an I/O error) stops it too, before its next change: a
   run must not go on changing things while nothing records what it did.
-  The runtime ends such a run with exit 8 and one line on stderr.
+  The runtime ends such a run with exit 8 and one line on stderr. A line
+  counts as written only once every byte of it is out: a short write is
+  retried with the rest, and a failure after part of a line stops the run
+  at once, as a failure before it does (``closed_output.write_whole``).
 - A line is never dropped because the output cannot encode a character (an
   ASCII-only ``PYTHONIOENCODING`` or locale): such characters are written
   as ``\\u`` escapes, which JSON reads back as the same text.
@@ -96,8 +99,10 @@ class _LinesHandler(logging.Handler):
         json_lines = isinstance(self.formatter, JsonFormatter)
         line = encodable(line, getattr(stream, "encoding", None), json_lines=json_lines)
         try:
-            stream.write(line + "\n")
-            stream.flush()
+            # Written whole or not at all: a line cut short by a short write
+            # (a file size limit or a full disk met mid-line) is a failure
+            # now, before the run's next change, not at the next line.
+            closed_output.write_whole(stream, line + "\n")
         except Exception as error:  # noqa: BLE001 - every write failure stops the run
             if closed_output.is_closed_output_error(error):
                 self._gone()

@@ -26,10 +26,11 @@ when a call outlives the worst case (``timed_out``, exit 3, or 130/143
 after a first signal), or at the deadline ``execute`` was given; the
 summary is written exactly once, by whichever comes first. A closed stdout
 sets the same stop request as a first signal (``closed_output``) and ends
-in exit 141. A log line that cannot be written for any other reason (a full
-disk) sets it too, and ends in exit 8 with one line on stderr, at a
-terminal or not, saying whether changes were made: nothing else is left to
-say it. At a terminal, every other failing exit code also prints one line
+in exit 141, as its stderr line says, even when the run failed otherwise
+(a refused setting included). A log line that cannot be written for any
+other reason (a full disk) sets it too, and ends in exit 8 with one line on
+stderr, at a terminal or not, saying whether changes were made: nothing
+else is left to say it. At a terminal, every other failing exit code also prints one line
 on stderr (``failure_line``).
 """
 
@@ -38,7 +39,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -46,7 +46,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..access.watchdog import Ending, Watchdog
-from ..outcome.errors import LOG, SIGPIPE, ConfigError, Interrupted, OutputFailed, StopRequest
+from ..outcome.errors import LOG, ConfigError, Interrupted, OutputFailed, StopRequest
 from ..outcome.exit_codes import ExitCode, exit_code_for, most_severe
 from ..output import closed_output, logs
 from ..output.log_formats import printable
@@ -105,7 +105,7 @@ def execute(
     stop = StopRequest()
 
     def output_closed() -> None:
-        stop.request(SIGPIPE)
+        stop.request_for_closed_output()
 
     def log_to_stdout(
         level: str, fmt: logs.Format, colour: bool, *, watch_reader: bool = True
@@ -186,12 +186,22 @@ def _load(
 def _end(
     run: _Run, code: ExitCode, failure: BaseException | None, stop: StopRequest
 ) -> dict[str, Any]:
-    """Write the summary, tell a person what failed, and return the summary."""
+    """Write the summary, tell a person what failed, and return the summary.
+
+    A stdout found closed, or a log that failed, at any moment of the run
+    (while its settings were refused too) decides the exit code by
+    ``SEVERITY``, as the one stderr line about it says: 141 or 8.
+    """
+    if stop.output_closed:
+        code = most_severe([code, ExitCode.OUTPUT_CLOSED])
     if stop.output_failure:
         code = most_severe([code, ExitCode.OUTPUT_FAILED])
     elif code is not ExitCode.CONFIG:  # configuration errors printed theirs
         tell_person(code, failure)
     summary = run.finish(code, timed_out=stop.out_of_time and code is not ExitCode.OK)
+    if closed_output.end_watch():  # found closed before the summary, or while writing it
+        code = most_severe([code, ExitCode.OUTPUT_CLOSED])
+        summary["exit_code"] = int(code)
     if stop.output_failure:  # it failed before the summary, or while writing it
         code = most_severe([code, ExitCode.OUTPUT_FAILED])
         summary["exit_code"] = int(code)
@@ -276,13 +286,9 @@ class _Run:
         """Called by the watchdog: write the summary with what is known, end the process."""
         if not self._written.acquire(blocking=False):
             return  # the run ended on its own meanwhile, and is writing its summary
-        # A stop asked for by a signal outranks the timeout, as in SEVERITY.
-        if ending.signum == signal.SIGTERM:
-            code = ExitCode.TERMINATED
-        elif ending.signum:
-            code = ExitCode.INTERRUPTED
-        else:
-            code = ExitCode.NETWORK
+        # A stop asked for by a signal (or a closed stdout: 141, as its
+        # stderr line said) outranks the timeout, as in SEVERITY.
+        code = exit_code_for(Interrupted(ending.signum)) if ending.signum else ExitCode.NETWORK
         markers = {"forced": True, "timed_out": ending.reason != "forced"}
 
         def write() -> None:

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..output import closed_output
 from ..outcome.errors import ConfigError
 from ..output.log_formats import encodable
 from ..settings import config
@@ -83,10 +84,8 @@ def _answer(text: str, stream: SupportsWrite[str] | None = None) -> None:
     try:
         if target is None:  # Python found no stdout at start: it was closed
             raise BrokenPipeError(32, "standard output is closed")  # noqa: TRY301
-        target.write(encodable(text, getattr(target, "encoding", None), json_lines=False))
-        flush = getattr(target, "flush", None)
-        if flush is not None:
-            flush()
+        answer = encodable(text, getattr(target, "encoding", None), json_lines=False)
+        closed_output.write_whole(target, answer)  # all of it, or an error: never cut short
     except Exception as error:  # whatever it was, the answer is not out
         raise AnswerNotWritten(error) from error
 

@@ -8,6 +8,10 @@ every problem, and raises one ``ConfigError`` naming them all before any AWS
 call is made. Defaults are text and pass through the same validator as input.
 
 An empty value means unset (deploy stacks pass optional settings that way).
+A value that is not text (a byte that is not UTF-8, which Python reads as
+a lone surrogate) is refused for every setting, naming it, before the
+setting's own validator sees it.
+
 A value that is set but blank, or a list of only separators, is refused: it
 is a typo or an unset shell variable, and read as "no value" it would switch
 a guard off (an empty ALLOWED_ACCOUNT_IDS allows every account).
@@ -322,7 +326,7 @@ def _service_endpoint_problems(env: Mapping[str, str]) -> list[str]:
     for name in sorted(env):
         if name.startswith(SERVICE_ENDPOINT_PREFIX) and env[name] != "":
             try:
-                validate.endpoint_url(env[name])
+                validate.endpoint_url(validate.text(env[name]))
             except validate.InvalidValue as error:
                 problems.append(f"{name}: {error}")
     return problems
@@ -384,12 +388,9 @@ def _read(
             raw = None  # an empty value means unset, from a flag as from a variable
         if raw is None:
             raw = next((env[name] for name in setting.env if env.get(name, "") != ""), None)
-        if raw is not None and not raw.strip():
-            # Set, but to nothing: a typo or an unset shell variable, never a choice.
-            problems.append(
-                f"{setting.describe()}: is set but blank ({raw!r}); "
-                "leave it empty or unset it to use the default"
-            )
+        refused = _unusable(raw)
+        if refused:
+            problems.append(f"{setting.describe()}: {refused}")
             continue
         if raw is None:
             raw = setting.default
@@ -406,6 +407,21 @@ def _read(
         except validate.InvalidValue as error:
             problems.append(f"{setting.describe()}: {error}")
     return values, problems
+
+
+def _unusable(raw: str | None) -> str:
+    """Why ``raw`` is refused whatever the setting, or "": set but blank (a
+    typo or an unset shell variable, never a choice), or not text (a byte
+    that is not UTF-8, which no validator could encode)."""
+    if raw is None:
+        return ""
+    if not raw.strip():
+        return f"is set but blank ({raw!r}); leave it empty or unset it to use the default"
+    try:
+        validate.text(raw)
+    except validate.InvalidValue as error:
+        return str(error)
+    return ""
 
 
 def _parse_template(setting: Setting, raw: str, regions: Sequence[str]) -> str:

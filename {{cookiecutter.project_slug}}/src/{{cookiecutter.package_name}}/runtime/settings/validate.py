@@ -34,6 +34,7 @@ __all__ = [
     "shown",
     "sns_topic_arn",
     "target_accounts",
+    "text",
 ]
 
 # The words a true/false setting (DRY_RUN, ...) accepts, case and spaces aside;
@@ -345,6 +346,33 @@ def s3_prefix(raw: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw):
         raise InvalidValue(f"must not contain control characters, got {raw!r}")
     return raw
+
+
+# What Python makes of what is not text: a byte that is not UTF-8 in a
+# variable, an argument or a file name becomes a lone surrogate (U+DC80 to
+# U+DCFF: surrogateescape), and a JSON "\ud800" escape (a Lambda event) one
+# of its own. No encoder takes one, so a validator that encodes the value,
+# or botocore sending it, would crash.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_ESCAPED_BYTES = range(0xDC80, 0xDD00)
+
+
+def text(raw: str) -> str:
+    """Refuse a value that is not text: one holding a lone surrogate.
+
+    ``config`` calls it on every setting's value before the setting's own
+    validator, so every setting is refused the same way (exit 1, the
+    setting named) instead of one of them crashing (exit 99).
+    """
+    found = _SURROGATE.search(raw)
+    if found is None:
+        return raw
+    code = ord(found.group())
+    if code in _ESCAPED_BYTES:
+        what = f"the byte 0x{code - 0xDC00:02x}, which is not UTF-8"
+    else:
+        what = f"a lone surrogate (U+{code:04X}), which no text can carry"
+    raise InvalidValue(f"must be UTF-8 text; character {found.start() + 1} is {what}")
 
 
 def shown(raw: str) -> str:
