@@ -212,7 +212,7 @@ def test_a_closed_stdout_while_the_settings_are_refused_exits_141_as_its_line_sa
     does: exit 8)."""
     _, code, closed_line = UNWRITTEN["closed"]
     monkeypatch.setattr(sys, "stdout", _Failing(BrokenPipeError(32, "Broken pipe")))
-    assert main([], {**JOB_ENV, "LOG_LEVEL": "LOUD"}) == code
+    assert main(job, [], {**JOB_ENV, "LOG_LEVEL": "LOUD"}) == code
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2
     assert err[0].startswith("error: LOG_LEVEL")

@@ -1012,7 +1012,7 @@ def test_a_stop_ends_the_listing_that_settles_a_failed_batch_before_its_next_pag
     monkeypatch.setattr(s3, "delete_objects", reset)
     monkeypatch.setattr(listing, "LIST_PAGE_SIZE", 2)
     s3.meta.events.register("before-parameter-build", stop_at_the_settling_listing)
-    args = build_parser().parse_args(["--apply", "--max-workers", "1"])
+    args = build_parser(job).parse_args(["--apply", "--max-workers", "1"])
     settings, job_settings = config.load(args, {"S3_BUCKET": BUCKET}, job.JobSettings, job.SETTINGS)
     counts = job.Counts()
     with pytest.raises(Interrupted):
