@@ -20,8 +20,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ..output import closed_output
 from ..outcome.errors import ConfigError
+from ..output import closed_output
 from ..output.log_formats import encodable
 from ..settings import config
 
