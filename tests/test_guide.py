@@ -1,8 +1,8 @@
 """The generated README's "Writing your job" guide, followed as written.
 
 A blank bake gets the guide's blocks put in place and its commands run,
-nothing else: the project's own tests (with the example's), ruff and mypy
-strict must pass on the result.
+nothing else: the project's own tests (with the example's), ruff, mypy
+strict and pyright must pass on the result.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def test_every_project_s_readme_has_the_guide(cookies: Any, starter: str) -> Non
     for name in ("the imports", "JobSettings", "SETTINGS", "IAM_ACTIONS", "plan"):
         assert (f"src/{package}/job.py", name) in edited, name
     commands = " ".join(step.line for step in steps if isinstance(step, guide.Command))
-    for check in ("--print-iam-policy > iam-policy.json", "pytest", "ruff check", "mypy"):
+    checks = ("--print-iam-policy > iam-policy.json", "pytest", "ruff check", "mypy", "pyright")
+    for check in checks:
         assert check in commands, check
 
 
