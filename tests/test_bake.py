@@ -201,6 +201,16 @@ def test_every_yaml_and_toml_file_parses(project: Any, combination: Combination)
     assert ("pre-commit" in dev) is combination.answer("include_pre_commit")
     assert pyproject["tool"]["mypy"]["strict"] is True
     assert pyproject["tool"]["mypy"]["python_version"] == version
+    # pyright as VS Code's Pylance runs it, pinned, with Node from PyPI (not fetched at run time).
+    assert pyproject["tool"]["pyright"] == {
+        "include": ["src", "tests"],
+        "pythonVersion": version,
+        "typeCheckingMode": "standard",
+    }
+    assert any(
+        re.fullmatch(r"pyright\[nodejs\]==[\d.]+", dep)
+        for dep in meta["optional-dependencies"]["dev"]
+    )
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
     assert {"DTZ", "G", "BLE", "S"} <= set(pyproject["tool"]["ruff"]["lint"]["select"])
 
@@ -220,8 +230,10 @@ def test_quick_start_names_the_minimum_python_and_the_hooks(
     if combination.answer("include_pre_commit"):
         config = yaml.safe_load(project.read(".pre-commit-config.yaml"))
         hooks = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
-        assert {"ruff-check", "ruff-format", "mypy", "lint-imports"} <= hooks
+        assert {"ruff-check", "ruff-format", "mypy", "pyright", "lint-imports"} <= hooks
     assert "git init" in quick_start
+    checks = "pytest && ruff check . && ruff format --check . && mypy && lint-imports && pyright"
+    assert checks in quick_start.splitlines()
 
 
 def test_baked_defaults_reach_the_code(project: Any, combination: Combination) -> None:
@@ -245,7 +257,7 @@ def test_workflow_runs_every_check(cookies: Any, combo: Combination) -> None:
     assert workflow["permissions"] == {"contents": "read"}
     steps = workflow["jobs"]["checks"]["steps"]
     commands = " ".join(step.get("run", "") for step in steps)
-    for check in ("pytest", "ruff check", "ruff format --check", "mypy", "lint-imports"):
+    for check in ("pytest", "ruff check", "ruff format --check", "mypy", "lint-imports", "pyright"):
         assert check in commands
     assert ("cfn-lint template.yaml" in commands) is (combo.answer("deploy_target") != "none")
     for step in steps:

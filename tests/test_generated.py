@@ -34,6 +34,7 @@ def test_project_passes_its_own_tests_lint_and_types(
     project.run(bin_dir / "ruff", "check", ".")
     project.run(bin_dir / "ruff", "format", "--check", ".")
     project.run(bin_dir / "mypy")
+    project.run(bin_dir / "pyright", "--pythonpath", bin_dir / "python")
     project.run(bin_dir / "lint-imports", "--no-cache")
 
 

@@ -2,8 +2,8 @@
 linked from the README), followed as written.
 
 A blank bake gets the guide's blocks put in place and its commands run,
-nothing else: the project's own tests (with the example's), ruff and mypy
-strict must pass on the result.
+nothing else: the project's own tests (with the example's), ruff, mypy
+strict and pyright must pass on the result.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def test_every_project_has_the_guide(cookies: Any, starter: str) -> None:
     for name in ("the imports", "JobSettings", "SETTINGS", "IAM_ACTIONS", "plan"):
         assert (f"src/{package}/job.py", name) in edited, name
     commands = " ".join(step.line for step in steps if isinstance(step, guide.Command))
-    for check in ("--print-iam-policy > iam-policy.json", "pytest", "ruff check", "mypy"):
+    checks = ("--print-iam-policy > iam-policy.json", "pytest", "ruff check", "mypy", "pyright")
+    for check in checks:
         assert check in commands, check
 
 

@@ -415,6 +415,8 @@ def test_next_steps_name_the_minimum_python_upgrade_pip_and_set_up_git(
     assert "cd project && git init" in lines
     assert f"python{python} -m venv .venv && . .venv/bin/activate" in lines
     assert "python -m pip install --upgrade pip && pip install -e '.[dev]'" in lines
+    checks = "pytest && ruff check . && ruff format --check . && mypy && lint-imports && pyright"
+    assert checks in lines
     assert ("pre-commit install" in lines) is pre_commit
     assert not any(line.startswith("python3 -m venv") for line in lines)
 

@@ -201,7 +201,7 @@ def audit_user(
                 counts.keys_gone += 1
                 log.warning(
                     "key gone",
-                    extra={"user": name, "key_id_suffix": key["AccessKeyId"][-4:]},
+                    extra={"user": name, "key_id_suffix": key.get("AccessKeyId", "")[-4:]},
                 )
                 continue
             if finding is None:
@@ -230,7 +230,8 @@ def judge(
     key_id = key["AccessKeyId"]
     created = _utc(key["CreateDate"])
     used = iam.get_access_key_last_used(AccessKeyId=key_id).get("AccessKeyLastUsed", {})
-    last_used = _utc(used["LastUsedDate"]) if used.get("LastUsedDate") else None
+    last_used_date = used.get("LastUsedDate")
+    last_used = _utc(last_used_date) if last_used_date else None
     age = max(now - created, timedelta(0))
     idle = max(now - (last_used or created), timedelta(0))
     checks = (("age", age > max_age), ("unused", idle > max_unused))
@@ -437,7 +438,7 @@ def _status_now(iam: IAMClient, finding: Finding) -> str:
     try:
         for page in iam.get_paginator("list_access_keys").paginate(UserName=finding.user):
             for key in page.get("AccessKeyMetadata", []):
-                if key["AccessKeyId"] == finding.access_key_id:
+                if key.get("AccessKeyId") == finding.access_key_id:
                     return str(key.get("Status", UNKNOWN))
     except (ClientError, BotoCoreError) as error:
         if _no_such_entity(error):

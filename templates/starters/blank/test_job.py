@@ -42,8 +42,8 @@ def planned_bucket_change(clients: Clients, name: str) -> list[job.Change]:
     return [job.Change(f"create bucket {name}", create)]
 
 
-def bucket_names(clients: Clients) -> list[str]:
-    return [bucket["Name"] for bucket in clients.s3.list_buckets().get("Buckets", [])]
+def bucket_names(clients: Clients) -> list[str | None]:
+    return [bucket.get("Name") for bucket in clients.s3.list_buckets().get("Buckets", [])]
 
 
 def test_out_of_the_box_the_job_only_reads(clients: Clients) -> None:

@@ -75,11 +75,12 @@ def make_groups(
 def retention(region: str = REGION) -> dict[str, int | None]:
     """Every log group of the region -> its retention in days (None: never expire)."""
     pages = logs_client(region).get_paginator("describe_log_groups").paginate()
-    return {
-        group["logGroupName"]: group.get("retentionInDays")
-        for page in pages
-        for group in page["logGroups"]
-    }
+    retentions: dict[str, int | None] = {}
+    for page in pages:
+        for group in page["logGroups"]:
+            assert "logGroupName" in group, group  # CloudWatch Logs names every group it lists
+            retentions[group["logGroupName"]] = group.get("retentionInDays")
+    return retentions
 
 
 def load(*argv: str, **env: str) -> tuple[config.Settings, job.JobSettings]:

@@ -34,6 +34,7 @@ retried (``MaximumRetryAttempts: 0``), the next schedule runs it again.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from .runtime.output import logs
@@ -68,7 +69,8 @@ def lambda_handler(event: object, context: object) -> dict[str, Any]:
 
 def deadline_for(context: object) -> float | None:
     """Seconds the run may take: the invocation's remaining time less a margin."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    # The Lambda context's method: the milliseconds the invocation has left.
+    remaining: Callable[[], float] | None = getattr(context, "get_remaining_time_in_millis", None)
     if not callable(remaining):
         return None  # not invoked by the Lambda runtime: no deadline
     seconds = max(float(remaining()) / 1000, 0.0)

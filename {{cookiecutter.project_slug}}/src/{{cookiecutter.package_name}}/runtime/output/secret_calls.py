@@ -29,7 +29,10 @@ import logging
 import sys
 import threading
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 __all__ = ["SECRET_OPERATIONS", "SecretCallFilter", "declare_secret_operations", "in_secret_call"]
 
@@ -137,7 +140,7 @@ class SecretCallFilter(logging.Filter):
         return not in_secret_call(sys._getframe(1))
 
 
-def _base_client() -> type[Any] | None:
+def _base_client() -> type[BaseClient] | None:
     """botocore's client class, if it still makes calls the way this module knows."""
     client = sys.modules.get("botocore.client")
     base = getattr(client, "BaseClient", None)
