@@ -249,7 +249,8 @@ def test_access_denied_keys_are_not_retried(
         return {"Errors": errors}
 
     monkeypatch.setattr(s3, "delete_objects", deny_all)
-    result = deleting.delete_batch(s3, BUCKET, "temp/", [{"Key": key} for key in OLD], StopRequest())
+    objects = [{"Key": key} for key in OLD]
+    result = deleting.delete_batch(s3, BUCKET, "temp/", objects, StopRequest())
     assert (len(result.deleted), len(result.failed)) == (0, 3)
     assert calls == [3]
 
@@ -323,7 +324,9 @@ def test_every_call_the_job_makes_is_covered_by_iam_actions(harness: Harness) ->
 
 def test_delete_batch_refuses_more_than_1000_keys(harness: Harness) -> None:
     with pytest.raises(ValueError, match="at most 1000"):
-        deleting.delete_batch(harness.clients.s3, BUCKET, "temp/", [{"Key": "k"}] * 1001, StopRequest())
+        deleting.delete_batch(
+            harness.clients.s3, BUCKET, "temp/", [{"Key": "k"}] * 1001, StopRequest()
+        )
     assert harness.recorder.writes() == []
 
 
