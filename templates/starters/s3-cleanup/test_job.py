@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -56,6 +56,9 @@ OLD = ["temp/a.log", "temp/b.log", "temp/deep/c.log"]
 NEW = ["temp/new.log"]
 OUTSIDE = ["keep/old.log", "temporary/old.log"]
 READ_ONLY = {"GetBucketVersioning", "ListObjectsV2", "ListObjectVersions"}
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 
 @dataclass
@@ -249,7 +252,7 @@ def test_access_denied_keys_are_not_retried(
         return {"Errors": errors}
 
     monkeypatch.setattr(s3, "delete_objects", deny_all)
-    objects = [{"Key": key} for key in OLD]
+    objects: list[ObjectIdentifierTypeDef] = [{"Key": key} for key in OLD]
     result = deleting.delete_batch(s3, BUCKET, "temp/", objects, StopRequest())
     assert (len(result.deleted), len(result.failed)) == (0, 3)
     assert calls == [3]
