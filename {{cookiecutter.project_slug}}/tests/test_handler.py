@@ -20,7 +20,9 @@ from {{ cookiecutter.package_name }}.runtime.settings.config import (
     Setting,
 )
 from {{ cookiecutter.package_name }}.runtime.settings.overrides import (
+    EVENT_NODES_SEEN,
     GUARDED,
+    event_problems,
 )
 
 from .conftest import JOB_ENV
@@ -365,6 +367,11 @@ NEAR_MISSES = [
     "setings",
     "settnigs",
     "\u0455ettings",  # a Cyrillic dze for the s
+    "\u0455\u0435tt\u0456ng\u0455",  # Cyrillic dze, ie and i for four of its letters
+    "s\u0435tt\u0456ngs",  # two letters swapped for Cyrillic look-alikes
+    "sett\u0456ng\u0455",
+    "s\u0435ttings_v2",  # a look-alike, and words around it
+    "\u03c3\u0435ttings",  # a Greek sigma and a Cyrillic ie
     "settingss",
     "job_settings",
     "SettingsOverride",
@@ -388,6 +395,53 @@ def test_an_event_with_a_misspelt_settings_key_is_refused_not_run_live(
     assert api_calls == []
     (problem,) = problems(lines)
     assert problem.startswith(f"event key {key!r}: is not 'settings'"), problem
+
+
+NOT_NEAR_MISSES = [
+    "version",
+    "detail-type",
+    "resources",
+    "\u8a2d\u5b9a\u3092\u5909\u66f4\u3059\u308b\u3068\u304d",  # no letter of "setting" at all
+    "sitemaps",
+]
+
+
+@pytest.mark.parametrize("key", NOT_NEAR_MISSES)
+def test_a_key_that_is_not_like_settings_is_left_alone(key: str) -> None:
+    """Keys of an event envelope, and keys of another script, are no near miss."""
+    assert event_problems({key: {"DRY_RUN": "true"}}) == []
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"detail": {"x": {"settings": {"DRY_RUN": "true"}}}},
+        {"detail": [{"settings": {"DRY_RUN": "true"}}]},
+        {"detail": {"a": [{"b": {"S\u0435ttings": {"DRY_RUN": "true"}}}]}},
+    ],
+    ids=["two-levels", "in-a-list", "deep-look-alike"],
+)
+def test_settings_at_any_depth_are_refused_not_ignored(
+    capsys: pytest.CaptureFixture[str],
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    event: dict[str, Any],
+) -> None:
+    """Below ``detail`` at any depth, in objects and lists: refused, naming it."""
+    monkeypatch.setenv("DRY_RUN", "false")
+    summary, lines = invoke(event, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    (problem,) = problems(lines)
+    assert problem.startswith("event key 'detail' holds "), problem
+
+
+def test_an_event_too_big_to_look_through_is_refused() -> None:
+    many: dict[object, object] = {"detail": [{"k": index} for index in range(EVENT_NODES_SEEN)]}
+    (problem,) = event_problems(many)
+    assert f"holds more than {EVENT_NODES_SEEN} keys and items" in problem
 
 
 @pytest.mark.usefixtures("aws")

@@ -56,6 +56,9 @@ EVENT_KEY = "settings"  # the one key of a Lambda event that holds overrides
 # slip (a letter added, removed, changed or swapped) from "settings" is taken
 # for a misspelt one. No key of an AWS event envelope comes close.
 NEAR_MISS_EDITS = 1
+# How many keys and items below the top level an event may hold: each is
+# looked at for a misplaced settings key.
+EVENT_NODES_SEEN = 10_000
 GUARDED = frozenset(
     {
         "ENVIRONMENT",
@@ -101,8 +104,11 @@ class LambdaEvent:
 
 def event_problems(event: Mapping[object, object]) -> list[str]:
     """The keys of an event that look like a ``settings`` key the run would
-    not read: a near miss at the top level, or any settings-like key one
-    level down (EventBridge puts a custom event's fields under ``detail``)."""
+    not read: a near miss at the top level, or a settings-like key at any
+    depth below it, in objects and lists alike (EventBridge puts a custom
+    event's fields under ``detail``, and an event may nest them further).
+    Only the first ``EVENT_NODES_SEEN`` keys and items are looked at: an
+    event bigger than that is refused, since what it holds cannot be told."""
     problems: list[str] = []
     for key, value in event.items():
         if key == EVENT_KEY:
@@ -113,13 +119,37 @@ def event_problems(event: Mapping[object, object]) -> list[str]:
                 f"the key spelt exactly {EVENT_KEY!r} is read, and ignoring this one would "
                 "run without what it asks for"
             )
-        if isinstance(value, Mapping):
+        problems += _nested_settings(key, value)
+    return problems
+
+
+def _nested_settings(top: object, value: object) -> list[str]:
+    """Each settings-like key anywhere under the top-level key ``top``."""
+    problems: list[str] = []
+    pending: list[object] = [value]
+    seen = 0
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            children = list(node.values())
             problems += [
-                f"event key {_quoted(key)} holds {_quoted(inner)}: settings are read only "
+                f"event key {_quoted(top)} holds {_quoted(inner)}: settings are read only "
                 f"from the event's top-level {EVENT_KEY!r} key"
-                for inner in value
+                for inner in node
                 if inner == EVENT_KEY or _looks_like_settings(inner)
             ]
+        elif isinstance(node, list | tuple):
+            children = list(node)
+        else:
+            continue
+        seen += len(children)
+        if seen > EVENT_NODES_SEEN:
+            return [
+                *problems,
+                f"event key {_quoted(top)}: holds more than {EVENT_NODES_SEEN} keys and items; "
+                f"whether one of them is a misplaced {EVENT_KEY!r} cannot be told",
+            ]
+        pending += children
     return problems
 
 
@@ -229,16 +259,31 @@ def _dry_run_refusal(text: str, env: Mapping[str, str]) -> str | None:
 def _looks_like_settings(key: object) -> bool:
     """Whether ``key`` is ``settings`` but for case, width (fullwidth,
     mathematical letters), spaces, invisible characters, punctuation, words
-    around it, or ``NEAR_MISS_EDITS`` typing slips."""
+    around it, ``NEAR_MISS_EDITS`` typing slips, or letters from another
+    script that look the same (a Cyrillic dze, ie or i): Unicode's
+    confusables data is not at hand, so any non-ASCII letter may stand in
+    for one of ``setting``'s, as long as at least half of them are its own."""
     if not isinstance(key, str):
         return False
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", key).casefold())
     letters = "".join(char for char in folded if char.isalnum())
-    if EVENT_KEY[:-1] in letters:
+    if EVENT_KEY[:-1] in letters or _stands_in_for(letters, EVENT_KEY[:-1]):
         return True
     if abs(len(letters) - len(EVENT_KEY)) > NEAR_MISS_EDITS:
         return False
     return _edits(letters, EVENT_KEY) <= NEAR_MISS_EDITS
+
+
+def _stands_in_for(letters: str, word: str) -> bool:
+    """Whether some run of ``letters`` is ``word`` with non-ASCII letters in
+    place of some of its own, at least half of its own kept."""
+    for start in range(len(letters) - len(word) + 1):
+        window = letters[start : start + len(word)]
+        pairs = list(zip(window, word, strict=True))
+        stood_in = all(a == b or not a.isascii() for a, b in pairs)
+        if stood_in and 2 * sum(a == b for a, b in pairs) >= len(word):
+            return True
+    return False
 
 
 def _edits(first: str, second: str) -> int:
