@@ -139,6 +139,15 @@ def report_path(raw: str) -> str:
         return value
     if "://" in value:
         raise validate.InvalidValue(f"must be a local path or s3://BUCKET/KEY, got {raw!r}")
+    return _local_report_path(value, raw)
+
+
+def _local_report_path(value: str, raw: str) -> str:
+    """``value`` if it can name the report's local file (see ``report_path``)."""
+    if value.endswith(("/", "/.", "/..")) or value in {".", ".."}:
+        # pathlib reads "reports/" as "reports": the report would replace a
+        # file, or take the name of a directory that was meant to hold it.
+        raise validate.InvalidValue(f"names a directory, expected a file path: {raw!r}")
     path = Path(value)
     if any(len(os.fsencode(part)) > NAME_MAX_BYTES for part in path.parts):
         raise validate.InvalidValue(

@@ -259,6 +259,21 @@ def test_a_report_path_that_is_a_directory_is_refused(
     assert api_calls == []
 
 
+@pytest.mark.parametrize("suffix", ["reports/", "reports/.", "reports/..", "file/", "file/."])
+def test_a_report_path_written_as_a_directory_is_refused(
+    run_cli: RunCli, api_calls: list[str], tmp_path: Path, suffix: str
+) -> None:
+    """``reports/`` reads as ``reports`` to pathlib: it would write a file
+    named after a missing directory, or replace the file ``file``."""
+    (tmp_path / "file").write_text("kept", encoding="utf-8")
+    done = run_cli(env={"REPORT_PATH": f"{tmp_path}/{suffix}"})
+    assert done.code == 1
+    assert "names a directory, expected a file path" in done.stderr
+    assert api_calls == []
+    assert (tmp_path / "file").read_text(encoding="utf-8") == "kept"
+    assert not (tmp_path / "reports").exists()
+
+
 def test_an_empty_setting_means_its_default(aws: None, run_cli: RunCli) -> None:
     # The template's rule for every setting: empty is unset (deploy stacks pass them so).
     done = run_cli(env={"MAX_KEY_AGE_DAYS": "", "REPORT_PATH": ""})
