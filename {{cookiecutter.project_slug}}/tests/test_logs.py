@@ -106,6 +106,26 @@ def test_exception_is_included(stream: io.StringIO) -> None:
     assert "RuntimeError: boom" in entry["exception"]
 
 
+@pytest.mark.parametrize(("level", "whole"), [("INFO", False), ("DEBUG", True)])
+def test_a_library_s_warning_carries_its_exception_in_one_line_but_at_debug(
+    stream: io.StringIO, level: str, whole: bool
+) -> None:
+    """botocore warns, with a traceback, about a failure it then raises (an
+    SSO token it cannot refresh): the run reports that failure once; the
+    warning says what it was in one line, and its traceback only at DEBUG."""
+    def refresh() -> None:
+        raise RuntimeError("token expired")
+
+    logs.setup(level, "r", stream)
+    try:
+        refresh()
+    except RuntimeError:
+        logging.getLogger("botocore.tokens").warning("refresh failed", exc_info=True)
+    (entry,) = [line for line in lines(stream) if line["message"] == "refresh failed"]
+    assert entry["exception"].endswith("RuntimeError: token expired")
+    assert ("Traceback" in entry["exception"]) is whole
+
+
 def test_setting_up_twice_never_duplicates_lines(stream: io.StringIO) -> None:
     logs.setup("INFO", "first", stream)
     log = logs.setup("INFO", "second", stream)

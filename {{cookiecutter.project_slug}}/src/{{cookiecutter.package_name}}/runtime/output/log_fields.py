@@ -41,6 +41,8 @@ _RECORD_ATTRS = frozenset(
     | {"message", "asctime", "taskName"}
 )
 _TRACEBACKS = logging.Formatter()
+# The project's top package: this module is <project>.runtime.output.log_fields.
+_PROJECT = __name__.partition(".runtime.")[0]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -89,10 +91,25 @@ def line_fields(record: logging.LogRecord, run_id: str) -> dict[str, Any]:
         extras[f"extra_{key}" if key in entry or key in shared else key] = value
     entry.update(_jsonable(extras))
     if record.exc_info:
-        entry["exception"] = redact(_TRACEBACKS.formatException(record.exc_info))
+        entry["exception"] = redact(_exception(record))
     if record.stack_info:
         entry["stack"] = redact(_TRACEBACKS.formatStack(record.stack_info))
     return entry
+
+
+def _exception(record: logging.LogRecord) -> str:
+    """The traceback of a record's exception; for a library's warning (a
+    botocore refresh or SSO lookup that failed, say), one line: its type and
+    message, the whole traceback only at DEBUG. A library that logs a
+    failure it goes on to raise would otherwise put a traceback in a run
+    whose failure is then reported, once, without one."""
+    if not record.exc_info:
+        return ""
+    ours = record.name == _PROJECT or record.name.startswith(f"{_PROJECT}.")
+    if ours or record.levelno >= logging.ERROR or logging.getLogger().isEnabledFor(logging.DEBUG):
+        return _TRACEBACKS.formatException(record.exc_info)
+    error = record.exc_info[1]
+    return f"{type(error).__name__}: {error}" if error is not None else ""
 
 
 def utc_timestamp(created: float | datetime) -> str:
