@@ -113,6 +113,7 @@ def test_a_library_s_warning_carries_its_exception_in_one_line_but_at_debug(
     """botocore warns, with a traceback, about a failure it then raises (an
     SSO token it cannot refresh): the run reports that failure once; the
     warning says what it was in one line, and its traceback only at DEBUG."""
+
     def refresh() -> None:
         raise RuntimeError("token expired")
 
