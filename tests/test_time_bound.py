@@ -162,7 +162,7 @@ def test_a_credential_process_that_never_returns_is_ended_with_the_run(
     assert code == 3, stderr
     assert_summary(lines, 3, timed_out=True)
     ended = next(line for line in lines if line["message"].startswith("a call outlived"))
-    assert ended["call"] == "credential lookup"
+    assert ended["call"] == "credential lookup for profile 'default'"
     assert gone(int(pid_file.read_text())), "the credential_process was left running"
     assert gone(int(grandchild_file.read_text())), "its child was left running"
     assert gone(run.popen.pid)

@@ -85,7 +85,7 @@ def run_here(
         _, partition, _, _, account, _ = settings.assume_role_arn.split(":", 5)
         scopes = [_scope(job, job_settings, partition, account, settings.region)]
     clients = Clients(settings, run_id, job.IAM_ACTIONS, scopes=scopes, watchdog=watch)
-    _look_up_credentials(clients, watch)
+    _look_up_credentials(clients, watch, settings.profile)
     identity = clients.guard()
     own = config.for_target(job_settings, job.SETTINGS, identity.account, settings.region)
     job.run(settings, own, clients, counts, stop)
@@ -119,7 +119,7 @@ def run_all(
         else:  # the targets use the hub's own session: it must serve every region
             scopes = [_scope(job, job_settings, partition, account, r) for r in settings.regions()]
     hub = Clients(settings, run_id, grants, scopes=scopes, watchdog=watch)
-    _look_up_credentials(hub, watch)
+    _look_up_credentials(hub, watch, settings.profile)
     identity = hub.guard(allow_list=settings.target_accounts is None)
     targets = [
         Target(account, region)
@@ -162,13 +162,14 @@ def _scope(
     return values
 
 
-def _look_up_credentials(clients: Clients, watch: Watchdog | None) -> None:
+def _look_up_credentials(clients: Clients, watch: Watchdog | None, profile: str | None) -> None:
     """Find the run's credentials under the watchdog: a ``credential_process``
-    or an SSO lookup is a call like any other, bounded like one."""
+    or an SSO lookup is a call like any other, bounded like one. The call is
+    named for its profile, so a lookup that hangs says where to look."""
     if watch is None:
         clients.credentials()
         return
-    with watch.watching("credential lookup"):
+    with watch.watching(f"credential lookup for profile {profile or 'default'!r}"):
         clients.credentials()
 
 
