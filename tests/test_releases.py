@@ -48,9 +48,9 @@ def test_a_job_written_for_0_7_0_runs_on_this_runtime(
 ) -> None:
     """The starter's job as 0.7.0 baked it (``job.py`` and its fixtures for
     the shared tests), imports and all, dropped into this release's project:
-    the command answers and the practice tests (dry-run by default, JSON
-    logs, typed exit codes, validation before any call) pass through the new
-    runtime."""
+    the command answers, and the practice tests (dry-run by default, JSON
+    logs, typed exit codes, validation before any call) and the command's
+    tests pass through the new runtime, in their own processes too."""
     project = installed(combination)
     old = Path(
         cookiecutter(
@@ -79,6 +79,8 @@ def test_a_job_written_for_0_7_0_runs_on_this_runtime(
             "-p",
             "no:cacheprovider",
             "tests/test_practices.py",
+            "tests/test_cli.py",
+            "tests/test_config.py::test_these_refusals_do_not_import_botocore",
             check=False,
         )
     finally:

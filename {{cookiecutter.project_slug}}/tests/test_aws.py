@@ -573,7 +573,9 @@ def test_a_profile_asking_for_an_mfa_code_with_no_terminal_exits_2_naming_it(
     }
     package = "{{ cookiecutter.package_name }}"
     program = (
-        f"import sys; from {package} import job; from {package}.runtime.run.cli import main; "
+        # As the console script does: a job written for 0.7.0 imports by the old names.
+        f"import sys; from {package}.runtime.run import moved; moved.install({package!r}); "
+        f"from {package} import job; from {package}.runtime.run.cli import main; "
         "sys.exit(main(job, []))"
     )
     done = subprocess.run(

@@ -422,7 +422,9 @@ def test_help_version_and_config_errors_do_not_import_boto3(argv: list[str], cod
     """They answer at once: boto3 and botocore are imported only for real work."""
     package = "{{ cookiecutter.package_name }}"
     program = (
-        f"import sys; from {package} import job; from {package}.runtime.run.cli import main; "
+        # As the console script does: a job written for 0.7.0 imports by the old names.
+        f"import sys; from {package}.runtime.run import moved; moved.install({package!r}); "
+        f"from {package} import job; from {package}.runtime.run.cli import main; "
         f"rc = main(job, {argv!r}, dict()); "
         "print(rc, 'boto3' in sys.modules, 'botocore' in sys.modules, file=sys.stderr)"
     )

@@ -346,7 +346,9 @@ def test_these_refusals_do_not_import_botocore() -> None:
     package = "{{ cookiecutter.package_name }}"
     env = {**JOB_ENV, **NOWHERE, "AWS_ENDPOINT_URL_STS": "http://-/", "MAX_WORKERS": HUGE}
     program = (
-        f"import sys; from {package} import job; from {package}.runtime.run.cli import main; "
+        # As the console script does: a job written for 0.7.0 imports by the old names.
+        f"import sys; from {package}.runtime.run import moved; moved.install({package!r}); "
+        f"from {package} import job; from {package}.runtime.run.cli import main; "
         f"rc = main(job, [], {env!r}); "
         "print(rc, 'boto3' in sys.modules, 'botocore' in sys.modules, file=sys.stderr)"
     )
