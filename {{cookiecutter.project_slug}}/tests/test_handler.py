@@ -20,6 +20,7 @@ from {{ cookiecutter.package_name }}.runtime.settings.config import (
     Setting,
 )
 from {{ cookiecutter.package_name }}.runtime.settings.overrides import (
+    EVENT_KEY_MAX,
     EVENT_NODES_SEEN,
     GUARDED,
     event_problems,
@@ -372,6 +373,15 @@ NEAR_MISSES = [
     "sett\u0456ng\u0455",
     "s\u0435ttings_v2",  # a look-alike, and words around it
     "\u03c3\u0435ttings",  # a Greek sigma and a Cyrillic ie
+    "\u0405\u0415\u0422\u0422INGS",  # four Cyrillic capitals
+    "\u0455\u0435tt\u0456n\u0261s",  # and a Latin script g
+    "\ua731\u1d07\u1d1b\u1d1b\u026a\u0274\u0262\ua731",  # Latin small capitals
+    "\u015b\u00e9tt\u00ed\u00f1\u01f5s",  # accents
+    "se\u3164tt\u3164ings",  # Hangul fillers, which count as letters
+    "job_setings",  # words around it and a slip
+    "settigns_v2",
+    "my_sttings",
+    "seting",
     "settingss",
     "job_settings",
     "SettingsOverride",
@@ -402,7 +412,12 @@ NOT_NEAR_MISSES = [
     "detail-type",
     "resources",
     "\u8a2d\u5b9a\u3092\u5909\u66f4\u3059\u308b\u3068\u304d",  # no letter of "setting" at all
+    "\u043d\u0430\u0441\u0442\u0440\u043e\u0439\u043a\u0438",  # Russian for settings
+    "Einstellungen",
     "sitemaps",
+    "setup",
+    "testing",
+    "fitting",
 ]
 
 
@@ -438,10 +453,24 @@ def test_settings_at_any_depth_are_refused_not_ignored(
     assert problem.startswith("event key 'detail' holds "), problem
 
 
-def test_an_event_too_big_to_look_through_is_refused() -> None:
-    many: dict[object, object] = {"detail": [{"k": index} for index in range(EVENT_NODES_SEEN)]}
-    (problem,) = event_problems(many)
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"detail": [{"k": index} for index in range(EVENT_NODES_SEEN)]},
+        {"a": list(range(EVENT_NODES_SEEN // 2 + 1)), "b": list(range(EVENT_NODES_SEEN // 2))},
+        dict.fromkeys(map(str, range(EVENT_NODES_SEEN + 1)), 0),
+    ],
+    ids=["nested", "over-several-keys", "top-level"],
+)
+def test_an_event_too_big_to_look_through_is_refused(event: dict[object, object]) -> None:
+    """Counted over the whole event, before any key is looked at."""
+    (problem,) = event_problems(event)
     assert f"holds more than {EVENT_NODES_SEEN} keys and items" in problem
+
+
+def test_an_event_key_too_long_to_look_at_is_refused() -> None:
+    (problem,) = event_problems({"detail": {"x" * (EVENT_KEY_MAX + 1): 1}})
+    assert f"is longer than {EVENT_KEY_MAX} characters" in problem
 
 
 @pytest.mark.usefixtures("aws")

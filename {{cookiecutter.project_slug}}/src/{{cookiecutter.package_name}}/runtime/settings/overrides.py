@@ -56,9 +56,37 @@ EVENT_KEY = "settings"  # the one key of a Lambda event that holds overrides
 # slip (a letter added, removed, changed or swapped) from "settings" is taken
 # for a misspelt one. No key of an AWS event envelope comes close.
 NEAR_MISS_EDITS = 1
-# How many keys and items below the top level an event may hold: each is
-# looked at for a misplaced settings key.
+# How many keys and items an event may hold, and how long a key may be: each
+# is looked at for a misplaced settings key, in a bounded time.
 EVENT_NODES_SEEN = 10_000
+EVENT_KEY_MAX = 1024
+# Letters of other scripts, and Latin small capitals, that look like the
+# letters of "settings" (after casefolding): read as those letters. Unicode's
+# confusables data is not in the standard library; these are the ones a
+# look-alike "settings" is made of.
+LOOK_ALIKES = {
+    "\u0455": "s",  # Cyrillic dze
+    "\ua731": "s",  # Latin small capital s
+    "\u0435": "e",  # Cyrillic ie
+    "\u0451": "e",  # Cyrillic io
+    "\u1d07": "e",  # Latin small capital e
+    "\u03b5": "e",  # Greek epsilon
+    "\u0442": "t",  # Cyrillic te
+    "\u03c4": "t",  # Greek tau
+    "\u1d1b": "t",  # Latin small capital t
+    "\u0456": "i",  # Cyrillic byelorussian-ukrainian i
+    "\u0457": "i",  # Cyrillic yi
+    "\u0131": "i",  # dotless i
+    "\u03b9": "i",  # Greek iota
+    "\u026a": "i",  # Latin small capital i
+    "\u04cf": "i",  # Cyrillic palochka
+    "\u03bd": "n",  # Greek nu (its capital looks like N)
+    "\u0274": "n",  # Latin small capital n
+    "\u0578": "n",  # Armenian vo
+    "\u0261": "g",  # Latin script g
+    "\u0262": "g",  # Latin small capital g
+    "\u0581": "g",  # Armenian co
+}
 GUARDED = frozenset(
     {
         "ENVIRONMENT",
@@ -107,8 +135,14 @@ def event_problems(event: Mapping[object, object]) -> list[str]:
     not read: a near miss at the top level, or a settings-like key at any
     depth below it, in objects and lists alike (EventBridge puts a custom
     event's fields under ``detail``, and an event may nest them further).
-    Only the first ``EVENT_NODES_SEEN`` keys and items are looked at: an
-    event bigger than that is refused, since what it holds cannot be told."""
+    An event of more than ``EVENT_NODES_SEEN`` keys and items, or with a key
+    longer than ``EVENT_KEY_MAX`` characters, is refused before any is
+    looked at: what it holds could not be told in a bounded time. A string
+    value is not looked into (an SQS or SNS message body, say): the run
+    reads its overrides from objects only."""
+    too_big = _too_big_to_look_through(event)
+    if too_big is not None:
+        return [too_big]
     problems: list[str] = []
     for key, value in event.items():
         if key == EVENT_KEY:
@@ -123,33 +157,52 @@ def event_problems(event: Mapping[object, object]) -> list[str]:
     return problems
 
 
+def _too_big_to_look_through(event: Mapping[object, object]) -> str | None:
+    """Why the event cannot be looked through in a bounded time, if it
+    cannot: more than ``EVENT_NODES_SEEN`` keys and items at every depth
+    (counted no further), or a key longer than ``EVENT_KEY_MAX``, anywhere
+    but in the ``settings`` object (checked as settings)."""
+    seen = 0
+    # The settings themselves are checked as settings, not looked through.
+    pending: list[object] = [{k: v for k, v in event.items() if k != EVENT_KEY}]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            for key in node:
+                if isinstance(key, str) and len(key) > EVENT_KEY_MAX:
+                    return (
+                        f"event key {_quoted(key)}: is longer than {EVENT_KEY_MAX} characters; "
+                        f"whether it is a misplaced {EVENT_KEY!r} cannot be told"
+                    )
+            pending += node.values()
+            seen += len(node)
+        elif isinstance(node, list | tuple):
+            pending += node
+            seen += len(node)
+        if seen > EVENT_NODES_SEEN:
+            return (
+                f"event: holds more than {EVENT_NODES_SEEN} keys and items; whether one of "
+                f"them is a misplaced {EVENT_KEY!r} cannot be told"
+            )
+    return None
+
+
 def _nested_settings(top: object, value: object) -> list[str]:
     """Each settings-like key anywhere under the top-level key ``top``."""
     problems: list[str] = []
     pending: list[object] = [value]
-    seen = 0
     while pending:
         node = pending.pop()
         if isinstance(node, Mapping):
-            children = list(node.values())
             problems += [
                 f"event key {_quoted(top)} holds {_quoted(inner)}: settings are read only "
                 f"from the event's top-level {EVENT_KEY!r} key"
                 for inner in node
                 if inner == EVENT_KEY or _looks_like_settings(inner)
             ]
+            pending += node.values()
         elif isinstance(node, list | tuple):
-            children = list(node)
-        else:
-            continue
-        seen += len(children)
-        if seen > EVENT_NODES_SEEN:
-            return [
-                *problems,
-                f"event key {_quoted(top)}: holds more than {EVENT_NODES_SEEN} keys and items; "
-                f"whether one of them is a misplaced {EVENT_KEY!r} cannot be told",
-            ]
-        pending += children
+            pending += node
     return problems
 
 
@@ -258,20 +311,58 @@ def _dry_run_refusal(text: str, env: Mapping[str, str]) -> str | None:
 
 def _looks_like_settings(key: object) -> bool:
     """Whether ``key`` is ``settings`` but for case, width (fullwidth,
-    mathematical letters), spaces, invisible characters, punctuation, words
-    around it, ``NEAR_MISS_EDITS`` typing slips, or letters from another
-    script that look the same (a Cyrillic dze, ie or i): Unicode's
-    confusables data is not at hand, so any non-ASCII letter may stand in
-    for one of ``setting``'s, as long as at least half of them are its own."""
+    mathematical letters), accents, spaces, invisible characters and
+    fillers, punctuation, words around it, ``NEAR_MISS_EDITS`` typing slip,
+    or letters from another script that look the same (``LOOK_ALIKES``;
+    beyond those, any letter outside ASCII may stand in for one of
+    ``setting``'s, as long as at least half of them are its own)."""
     if not isinstance(key, str):
         return False
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", key).casefold())
-    letters = "".join(char for char in folded if char.isalnum())
-    if EVENT_KEY[:-1] in letters or _stands_in_for(letters, EVENT_KEY[:-1]):
+    letters = _skeleton(key)
+    if _within_slips(letters, EVENT_KEY[:-1]) or _stands_in_for(letters, EVENT_KEY[:-1]):
         return True
     if abs(len(letters) - len(EVENT_KEY)) > NEAR_MISS_EDITS:
         return False
     return _edits(letters, EVENT_KEY) <= NEAR_MISS_EDITS
+
+
+def _skeleton(key: str) -> str:
+    """A key's letters and digits as they read: casefolded and decomposed,
+    accents dropped, look-alikes from other scripts as the ASCII letter they
+    look like, and spaces, punctuation, invisible characters and fillers
+    gone. Another script's letter that looks like none of ``setting``'s
+    stays as it is (non-ASCII)."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", key).casefold())
+    kept = []
+    for char in folded:
+        if unicodedata.combining(char):
+            continue
+        letter = LOOK_ALIKES.get(char, char)
+        if not letter.isalnum() or "FILLER" in unicodedata.name(letter, ""):
+            continue
+        kept.append(letter)
+    return "".join(kept)
+
+
+def _within_slips(letters: str, word: str) -> bool:
+    """Whether some run of ``letters`` is ``word`` but for at most
+    ``NEAR_MISS_EDITS`` letters added, removed, changed or swapped with the
+    next (words around it are free)."""
+    if len(letters) < len(word) - NEAR_MISS_EDITS:
+        return False
+    # Optimal string alignment against every substring: row i is ``word[:i]``,
+    # and the alignment may start at any letter of ``letters`` for free.
+    before: list[int] = []
+    previous = [0] * (len(letters) + 1)
+    for i, w in enumerate(word, 1):
+        row = [i]
+        for j, a in enumerate(letters, 1):
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a != w))
+            if i > 1 and j > 1 and a == word[i - 2] and letters[j - 2] == w:
+                cost = min(cost, before[j - 2] + 1)
+            row.append(cost)
+        before, previous = previous, row
+    return min(previous) <= NEAR_MISS_EDITS
 
 
 def _stands_in_for(letters: str, word: str) -> bool:
