@@ -433,10 +433,10 @@ def test_lambda_handler_runs_in_process_against_moto(installed: Any, combo: Comb
     assert [line["deleted"] for line in summaries] == [0, 3, 0]
 
 
-# --- IAM resources: {region} with TargetRegions, {account} in target-role.yaml ---
+# --- IAM resources: {region} never a wildcard, {account} the role's own ---
 
 ACCOUNT = "111122223333"  # the stack's own account in the evaluations below
-OTHER_REGIONS = ("eu-west-1", "ap-south-1")
+OTHER_REGIONS = ("eu-west-1", "eu-central-1")
 
 
 def runner_role(template: dict[str, Any]) -> str:
@@ -489,22 +489,33 @@ def declared_resources(project: Any) -> dict[str, str]:
     }
 
 
-def sample_value(spec: dict[str, Any], region: str, partition: str) -> str:
-    """A value the parameter accepts, with {account} and {region} where it takes them."""
+def sample_values(spec: dict[str, Any], region: str, partition: str) -> list[str]:
+    """Values the parameter accepts: {region} alone, within a name, and
+    none, with {account} where it takes them."""
     candidates = (
         "logs-{account}-{region}",
+        "{region}",
+        "logs-{account}",
         "s3://reports-{account}/{region}/keys.jsonl",
+        "s3://{region}/report.jsonl",
+        "s3://reports-{region}-archive/report.jsonl",
+        "s3://reports/report.jsonl",
         "logs/2024/",
         f"arn:{partition}:sns:{region}:{ACCOUNT}:alerts",
     )
     accepted = [value for value in candidates if parameter_accepts(spec, value)]
     assert accepted, spec["AllowedPattern"]
-    return accepted[0]
+    return accepted
+
+
+def sample_value(spec: dict[str, Any], region: str, partition: str) -> str:
+    """A value the parameter accepts, with {account} and {region} where it takes them."""
+    return sample_values(spec, region, partition)[0]
 
 
 def expected_resource(declared: str, values: dict[str, str], region: str, partition: str) -> str:
     """A declared resource with every setting's value and placeholder filled
-    in: {account} the stack's own, {region} as given (``*`` for any)."""
+    in: {account} the stack's own, {region} as given."""
 
     def value(match: re.Match[str]) -> str:
         return values[match.group(1)].removeprefix("s3://")
@@ -514,85 +525,132 @@ def expected_resource(declared: str, values: dict[str, str], region: str, partit
     return text.replace("{region}", region)
 
 
+def as_list(resource: Any) -> list[str]:
+    return resource if isinstance(resource, list) else [resource]
+
+
+def check_grants(
+    stack: dict[str, Any],
+    role: str,
+    values: dict[str, str],
+    set_values: dict[str, str],
+    declared: dict[str, str],
+    *,
+    region: str,
+    partition: str,
+    target_regions: str,
+) -> None:
+    """The role's grants with the parameters set: each resource once per
+    region it is used in (``region`` itself when the role's own regions are
+    ``[region]``), never a wildcard where {region} was, and no condition."""
+    regions = [region] if role != "TargetRole" and target_regions else []
+    regions += target_regions.split(",") if target_regions else []
+    regions = regions or [region]
+    stack_values = {
+        name: value for name, value in set_values.items() if name in stack["Parameters"]
+    }
+    if target_regions:
+        stack_values["TargetRegions"] = target_regions
+    evaluated = Stack(
+        stack, stack_values, account=ACCOUNT, region=region, partition=partition
+    ).evaluate(job_policy_statements(stack, role))
+    granted = {action: statement for statement in evaluated for action in statement["Action"]}
+    assert set(granted) == set(declared), role
+    for action, statement in granted.items():
+        expected = {
+            expected_resource(declared[action], values, each, partition) for each in regions
+        }
+        resources = as_list(statement["Resource"])
+        assert set(resources) == expected, (role, action, target_regions, values)
+        assert "Condition" not in statement, (role, action)
+        wildcard = expected_resource(declared[action], values, "*", partition)
+        if wildcard not in expected:  # {region} was there: never a wildcard in its place
+            assert wildcard not in resources, (role, action)
+            assert all(
+                "*" not in item.split(":")[3] for item in resources if item.startswith("arn:")
+            ), resources
+        for item in resources:  # the account is the role's own, never a wildcard
+            if item != "*" and item.startswith("arn:"):
+                assert item.split(":")[4] in ("", ACCOUNT), (role, action, item)
+
+
 def check_roles(
     project: Any, combo: Combination, stack: dict[str, Any], target: dict[str, Any]
 ) -> None:
     """The runner's role (``stack``, as written or as the SAM transform wrote
-    it) names the stack's region, or with TargetRegions any region only
-    under a condition allowing requests to the stack's region and
-    TargetRegions; the target role may name any region, never any account."""
+    it) names the stack's region, and with TargetRegions each of the
+    stack's region and those regions; the target role names the region it
+    is deployed in, or each region of its TargetRegions. {region}, alone or
+    within a setting's value, is never a wildcard; the account never is."""
     region = combo.answer("aws_region") or "us-east-1"
     partition = {"cn": "aws-cn", "us-gov": "aws-us-gov"}.get(region.rsplit("-", 2)[0], "aws")
     declared = declared_resources(project)
     template = load_template(project)
     by_variable = resource_parameters(template, declared)
-    values = {
-        variable: sample_value(template["Parameters"][parameter], region, partition)
+    samples = {
+        variable: sample_values(template["Parameters"][parameter], region, partition)
         for variable, parameter in by_variable.items()
     }
-    set_values = {by_variable[variable]: value for variable, value in values.items()}
-    runner = runner_role(stack)
-    for target_regions in ("", ",".join(OTHER_REGIONS)):
-        evaluated = Stack(
-            stack,
-            set_values | {"TargetRegions": target_regions},
-            account=ACCOUNT,
-            region=region,
-            partition=partition,
-        ).evaluate(job_policy_statements(stack, runner))
-        granted = {action: statement for statement in evaluated for action in statement["Action"]}
-        assert set(granted) == set(declared), runner
-        for action, statement in granted.items():
-            own_region = expected_resource(declared[action], values, region, partition)
-            any_region = expected_resource(declared[action], values, "*", partition)
-            if not target_regions:
-                assert statement["Resource"] == own_region, (action, target_regions)
-                assert "Condition" not in statement, action
-            else:
-                assert statement["Resource"] == any_region, (action, target_regions)
-                if any_region != own_region:
-                    bounded = {"StringEquals": {"aws:RequestedRegion": [region, *OTHER_REGIONS]}}
-                    assert statement.get("Condition") == bounded, (action, statement)
-    target_values = {
-        parameter: value
-        for parameter, value in set_values.items()
-        if parameter in target["Parameters"]
-    }
-    evaluated = Stack(
-        target, target_values, account=ACCOUNT, region=region, partition=partition
-    ).evaluate(job_policy_statements(target, "TargetRole"))
-    granted = {action: statement for statement in evaluated for action in statement["Action"]}
-    assert set(granted) == set(declared)
-    for action, statement in granted.items():
-        resource = statement["Resource"]
-        assert resource == expected_resource(declared[action], values, "*", partition), action
-        if resource != "*" and resource.startswith("arn:"):
-            assert resource.split(":")[4] in ("", ACCOUNT), (action, resource)
-        if "{account}" in declared[action] or any(
-            "{account}" in values[name]
-            for name in re.findall(r"\{([A-Z0-9_]+)\}", declared[action])
-        ):
-            assert ACCOUNT in resource, (action, resource)
+    regional = "TargetRegions" in template["Parameters"]
+    assert regional == ("TargetRegions" in stack["Parameters"])
+    for index in range(max([len(values) for values in samples.values()], default=1)):
+        values = {variable: found[index % len(found)] for variable, found in samples.items()}
+        set_values = {by_variable[variable]: value for variable, value in values.items()}
+        for target_regions in ("", ",".join(OTHER_REGIONS)) if regional else ("",):
+            for loaded, role in ((stack, runner_role(stack)), (target, "TargetRole")):
+                offered = "TargetRegions" in loaded["Parameters"]
+                if target_regions and not offered:  # a target role naming no {region}
+                    continue
+                check_grants(
+                    loaded,
+                    role,
+                    values,
+                    set_values,
+                    declared,
+                    region=region,
+                    partition=partition,
+                    target_regions=target_regions,
+                )
 
 
 @pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)
-def test_a_region_wildcard_in_the_runner_s_role_is_bounded_to_the_run_s_regions(
+def test_region_in_a_resource_is_each_region_the_run_uses_never_a_wildcard(
     cookies: Any, combo: Combination
 ) -> None:
-    """{region} in a resource (or in a setting a resource names) is the
-    stack's region; with TargetRegions the runner's role may name any
-    region only where the statement allows requests to the stack's region
-    and TargetRegions alone. target-role.yaml, one role for every region,
-    names any region but always its own account."""
+    """{region} in a resource (or in a setting a resource names, alone or
+    within a name) is the stack's region, or with TargetRegions each of the
+    stack's region and those regions, never a wildcard; target-role.yaml
+    names its own region, or each region of its TargetRegions, and always
+    its own account."""
     project = bake(cookies, combo)
     target = yaml.load(project.read("target-role.yaml"), Loader=CloudFormationLoader)
     check_roles(project, combo, load_template(project), target)
 
 
+@pytest.mark.parametrize("combo", DEPLOYED, ids=lambda combo: combo.id)
+def test_a_global_job_s_stacks_offer_no_target_regions(cookies: Any, combo: Combination) -> None:
+    """A job whose service is global refuses TARGET_REGIONS: its stacks do
+    not offer the parameter (nor pass the variable); a regional job's do,
+    and target-role.yaml takes it where a resource names {region}."""
+    project = bake(cookies, combo)
+    template = load_template(project)
+    target = yaml.load(project.read("target-role.yaml"), Loader=CloudFormationLoader)
+    regional = combo.answer("starter_job") != "access-key-audit"
+    assert ("TargetRegions" in template["Parameters"]) == regional
+    assert ("TARGET_REGIONS" in setting_parameters(template)) == regional
+    assert "TargetRegions" not in json.dumps(template) or regional
+    declared = " ".join(declared_resources(project).values())
+    names_region = "{region}" in declared or combo.answer("starter_job") == "s3-cleanup"
+    assert ("TargetRegions" in target["Parameters"]) == (regional and names_region)
+    if regional:
+        spec = template["Parameters"]["TargetRegions"]
+        many = ",".join(["eu-west-1"] * 20)
+        assert parameter_accepts(spec, many)
+        assert not parameter_accepts(spec, many + ",eu-west-1")
+
+
 @pytest.mark.parametrize("combo", LAMBDAS, ids=lambda combo: combo.id)
-def test_the_sam_transform_keeps_the_runner_s_region_bound(
-    cookies: Any, combo: Combination
-) -> None:
+def test_the_sam_transform_keeps_each_region_named(cookies: Any, combo: Combination) -> None:
     """The same, on the template CloudFormation deploys after the SAM transform."""
     project = bake(cookies, combo)
     out = sam_transform(project.read("template.yaml"), combo.answer("aws_region") or "us-east-1")
@@ -695,6 +753,10 @@ def test_every_allowed_pattern_is_portable(cookies: Any, combo: Combination) -> 
                 assert portability_problems(pattern) == [], (name, pattern)
 
 
+# action -> declared resource, of each job baked_job baked.
+BAKED_DECLARED: dict[str, dict[str, str]] = {}
+
+
 @functools.cache
 def baked_job(job: str) -> tuple[dict[str, Any], dict[str, Any], ModuleType, ModuleType]:
     """(template.yaml, target-role.yaml, config, job) of a Lambda bake of
@@ -721,6 +783,12 @@ def baked_job(job: str) -> tuple[dict[str, Any], dict[str, Any], ModuleType, Mod
         yaml.load((project / file).read_text(encoding="utf-8"), Loader=CloudFormationLoader)
         for file in ("template.yaml", "target-role.yaml")
     ]
+    policy = json.loads((project / "iam-policy.json").read_text(encoding="utf-8"))
+    BAKED_DECLARED[job] = {
+        action: statement["Resource"]
+        for statement in policy["Statement"]
+        for action in statement["Action"]
+    }
     return (
         stacks[0],
         stacks[1],
@@ -734,36 +802,13 @@ def baked_job(job: str) -> tuple[dict[str, Any], dict[str, Any], ModuleType, Mod
 READ_IN_REGIONS = ("us-east-1", "us-isob-northeast-99")
 
 
-def resource_expressions(stack: dict[str, Any], variable: str, parameter: str) -> list[Any]:
-    """Every expression a role's resource builds from the parameter: its
-    !Sub variable for the setting, or the parameter itself (!Ref)."""
-    found: list[Any] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key != "Resource":
-                    walk(value)
-                elif value == {"!Ref": parameter}:
-                    found.append(value)
-                elif isinstance(value, dict) and isinstance(value.get("!Sub"), list):
-                    found.extend(
-                        [value["!Sub"][1][variable]] if variable in value["!Sub"][1] else []
-                    )
-
-    walk(stack["Resources"])
-    return found
-
-
 def check_read_as_granted(job: str, parameter: str, value: str) -> None:
     """If the stack takes ``value`` for ``parameter``, the script takes it
     too (its own validator, in every region), reads it as exactly that
-    string, and fills it in per target into the very string each role's
-    resource is built from (target-role.yaml: with any region)."""
+    string, and each role grants exactly the resource the run uses with it
+    in that region (both stacks deployed there, without TargetRegions)."""
     template, target, config, job_module = baked_job(job)
+    declared = BAKED_DECLARED[job]
     spec = template["Parameters"][parameter]
     if not parameter_accepts(spec, value):
         return
@@ -794,16 +839,32 @@ def check_read_as_granted(job: str, parameter: str, value: str) -> None:
         assert getattr(job_settings, rows[0].name) == value, (parameter, value, region)
         own = config.for_target(job_settings, job_module.SETTINGS, ACCOUNT, region)
         used = str(getattr(own, rows[-1].name))  # what the session policy names
-        for stack in (template, target):
+        defaults = {
+            name: str(template["Parameters"][param].get("Default", ""))
+            for name, param in variables.items()
+        }
+        values = defaults | required | {variable: used}
+        for stack, role in ((template, runner_role(template)), (target, "TargetRole")):
             if parameter not in stack["Parameters"]:
                 continue
-            expressions = resource_expressions(stack, variable, parameter)
-            assert expressions, f"{parameter}: named in no resource"
-            evaluated = Stack(stack, {parameter: value}, account=ACCOUNT, region=region)
-            for expression in expressions:
-                # Values refuse "*": one here is target-role.yaml's any region.
-                granted = evaluated.evaluate(expression).replace("*", region)
-                assert granted == used, (parameter, value, region)
+            stack_values = {
+                param: values[name]
+                for name, param in variables.items()
+                if name in values and param in stack["Parameters"]
+            } | {parameter: value}
+            evaluated = Stack(stack, stack_values, account=ACCOUNT, region=region).evaluate(
+                job_policy_statements(stack, role)
+            )
+            granted = {
+                action: as_list(statement["Resource"])
+                for statement in evaluated
+                for action in statement["Action"]
+            }
+            naming = [action for action, text in declared.items() if f"{{{variable}}}" in text]
+            assert naming, f"{parameter}: named in no resource"
+            for action in naming:
+                expected = expected_resource(declared[action], values, region, "aws")
+                assert granted[action] == [expected], (parameter, value, region, role)
 
 
 # Pieces the strategies join: the stack's own syntax, what the script strips

@@ -162,6 +162,10 @@ def declared_form(resource: Any, template: dict[str, Any]) -> str:
     by_parameter = {parameter: name for name, parameter in environment(template).items()}
     if resource == "*":
         return "*"
+    if "!If" in resource and resource["!If"][0] == "HasTargetRegions":
+        # The stack's own region (the other branch names each of several:
+        # test_placeholders_in_a_parameter_become_the_role_s_own_account_and_each_region).
+        resource = resource["!If"][2]
     if "!Ref" in resource:
         return "{" + by_parameter[resource["!Ref"]] + "}"
     text: str
@@ -311,7 +315,8 @@ def test_parameters_named_in_a_resource_refuse_iam_wildcards(stack: str) -> None
     for parameter in sorted(named):
         pattern = parameters[parameter].get("AllowedPattern")
         assert pattern is not None, f"{parameter}: give it an AllowedPattern refusing * and ?"
-        # Tried with a value of the kind it takes: a name, an s3:// URI, an ARN.
+        # Tried with a value of the kind it takes: a name, an s3:// URI, an
+        # ARN, regions (TargetRegions: each region a resource is granted in).
         (plain,) = [value for value in plain_values() if re.fullmatch(pattern, value)][:1]
         for wildcard in ("*", "?", "$", "${aws:username}"):
             assert not re.fullmatch(pattern, plain + wildcard), (parameter, wildcard)
@@ -321,7 +326,12 @@ def plain_values() -> tuple[str, ...]:
     """A valid value of each kind a resource parameter takes."""
     region = config.DEFAULT_REGION
     partition = aws.partition_of(region)
-    return ("plain-value", "s3://plain-value/key", f"arn:{partition}:sns:{region}:{ACCOUNT}:topic")
+    return (
+        "plain-value",
+        "s3://plain-value/key",
+        f"arn:{partition}:sns:{region}:{ACCOUNT}:topic",
+        region,
+    )
 
 
 _NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
@@ -415,9 +425,9 @@ def accepts(spec: dict[str, Any], value: str) -> bool:
     return pattern is None or re.fullmatch(pattern, value) is not None
 
 
-def granted(stack: Stack, statements: list[Any]) -> dict[str, str]:
+def granted(stack: Stack, statements: list[Any]) -> dict[str, Any]:
     """action -> the resource a role grants it on, for this stack's values."""
-    found: dict[str, str] = {}
+    found: dict[str, Any] = {}
     for statement in stack.evaluate(statements):
         actions = statement["Action"]
         for action in actions if isinstance(actions, list) else [actions]:
@@ -460,24 +470,35 @@ def resource_parameters(template: dict[str, Any]) -> list[str]:
     return sorted(named & {environment(template)[setting.env[0]] for setting in job.SETTINGS})
 
 
-PLACEHOLDER_SAMPLES = ("{account}", "x-{account}-{region}", "{region}-y", "plain-z")
+PLACEHOLDER_SAMPLES = ("{account}", "x-{account}-{region}", "{region}", "{region}-y", "plain-z")
+# A second region of the project's partition, for a run in several.
+SECOND_REGIONS = ("eu-west-1", "eu-central-1", "cn-northwest-1", "cn-north-1", "us-gov-east-1")
+OTHER_REGION = next(
+    region
+    for region in (*SECOND_REGIONS, "us-gov-west-1")
+    if aws.partition_of(region) == aws.partition_of(config.DEFAULT_REGION)
+    and region != config.DEFAULT_REGION
+)
+
+
+def as_list(resource: Any) -> list[str]:
+    return resource if isinstance(resource, list) else [resource]
 
 
 @pytest.mark.parametrize("sample", PLACEHOLDER_SAMPLES)
-@pytest.mark.parametrize(
-    ("stack", "regions"),
-    [("template.yaml", ""), ("template.yaml", "several"), ("target-role.yaml", "")],
-)
-def test_placeholders_in_a_parameter_become_the_role_s_own_account_and_region(
+@pytest.mark.parametrize("regions", ["", "several"])
+@pytest.mark.parametrize("stack", ["template.yaml", "target-role.yaml"])
+def test_placeholders_in_a_parameter_become_the_role_s_own_account_and_each_region(
     template: dict[str, Any],
     stacks: dict[str, dict[str, Any]],
     stack: str,
     regions: str,
     sample: str,
 ) -> None:
-    """{account} in a setting is the role's own account, never a wildcard;
-    {region} is the runner's region, or any region where one role serves
-    several (TargetRegions, target-role.yaml)."""
+    """{account} in a setting is the role's own account, {region} each
+    region the role serves: the stack's own, or with TargetRegions the
+    runner's region and those (target-role.yaml: the regions it lists).
+    Neither is ever a wildcard, and no condition is needed."""
     placeholders = {environment(template)[row.env[0]] for row in job.SETTINGS if row.placeholders}
     values = {}
     for parameter in resource_parameters(template):
@@ -487,30 +508,34 @@ def test_placeholders_in_a_parameter_become_the_role_s_own_account_and_region(
             assert accepts(spec, values[parameter]), (parameter, values[parameter])
     loaded = stacks[stack]
     stack_values = {name: value for name, value in values.items() if name in loaded["Parameters"]}
+    run_regions = [config.DEFAULT_REGION]
     if regions:
-        stack_values["TargetRegions"] = config.DEFAULT_REGION
+        if "TargetRegions" not in loaded["Parameters"]:
+            # A global job's stacks offer no TargetRegions (it refuses
+            # TARGET_REGIONS), nor does a target role whose resources name
+            # no region.
+            assert not job.REGIONAL or stack == "target-role.yaml"
+            return
+        stack_values["TargetRegions"] = OTHER_REGION
+        run_regions = [config.DEFAULT_REGION, OTHER_REGION]
+        if stack == "target-role.yaml":
+            run_regions = [OTHER_REGION]
     evaluated = Stack(loaded, stack_values)
-    role = granted(evaluated, role_statements(stack, loaded))
-    own_region = used(template, values, config.DEFAULT_REGION)
-    expected = own_region
-    if stack == "target-role.yaml" or regions:
-        expected = {
-            action: resource.replace(config.DEFAULT_REGION, "*")
-            for action, resource in own_region.items()
-        }
+    role = {
+        action: set(as_list(resource))
+        for action, resource in granted(evaluated, role_statements(stack, loaded)).items()
+    }
+    expected: dict[str, set[str]] = {}
+    for region in run_regions:
+        for action, resource in used(template, values, region).items():
+            expected.setdefault(action, set()).add(resource)
     assert role == expected
-    # A region wildcard in the runner's role comes with a condition that
-    # allows requests to the stack's region and TargetRegions only (a
-    # statement whose value has no {region} may carry it too).
-    bounded = {"StringEquals": {"aws:RequestedRegion": [config.DEFAULT_REGION] * 2}}
     for statement in evaluated.evaluate(role_statements(stack, loaded)):
-        actions = statement["Action"]
-        wildcard = any(expected[action] != own_region[action] for action in actions)
-        if stack == "template.yaml":
-            allowed = [bounded] if wildcard else [None, bounded] if regions else [None]
-            assert statement.get("Condition") in allowed, statement
-        for action in actions:  # the account stays the role's own, never a wildcard
-            assert ACCOUNT in role[action] or ACCOUNT not in own_region[action], action
+        assert "Condition" not in statement, statement
+        for resource in as_list(statement["Resource"]):
+            if resource.startswith("arn:"):  # region and account: never a wildcard
+                assert "*" not in resource.split(":")[3], resource
+                assert resource.split(":")[4] in ("", ACCOUNT), resource
 
 
 def sub_variables(node: Any, name: str) -> list[Any]:
@@ -547,9 +572,8 @@ def test_every_value_a_placeholder_parameter_accepts_is_filled_in_exactly(
             text = f"s3://{value}" if takes_s3_uris(spec) else value
             if not accepts(spec, text):
                 continue
-            region = "*" if stack == "target-role.yaml" else config.DEFAULT_REGION
             expected = text.removeprefix("s3://").replace("{account}", ACCOUNT)
-            expected = expected.replace("{region}", region)
+            expected = expected.replace("{region}", config.DEFAULT_REGION)
             filled_in = Stack(loaded, {parameter: text})
             for expression in sub_variables(loaded["Resources"], variable):
                 assert filled_in.evaluate(expression) == expected, (stack, text)
