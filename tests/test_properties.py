@@ -53,7 +53,8 @@ def hook() -> ModuleType:
 def generated_validate() -> ModuleType:
     """``validate.py`` of a default bake: stdlib only, so it imports here."""
     out = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=tempfile.mkdtemp()))
-    return load_module(out / "src" / "aws_automation_script" / "validate.py", "baked_validate")
+    validate = out / "src" / "aws_automation_script" / "runtime" / "settings" / "validate.py"
+    return load_module(validate, "baked_validate")
 
 
 def problems_for(field: str, value: Any) -> list[str]:
@@ -63,9 +64,14 @@ def problems_for(field: str, value: Any) -> list[str]:
 # --- hook oracles ------------------------------------------------------------------
 
 
+# The hook's limit on a slug and a package name (the generated tests' deepest
+# import must fit ruff's 100 columns).
+NAME_MAX = 56
+
+
 def slug_ok(value: str) -> bool:
     return (
-        0 < len(value) <= 64
+        0 < len(value) <= NAME_MAX
         and value[0] in string.ascii_lowercase
         and set(value) <= set(string.ascii_lowercase + string.digits + "-")
         and "--" not in value
@@ -80,7 +86,7 @@ def slug_ok(value: str) -> bool:
 
 def package_ok(value: str) -> bool:
     return (
-        0 < len(value) <= 64
+        0 < len(value) <= NAME_MAX
         and value[0] in string.ascii_lowercase
         and set(value) <= set(string.ascii_lowercase + string.digits + "_")
         and not keyword.iskeyword(value)
@@ -121,7 +127,8 @@ def test_hook_slug_rule(value: str) -> None:
                 *sorted(keyword.kwlist),
                 *("json", "os", "boto3", "tests", "moto", "hypothesis", "cprofile"),
                 *("annotationlib", "distutils", "pre_commit", "pytest"),
-                *("pkg_resources", "setuptools", "pip", "a" * 64, "a" * 65, "a" * 300),
+                *("pkg_resources", "setuptools", "pip", "a" * NAME_MAX, "a" * (NAME_MAX + 1)),
+                *("a" * 64, "a" * 300),
             ]
         ),
     )
