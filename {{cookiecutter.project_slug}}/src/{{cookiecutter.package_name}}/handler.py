@@ -10,11 +10,12 @@ event can never apply while the function is in dry-run (``DRY_RUN`` may
 only go to true), change the environment, the account allow-list, long-term
 credentials, the role, MFA, the region, the endpoint or the fan-out
 targets, or blank a value. A refused override ends the run with exit 1, naming each variable,
-before any AWS call (see ``overrides``). Other keys of the event (an
-EventBridge envelope, say) are ignored, unless one looks like a misspelt or
-misplaced ``settings`` (``Settings``, ``"settings "``, ``detail.settings``):
-then the event is refused the same way, naming the key, since ignoring it
-would run without what it asked for (a dry run, say).
+before any AWS call (see ``overrides``). Besides ``settings``, an event may
+hold only an EventBridge envelope's keys (``source``, ``detail``, ...), and
+no key below them that reads as ``settings`` (``detail.settings``,
+``detail.Settings``): any other event is refused the same way, naming the
+key, since ignoring a misspelt or misplaced ``settings`` would run without
+what it asked for (a dry run, say).
 
 The run's deadline is the invocation's remaining time less
 ``DEADLINE_MARGIN_SECONDS`` (at most half of it), so the run stops between

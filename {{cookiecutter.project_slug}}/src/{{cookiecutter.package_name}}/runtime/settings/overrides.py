@@ -58,8 +58,14 @@ EVENT_KEY = "settings"  # the one key of a Lambda event that holds overrides
 NEAR_MISS_EDITS = 1
 # How many keys and items an event may hold, and how long a key may be: each
 # is looked at for a misplaced settings key, in a bounded time.
-EVENT_NODES_SEEN = 10_000
-EVENT_KEY_MAX = 1024
+EVENT_NODES_SEEN = 1_000
+EVENT_KEY_MAX = 128
+# The top-level keys an event may hold besides "settings": an EventBridge
+# event's envelope (a scheduled run's, or a rule's). The stack's schedule
+# sends "{}".
+ENVELOPE_KEYS = frozenset(
+    {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+)
 # Letters of other scripts, and Latin small capitals, that look like the
 # letters of "settings" (after casefolding): read as those letters. Unicode's
 # confusables data is not in the standard library; these are the ones a
@@ -131,10 +137,12 @@ class LambdaEvent:
 
 
 def event_problems(event: Mapping[object, object]) -> list[str]:
-    """The keys of an event that look like a ``settings`` key the run would
-    not read: a near miss at the top level, or a settings-like key at any
-    depth below it, in objects and lists alike (EventBridge puts a custom
-    event's fields under ``detail``, and an event may nest them further).
+    """The keys of an event the run would not read: at the top level, any key
+    but ``settings`` and an EventBridge envelope's (``ENVELOPE_KEYS``), so a
+    misspelt ``settings``, however it is misspelt, is never ignored; below
+    it, a key that reads as ``settings`` (see ``_looks_like_settings``) at
+    any depth, in objects and lists alike (EventBridge puts a custom event's
+    fields under ``detail``).
     An event of more than ``EVENT_NODES_SEEN`` keys and items, or with a key
     longer than ``EVENT_KEY_MAX`` characters, is refused before any is
     looked at: what it holds could not be told in a bounded time. A string
@@ -152,6 +160,12 @@ def event_problems(event: Mapping[object, object]) -> list[str]:
                 f"event key {_quoted(key)}: is not {EVENT_KEY!r} but looks like it; only "
                 f"the key spelt exactly {EVENT_KEY!r} is read, and ignoring this one would "
                 "run without what it asks for"
+            )
+        elif key not in ENVELOPE_KEYS:
+            problems.append(
+                f"event key {_quoted(key)}: is not read; an event holds {EVENT_KEY!r} and the "
+                "keys of an EventBridge envelope only, so that a misspelt "
+                f"{EVENT_KEY!r} is never ignored"
             )
         problems += _nested_settings(key, value)
     return problems
@@ -239,7 +253,9 @@ def with_overrides(
         name = key if isinstance(key, str) else _quoted(key)
         text, problem = _refusal(name, value, env, known, allowed)
         if problem:
-            problems.append(f"{name}: {problem}")
+            # A name as long as an event can carry is shortened, as every key is.
+            shown = name if len(name) <= EVENT_KEY_MAX and name.isprintable() else _quoted(name)
+            problems.append(f"{shown}: {problem}")
         elif text is not None:
             merged[name] = text
     if problems:
@@ -333,6 +349,7 @@ def _skeleton(key: str) -> str:
     gone. Another script's letter that looks like none of ``setting``'s
     stays as it is (non-ASCII)."""
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", key).casefold())
+    folded = folded[: 4 * EVENT_KEY_MAX]  # a few characters expand a lot (U+FDFA: 18)
     kept = []
     for char in folded:
         if unicodedata.combining(char):
