@@ -516,6 +516,13 @@ def test_an_event_too_big_to_look_through_is_refused(event: dict[object, object]
     assert f"holds more than {EVENT_NODES_SEEN} keys and items" in problem
 
 
+def test_a_key_that_expands_past_what_is_looked_at_is_refused() -> None:
+    """U+FDFA is one character and 18 letters: a short key of them is too
+    long to look through, and is taken for a settings key, not let past."""
+    (problem,) = event_problems({"detail": {"\ufdfa" * 20: 1}})
+    assert problem.startswith("event key 'detail' holds "), problem
+
+
 def test_an_event_key_too_long_to_look_at_is_refused() -> None:
     (problem,) = event_problems({"detail": {"x" * (EVENT_KEY_MAX + 1): 1}})
     assert f"is longer than {EVENT_KEY_MAX} characters" in problem

@@ -334,7 +334,11 @@ def _looks_like_settings(key: object) -> bool:
     ``setting``'s, as long as at least half of them are its own)."""
     if not isinstance(key, str):
         return False
+    if len(key) > EVENT_KEY_MAX:
+        return True  # too long to look at in a bounded time: taken for one
     letters = _skeleton(key)
+    if len(letters) > 2 * EVENT_KEY_MAX:
+        return True  # characters that expand a lot (U+FDFA is 18 letters): taken for one
     if _within_slips(letters, EVENT_KEY[:-1]) or _stands_in_for(letters, EVENT_KEY[:-1]):
         return True
     if abs(len(letters) - len(EVENT_KEY)) > NEAR_MISS_EDITS:
@@ -349,15 +353,17 @@ def _skeleton(key: str) -> str:
     gone. Another script's letter that looks like none of ``setting``'s
     stays as it is (non-ASCII)."""
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", key).casefold())
-    folded = folded[: 4 * EVENT_KEY_MAX]  # a few characters expand a lot (U+FDFA: 18)
     kept = []
     for char in folded:
+        if char.isascii():
+            if char.isalnum():
+                kept.append(char)
+            continue
         if unicodedata.combining(char):
             continue
         letter = LOOK_ALIKES.get(char, char)
-        if not letter.isalnum() or "FILLER" in unicodedata.name(letter, ""):
-            continue
-        kept.append(letter)
+        if letter.isalnum() and "FILLER" not in unicodedata.name(letter, ""):
+            kept.append(letter)
     return "".join(kept)
 
 
