@@ -431,6 +431,19 @@ def test_a_key_below_the_top_that_is_not_like_settings_is_left_alone(key: str) -
     assert event_problems({"detail": {key: {"DRY_RUN": "true"}}}) == []
 
 
+@pytest.mark.usefixtures("aws")
+def test_a_null_settings_is_refused_not_run_live(
+    capsys: pytest.CaptureFixture[str], api_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event template whose settings came out null asked for something."""
+    monkeypatch.setenv("DRY_RUN", "false")
+    summary, lines = invoke({"settings": None}, capsys)
+
+    assert summary["exit_code"] == 1
+    assert api_calls == []
+    assert problems(lines) == ["settings: must be an object, got null"]
+
+
 def test_an_eventbridge_envelope_is_read_as_it_is() -> None:
     envelope: dict[object, object] = {
         "version": "0",

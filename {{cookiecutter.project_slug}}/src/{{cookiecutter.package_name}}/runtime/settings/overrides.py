@@ -236,6 +236,8 @@ def with_overrides(
             kind = type(overrides.event).__name__
             raise ConfigError([f"event: must be a JSON object, got {kind}"])
         problems += event_problems(overrides.event)
+        if overrides.event.get(EVENT_KEY, {}) is None:  # a template's value that came out empty
+            problems.append(f"{EVENT_KEY}: must be an object, got null")
         overrides = overrides.event.get(EVENT_KEY)
     try:
         allowed = allowed_names(env, known)
